@@ -1,0 +1,28 @@
+# The two commands: `make run` starts the service on config/example.toml; `make test` runs every test.
+BUILD ?= build
+JOBS ?= 2
+CONFIG ?= config/example.toml
+
+.PHONY: deps build run test bench format clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	./$(BUILD)/ai-usage-exporter --config $(CONFIG)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	bash bench/run.sh
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

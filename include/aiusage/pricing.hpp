@@ -1,0 +1,67 @@
+#pragma once
+// Price table and exact cost of one record.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiusage/money.hpp"
+
+namespace aiusage {
+
+// Tokens of one call split by price class; `input` is the uncached part of the prompt.
+struct TokenCounts {
+  std::int64_t input = 0;
+  std::int64_t cache_read = 0;
+  std::int64_t cache_write = 0;
+  std::int64_t output = 0;
+};
+
+// Prices per 1M tokens in nano-units of `currency`.
+struct Price {
+  std::string provider;
+  std::string model;  // exact name, prefix name, or "*"
+  std::string currency;
+  Nanos input = 0;
+  Nanos output = 0;
+  Nanos cache_read = 0;
+  Nanos cache_write = 0;
+  std::int64_t effective_from_ms = INT64_MIN;
+};
+
+struct CostQuote {
+  Nanos cost = 0;
+  bool priced = false;
+};
+
+class PriceBook {
+ public:
+  PriceBook() = default;
+  // `rates` maps a currency to nano-units of `billing_currency` per unit; every price currency
+  // other than the billing currency must have one (checked by the config loader).
+  PriceBook(std::vector<Price> prices, std::string billing_currency,
+            std::map<std::string, Nanos> rates);
+
+  // Exact model, then longest prefix ending at '-', '@' or ':', then "*"; latest
+  // effective_from not after `at_ms`. nullptr when nothing matches.
+  const Price* find(std::string_view provider, std::string_view model, std::int64_t at_ms) const;
+  // Σ tokens × price / 1e6, converted to the billing currency, rounded half-even once.
+  CostQuote quote(std::string_view provider, std::string_view model, std::int64_t at_ms,
+                  const TokenCounts& tokens) const;
+  const std::string& billing_currency() const { return billing_currency_; }
+  const std::vector<Price>& prices() const { return prices_; }
+
+ private:
+  std::vector<Price> prices_;
+  std::string billing_currency_ = "USD";
+  std::map<std::string, Nanos> rates_;
+};
+
+// Largest token count of one class in one record; keeps cost arithmetic inside 128 bits.
+inline constexpr std::int64_t kMaxTokens = 10'000'000'000;
+// Largest price per 1M tokens and largest exchange rate accepted from configuration.
+inline constexpr Nanos kMaxPriceNanos = 10'000 * kNanosPerUnit;
+inline constexpr Nanos kMaxRateNanos = 10'000 * kNanosPerUnit;
+
+}  // namespace aiusage

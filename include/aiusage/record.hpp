@@ -1,0 +1,37 @@
+#pragma once
+// One LLM call as stored in the ledger.
+#include <cstdint>
+#include <string>
+
+#include "aiusage/money.hpp"
+#include "aiusage/pricing.hpp"
+
+namespace aiusage {
+
+struct UsageRecord {
+  std::string id;  // idempotency key (client's, or a generated UUID)
+  std::string user;
+  std::string project;  // "" when the call belongs to no project
+  std::string provider;
+  std::string model;
+  std::int64_t prompt_tokens = 0;  // includes cache_read and cache_write tokens
+  std::int64_t completion_tokens = 0;
+  std::int64_t cache_read_tokens = 0;
+  std::int64_t cache_write_tokens = 0;
+  bool cached = false;  // answered from the application's response cache: never billed
+  std::int64_t timestamp_ms = 0;
+  std::int64_t received_ms = 0;
+  Nanos cost = 0;
+  bool priced = false;
+  std::string fingerprint;  // digest of the submitted content, for idempotent retries
+
+  // Billed tokens by price class; all zero for a cached record.
+  TokenCounts billed() const {
+    if (cached) return {};
+    return {prompt_tokens - cache_read_tokens - cache_write_tokens, cache_read_tokens,
+            cache_write_tokens, completion_tokens};
+  }
+  std::int64_t total_tokens() const { return prompt_tokens + completion_tokens; }
+};
+
+}  // namespace aiusage

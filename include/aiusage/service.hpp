@@ -1,0 +1,112 @@
+#pragma once
+// The use cases of the original service (record, statistics, quota, alerts, cache-hit rate).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiusage/aggregate.hpp"
+#include "aiusage/config.hpp"
+#include "aiusage/ingest.hpp"
+#include "aiusage/ledger.hpp"
+#include "aiusage/quota.hpp"
+#include "aiusage/store.hpp"
+
+namespace prometheus {
+class Collectable;
+}
+
+namespace aiusage {
+
+using Clock = std::function<std::int64_t()>;  // Unix milliseconds
+std::int64_t system_now_ms();
+
+struct IngestOutcome {
+  std::vector<UsageRecord> records;
+  std::vector<bool> duplicate;
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+};
+
+struct Statistics {
+  UsageSums total;
+  std::map<std::string, UsageSums> by_provider;
+  std::map<std::string, UsageSums> by_model;
+  std::map<std::string, UsageSums> by_project;
+  std::map<std::string, UsageSums> by_user;
+};
+
+struct QuotaReport {
+  Scope scope = Scope::global;
+  std::string subject;
+  QuotaStatus status;
+  Period period;
+};
+
+struct SubjectAlert {
+  QuotaReport report;
+  Alert alert;
+};
+
+struct CacheHitRate {
+  std::int64_t hits = 0;
+  std::int64_t total = 0;
+  double rate = 0.0;
+};
+
+struct IngestCounters {
+  std::int64_t duplicate = 0;
+  std::int64_t rejected = 0;
+};
+
+class GroupCommitWriter;
+
+class UsageService {
+ public:
+  // Opens the store and rebuilds the in-memory totals; throws on failure (startup only).
+  explicit UsageService(Config config, Clock clock = system_now_ms);
+  ~UsageService();
+  UsageService(const UsageService&) = delete;
+  UsageService& operator=(const UsageService&) = delete;
+
+  // Validates, prices and durably stores a body; acknowledges only committed data.
+  Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format);
+  Statistics statistics(const UsageFilter& filter) const;
+  // Current calendar month of the configured zone; `overrides` replace the configured limits.
+  QuotaReport quota(Scope scope, const std::string& subject,
+                    const std::optional<QuotaLimits>& overrides = std::nullopt);
+  SubjectAlert alert(Scope scope, const std::string& subject,
+                     const std::optional<QuotaLimits>& overrides = std::nullopt);
+  // Every configured or seen subject at ≥ 90 % of a limit this month.
+  std::vector<SubjectAlert> alerts();
+  CacheHitRate cache_hit_rate(const UsageFilter& filter) const;
+  // Every quota that applies this month (configured subjects and subjects seen).
+  std::vector<QuotaReport> quota_reports();
+
+  const Config& config() const { return config_; }
+  const MonthCalendar& calendar() const { return calendar_; }
+  const Ledger& ledger() const { return ledger_; }
+  const Store& store() const { return *store_; }
+  IngestCounters ingest_counters() const;
+  std::int64_t now_ms() const { return clock_(); }
+  // Rolls the month aggregates over when the clock has crossed a month boundary.
+  void ensure_current_month();
+  std::shared_ptr<prometheus::Collectable> collector();
+
+ private:
+  Config config_;
+  Clock clock_;
+  MonthCalendar calendar_;
+  std::unique_ptr<Store> store_;
+  Ledger ledger_;
+  std::unique_ptr<GroupCommitWriter> writer_;
+  std::shared_ptr<prometheus::Collectable> collector_;
+  struct Counters;
+  std::unique_ptr<Counters> counters_;
+};
+
+}  // namespace aiusage

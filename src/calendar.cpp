@@ -1,0 +1,126 @@
+#include "aiusage/calendar.hpp"
+
+#include <date/date.h>
+#include <date/tz.h>
+
+#include <cstdio>
+
+namespace aiusage {
+
+namespace {
+
+using Ms = std::chrono::milliseconds;
+
+bool read_digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+// YYYY-MM-DD at the start of `s`.
+bool read_date(std::string_view s, date::year_month_day& out) {
+  int y, m, d;
+  if (!read_digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !read_digits(s, 5, 2, m) ||
+      s[7] != '-' || !read_digits(s, 8, 2, d))
+    return false;
+  out = date::year{y} / date::month{static_cast<unsigned>(m)} / date::day{static_cast<unsigned>(d)};
+  return out.ok();
+}
+
+}  // namespace
+
+Result<std::int64_t> parse_rfc3339(std::string_view s) {
+  const Error bad{"expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"" +
+                  std::string(s) + "\""};
+  date::year_month_day ymd;
+  if (!read_date(s, ymd) || s.size() < 20) return bad;
+  char sep = s[10];
+  if (sep != 'T' && sep != 't' && sep != ' ') return bad;
+  int hh, mm, ss;
+  if (!read_digits(s, 11, 2, hh) || s[13] != ':' || !read_digits(s, 14, 2, mm) || s[16] != ':' ||
+      !read_digits(s, 17, 2, ss) || hh > 23 || mm > 59 || ss > 59)
+    return bad;
+  std::size_t pos = 19;
+  std::int64_t millis = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    std::size_t digits = 0;
+    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++digits) {
+      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
+    }
+    if (digits == 0 || digits > 9) return bad;
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  std::int64_t offset_min = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!read_digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !read_digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
+      return bad;
+    offset_min = (s[pos] == '-' ? -1 : 1) * (oh * 60 + om);
+    pos += 6;
+  } else {
+    return bad;
+  }
+  if (pos != s.size()) return bad;
+  auto t = date::sys_days{ymd} + std::chrono::hours{hh} + std::chrono::minutes{mm} +
+           std::chrono::seconds{ss} - std::chrono::minutes{offset_min};
+  return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count() + millis;
+}
+
+std::string format_utc(std::int64_t at_ms) {
+  return date::format("%FT%TZ", date::sys_time<Ms>{Ms{at_ms}});
+}
+
+Result<MonthCalendar> MonthCalendar::make(std::string_view tz_name) {
+  MonthCalendar cal;
+  try {
+    cal.zone_ = date::locate_zone(tz_name);
+  } catch (const std::exception&) {
+    return Error{"unknown time zone \"" + std::string(tz_name) + "\""};
+  }
+  cal.name_ = std::string(tz_name);
+  return cal;
+}
+
+Period MonthCalendar::month_of(std::int64_t at_ms) const {
+  auto local = zone_->to_local(date::sys_time<Ms>{Ms{at_ms}});
+  date::year_month_day ymd{date::floor<date::days>(local)};
+  auto first = ymd.year() / ymd.month() / date::day{1};
+  auto next = first + date::months{1};
+  // A month may start inside a DST gap or overlap: take the earliest instant of local midnight.
+  auto start = zone_->to_sys(date::local_days{first}, date::choose::earliest);
+  auto end = zone_->to_sys(date::local_days{next}, date::choose::earliest);
+  return {std::chrono::duration_cast<Ms>(start.time_since_epoch()).count(),
+          std::chrono::duration_cast<Ms>(end.time_since_epoch()).count()};
+}
+
+std::string MonthCalendar::format_local(std::int64_t at_ms) const {
+  auto zoned = date::make_zoned(zone_, date::floor<std::chrono::seconds>(date::sys_time<Ms>{Ms{at_ms}}));
+  auto info = zoned.get_info();
+  std::string text = date::format("%FT%T", zoned.get_local_time());
+  auto off = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
+  if (off == 0) return text + "Z";
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%c%02d:%02d", off < 0 ? '-' : '+',
+                static_cast<int>((off < 0 ? -off : off) / 60), static_cast<int>((off < 0 ? -off : off) % 60));
+  return text + buf;
+}
+
+Result<std::int64_t> MonthCalendar::parse_time(std::string_view text) const {
+  if (text.size() == 10) {
+    date::year_month_day ymd;
+    if (!read_date(text, ymd))
+      return Error{"expected YYYY-MM-DD or an RFC 3339 time stamp, got \"" + std::string(text) + "\""};
+    auto t = zone_->to_sys(date::local_days{ymd}, date::choose::earliest);
+    return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count();
+  }
+  return parse_rfc3339(text);
+}
+
+}  // namespace aiusage

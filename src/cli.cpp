@@ -1,0 +1,113 @@
+#include "aiusage/cli.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <pthread.h>
+
+#include "aiusage/config.hpp"
+#include "aiusage/http_server.hpp"
+#include "aiusage/service.hpp"
+#include "build_info.hpp"
+#include "log.hpp"
+
+namespace aiusage {
+
+std::string usage_text() {
+  return "usage: ai-usage-exporter [--config FILE] [--web.listen-address HOST:PORT] [--storage.path FILE]\n"
+         "\n"
+         "Prices, stores and exports the token usage and cost of LLM calls.\n"
+         "\n"
+         "  --config FILE                 TOML configuration (default: embedded defaults)\n"
+         "  --web.listen-address ADDR     overrides [server] listen, e.g. 127.0.0.1:9477\n"
+         "  --storage.path FILE           overrides [storage] path (SQLite file)\n"
+         "  --help                        show this text\n"
+         "  --version                     show the version\n";
+}
+
+Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
+  CliOptions o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::optional<std::string> inline_value;
+    if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    }
+    auto value = [&]() -> Result<std::string> {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) return Error{"flag " + a + " needs a value"};
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") o.help = true;
+    else if (a == "--version") o.version = true;
+    else if (a == "--config" || a == "--web.listen-address" || a == "--storage.path") {
+      auto v = value();
+      if (!v) return v.error();
+      if (v->empty()) return Error{"flag " + a + " needs a value"};
+      (a == "--config" ? o.config_path : a == "--storage.path" ? o.storage_path : o.listen) = *v;
+    } else {
+      return Error{"unknown argument \"" + args[i] + "\""};
+    }
+  }
+  return o;
+}
+
+int run_main(int argc, char** argv) {
+  auto cli = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+  if (!cli) {
+    std::fprintf(stderr, "ai-usage-exporter: %s\n\n%s", cli.error().message.c_str(), usage_text().c_str());
+    return 2;
+  }
+  if (cli->help) {
+    std::fputs(usage_text().c_str(), stdout);
+    return 0;
+  }
+  if (cli->version) {
+    std::printf("ai-usage-exporter %s (revision %s)\n", kVersion, kRevision);
+    return 0;
+  }
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  try {
+    Config config;
+    if (cli->config_path) {
+      auto loaded = load_config_file(*cli->config_path);
+      if (!loaded) {
+        log::error("invalid configuration", {{"err", loaded.error().message}});
+        return 1;
+      }
+      config = std::move(*loaded);
+    } else {
+      config = default_config();
+    }
+    if (cli->listen) config.listen = *cli->listen;
+    if (cli->storage_path) config.storage_path = *cli->storage_path;
+    UsageService service(config);
+    HttpServer server(service, {config.listen, config.http_threads, config.max_body_bytes});
+    log::info("listening", {{"address", config.listen}, {"port", std::to_string(server.port())},
+                            {"storage", config.storage_path}, {"currency", config.currency},
+                            {"timezone", config.timezone}, {"version", kVersion}});
+    for (;;) {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig == SIGHUP) {
+        log::warn("SIGHUP ignored: configuration reload is not supported yet");
+        continue;
+      }
+      log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      break;
+    }
+  } catch (const std::exception& e) {
+    log::error("fatal", {{"err", e.what()}});
+    return 1;
+  }
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace aiusage

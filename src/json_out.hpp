@@ -1,0 +1,19 @@
+#pragma once
+// JSON response bodies of the HTTP API.
+#include <string>
+
+#include "aiusage/ingest.hpp"
+#include "aiusage/service.hpp"
+
+namespace aiusage::json {
+
+std::string error(const std::string& message);
+std::string ingest_error(const IngestError& e);
+std::string ingest_outcome(const IngestOutcome& o, const std::string& currency);
+std::string statistics(const Statistics& s, const std::string& currency);
+std::string quota(const QuotaReport& r, const MonthCalendar& cal, const std::string& currency);
+std::string alert(const SubjectAlert& a);
+std::string alerts(const std::vector<SubjectAlert>& all, const MonthCalendar& cal, const std::string& currency);
+std::string cache_hit_rate(const CacheHitRate& c);
+
+}  // namespace aiusage::json

@@ -1,0 +1,189 @@
+#include "aiusage/service.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <set>
+
+#include "writer.hpp"
+
+namespace aiusage {
+
+std::int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct UsageService::Counters {
+  std::atomic<std::int64_t> duplicate{0};
+  std::atomic<std::int64_t> rejected{0};
+};
+
+namespace {
+
+MonthCalendar calendar_or_throw(const std::string& tz) {
+  auto cal = MonthCalendar::make(tz);
+  if (!cal) throw std::runtime_error(cal.error().message);
+  return *cal;
+}
+
+UsageFilter month_filter(Period p) {
+  UsageFilter f;
+  f.start_ms = p.start_ms;
+  f.end_ms = p.end_ms;
+  return f;
+}
+
+}  // namespace
+
+std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service);
+
+UsageService::UsageService(Config config, Clock clock)
+    : config_(std::move(config)),
+      clock_(std::move(clock)),
+      calendar_(calendar_or_throw(config_.timezone)),
+      store_(std::make_unique<Store>(StoreOptions{config_.storage_path, config_.synchronous_full})),
+      ledger_(config_.labels),
+      counters_(std::make_unique<Counters>()) {
+  Period month = calendar_.month_of(clock_());
+  ledger_.reset(store_->series_totals(), month, store_->aggregate(month_filter(month)));
+  writer_ = std::make_unique<GroupCommitWriter>(*store_, ledger_, config_.group_commit ? 4096 : 1);
+  collector_ = make_usage_collector(*this);
+}
+
+UsageService::~UsageService() = default;
+
+Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, BodyFormat format) {
+  const std::int64_t now = clock_();
+  auto parsed = parse_usage_body(body, format, now);
+  if (!parsed) {
+    counters_->rejected += std::max<std::int64_t>(1, parsed.error().details.empty() ? 1 : [&] {
+      std::set<std::size_t> idx;
+      for (const auto& d : parsed.error().details) idx.insert(d.index);
+      return static_cast<std::int64_t>(idx.size());
+    }());
+    return parsed.error();
+  }
+  std::vector<UsageRecord>& records = *parsed;
+  for (UsageRecord& r : records) {
+    if (r.id.empty()) r.id = make_uuid();
+    CostQuote q = config_.prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
+    r.cost = r.cached ? 0 : q.cost;
+    r.priced = q.priced;
+  }
+  auto result = writer_->submit(records);
+  if (!result) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    return IngestError{503, "storage unavailable, nothing was stored: " + result.error().message, {}, std::nullopt};
+  }
+  const BatchOutcome& o = *result;
+  if (o.conflict) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    const std::string& id = records[o.conflict_index].id;
+    return IngestError{409, "id \"" + id + "\" was already used for a record with different content; nothing was stored",
+                       {{o.conflict_index, "id", "already used for a record with different content"}},
+                       std::nullopt};
+  }
+  IngestOutcome out;
+  out.duplicate = o.duplicate;
+  for (bool d : o.duplicate) (d ? out.duplicates : out.accepted)++;
+  counters_->duplicate += static_cast<std::int64_t>(out.duplicates);
+  out.records = std::move(records);
+  return out;
+}
+
+Statistics UsageService::statistics(const UsageFilter& filter) const {
+  Statistics s;
+  for (const SeriesSums& row : store_->aggregate(filter)) {
+    s.total += row.sums;
+    s.by_provider[row.key.provider] += row.sums;
+    s.by_model[row.key.model] += row.sums;
+    s.by_project[row.key.project] += row.sums;
+    s.by_user[row.key.user] += row.sums;
+  }
+  return s;
+}
+
+void UsageService::ensure_current_month() {
+  Period now_month = calendar_.month_of(clock_());
+  if (now_month == ledger_.month()) return;
+  writer_->exclusive([&] {
+    if (now_month != ledger_.month()) ledger_.reset_month(now_month, store_->aggregate(month_filter(now_month)));
+  });
+}
+
+QuotaReport UsageService::quota(Scope scope, const std::string& subject,
+                                const std::optional<QuotaLimits>& overrides) {
+  ensure_current_month();
+  QuotaLimits limits = limits_for(config_.quotas, scope, subject);
+  if (overrides) {
+    if (overrides->tokens) limits.tokens = overrides->tokens;
+    if (overrides->cost) limits.cost = overrides->cost;
+  }
+  QuotaReport r;
+  r.scope = scope;
+  r.subject = scope == Scope::global ? "all" : subject;
+  r.status = evaluate_quota(ledger_.month_usage(scope, subject), limits);
+  r.period = ledger_.month();
+  return r;
+}
+
+SubjectAlert UsageService::alert(Scope scope, const std::string& subject,
+                                 const std::optional<QuotaLimits>& overrides) {
+  SubjectAlert a;
+  a.report = quota(scope, subject, overrides);
+  a.alert = alert_for(a.report.status, config_.currency);
+  return a;
+}
+
+std::vector<QuotaReport> UsageService::quota_reports() {
+  ensure_current_month();
+  std::set<std::pair<Scope, std::string>> subjects;
+  bool user_wildcard = false, project_wildcard = false;
+  for (const QuotaRule& rule : config_.quotas) {
+    if (rule.scope == Scope::global) subjects.insert({Scope::global, ""});
+    else if (rule.subject != "*") subjects.insert({rule.scope, rule.subject});
+    else (rule.scope == Scope::user ? user_wildcard : project_wildcard) = true;
+  }
+  if (user_wildcard || project_wildcard) {
+    ledger_.read([&](const LedgerState& st) {
+      if (user_wildcard)
+        for (const auto& [user, usage] : st.month_users) subjects.insert({Scope::user, user});
+      if (project_wildcard)
+        for (const auto& [project, usage] : st.month_projects) subjects.insert({Scope::project, project});
+    });
+  }
+  std::vector<QuotaReport> reports;
+  for (const auto& [scope, subject] : subjects) {
+    QuotaReport r = quota(scope, subject);
+    if (r.status.limits.tokens || r.status.limits.cost) reports.push_back(std::move(r));
+  }
+  return reports;
+}
+
+std::vector<SubjectAlert> UsageService::alerts() {
+  std::vector<SubjectAlert> out;
+  for (QuotaReport& r : quota_reports()) {
+    Alert a = alert_for(r.status, config_.currency);
+    if (a.level != AlertLevel::none) out.push_back({std::move(r), std::move(a)});
+  }
+  return out;
+}
+
+CacheHitRate UsageService::cache_hit_rate(const UsageFilter& filter) const {
+  CacheHitRate c;
+  for (const SeriesSums& row : store_->aggregate(filter)) {
+    c.hits += row.sums.cache_hits;
+    c.total += row.sums.calls;
+  }
+  c.rate = c.total == 0 ? 0.0 : static_cast<double>(c.hits) / static_cast<double>(c.total);
+  return c;
+}
+
+IngestCounters UsageService::ingest_counters() const {
+  return {counters_->duplicate.load(), counters_->rejected.load()};
+}
+
+std::shared_ptr<prometheus::Collectable> UsageService::collector() { return collector_; }
+
+}  // namespace aiusage
