@@ -179,6 +179,8 @@ class Procs:
                 lines = f.read().decode("utf-8", "replace").splitlines()
         except OSError:
             return f"  (no log at {logpath})"
+        if not lines:
+            return "  (empty)"
         return "\n".join(f"  | {line}" for line in lines[-n:])
 
     def dump_logs(self):
