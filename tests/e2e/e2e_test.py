@@ -58,7 +58,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dashboard_lib as dl  # noqa: E402
 
-TIME_LIMIT = 55          # seconds for the whole run
+TIME_LIMIT = int(os.environ.get("AIUSAGE_E2E_TIME_LIMIT", "55"))  # seconds for the whole run
 HTTP_TIMEOUT = 5         # seconds for one HTTP request
 JOB = "ai-usage-exporter"
 ALERT = "AIUsageQuotaExhausted"
@@ -100,6 +100,8 @@ def http(method, url, body=None, content_type="application/json", timeout=HTTP_T
             return r.status, r.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as e:
+        raise Fail(f"{method} {url}: {getattr(e, 'reason', e)}") from None
 
 
 def get_json(url):
@@ -753,7 +755,7 @@ def main():
             setup_ok, dump = False, True
         for i, (name, fn) in enumerate(CHECKS, 1):
             if not setup_ok:
-                print(f"FAIL: {i}. {name}: not run, set-up failed", flush=True)
+                print(f"FAIL: {i}. {name}: not run (set-up failed or a process died)", flush=True)
                 failed += 1
                 continue
             try:
