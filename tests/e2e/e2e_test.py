@@ -136,18 +136,17 @@ def wait_for(what, predicate, timeout, interval=0.2):
 
 # ---------------------------------------------------------------- processes
 
-_libc = None
+# Resolved here, in the parent, so that the forked child only makes the call.
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
 
 
 def _die_with_parent():
     """preexec_fn: SIGKILL the child if this test process dies (Linux)."""
-    global _libc
-    try:
-        if _libc is None:
-            _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort only
-        pass
+    if _prctl is not None:
+        _prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 class Procs:
@@ -247,6 +246,10 @@ class Webhook:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
+        self.thread = None
+
+    def start(self):
+        """Serve in a thread; called once every process is started (no fork with threads)."""
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
                                        daemon=True)
         self.thread.start()
@@ -263,7 +266,8 @@ class Webhook:
         return None
 
     def close(self):
-        self.server.shutdown()
+        if self.thread:
+            self.server.shutdown()
         self.server.server_close()
 
 
@@ -423,6 +427,7 @@ class Env:
                                         f"--web.listen-address=127.0.0.1:{self.prom_port}",
                                         "--log.level=warn"])
 
+        self.webhook.start()
         for name, url in (("exporter", self.exporter), ("alertmanager", self.am), ("prometheus", self.prom)):
             def ready(url=url):
                 self.procs.check_alive()
