@@ -344,7 +344,7 @@ scrape_configs:
 
 def rewrite_alert_rules(text):
     """for: -> 0s (exporter down/absent: 10m, so that start-up does not page)."""
-    out, current = [], None
+    out, current, rewritten = [], None, set()
     for line in text.splitlines(keepends=True):
         m = re.match(r"^\s*- alert:\s*(\S+)", line)
         if m:
@@ -353,7 +353,10 @@ def rewrite_alert_rules(text):
         if m and current:
             dur = "10m" if current in ("AIUsageExporterDown", "AIUsageExporterAbsent") else "0s"
             line = f"{m.group(1)}for: {dur}{m.group(2)}\n"
+            rewritten.add(current)
         out.append(line)
+    if ALERT not in rewritten:
+        raise Fail(f"could not rewrite the for: of {ALERT} in rules/ai-usage.alerts.yml")
     return "".join(out)
 
 
@@ -372,9 +375,10 @@ class Env:
         self.tmp = tmp
         self.procs = Procs(tmp)
         self.webhook = None
-        self.exporter_port = free_port()
-        self.prom_port = free_port()
-        self.am_port = free_port()
+        ports = set()
+        while len(ports) < 3:
+            ports.add(free_port())
+        self.exporter_port, self.prom_port, self.am_port = list(ports)
         self.exporter = f"http://127.0.0.1:{self.exporter_port}"
         self.prom = f"http://127.0.0.1:{self.prom_port}"
         self.am = f"http://127.0.0.1:{self.am_port}"
