@@ -1,5 +1,6 @@
 #include "aiusage/quota.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace aiusage {
@@ -43,9 +44,10 @@ double percent(Int128 used, Int128 limit) {
 // Exact threshold test: used ≥ limit × pct / 100.
 bool reached(Int128 used, Int128 limit, int pct) { return used * 100 >= limit * pct; }
 
+// Truncated, so that 99.99 % reads 99.9 % and never looks like the limit before it is reached.
 std::string one_decimal(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
+  std::snprintf(buf, sizeof buf, "%.1f", std::floor(v * 10.0) / 10.0);
   return buf;
 }
 

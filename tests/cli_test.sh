@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The binary's command line: help, version, bad flags, bad config, clean stop on SIGTERM.
+set -euo pipefail
+bin=$1 src=$2
+. "$src/tests/lib.sh"
+dir=$(mktemp -d)
+trap 'stop_exporter; rm -rf "$dir"' EXIT
+
+"$bin" --help | grep -q -- "--web.listen-address" || fail "--help lacks the flags"
+"$bin" --version | grep -q "^ai-usage-exporter 0\." || fail "--version"
+set +e
+"$bin" --bogus 2>"$dir/err"; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "unknown flag exit code $rc"
+grep -q 'unknown argument "--bogus"' "$dir/err" || fail "unknown flag message: $(cat "$dir/err")"
+
+printf '[billing]\ntimezone = "Mars/Olympus"\n' >"$dir/bad.toml"
+set +e
+"$bin" --config "$dir/bad.toml" 2>"$dir/err"; rc=$?
+set -e
+[ $rc -eq 1 ] || fail "bad config exit code $rc"
+grep -q "bad.toml:2:12: billing.timezone: unknown time zone" "$dir/err" || fail "bad config message: $(cat "$dir/err")"
+
+start_exporter "$bin" "$src/config/example.toml" "$dir"
+curl -sf "http://127.0.0.1:$PORT/-/healthy" >/dev/null || fail "healthy"
+curl -sf -XPOST "http://127.0.0.1:$PORT/api/v1/usage" -H 'Content-Type: application/json' \
+  -d '{"id":"k1","userId":"u","provider":"openai","model":"gpt-4o","usage":{"promptTokens":1,"completionTokens":1}}' >/dev/null
+kill -TERM "$EXPORTER_PID"
+wait "$EXPORTER_PID" || fail "exit code after SIGTERM: $?"
+EXPORTER_PID=
+grep -q 'msg="shutting down" signal=SIGTERM' "$LOG" || fail "no shutdown line: $(cat "$LOG")"
+grep -q 'msg=stopped' "$LOG" || fail "no stopped line"
+[ "$(sqlite3 "$dir/usage.db" "select count(*) from ai_usage where id='k1'")" = 1 ] || fail "record not stored"
+echo "cli: 6 passed, 0 failed"

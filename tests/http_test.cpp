@@ -1,0 +1,365 @@
+// HTTP API against the real server on a loopback port, over a real SQLite file.
+#include <rapidjson/document.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "aiusage/calendar.hpp"
+#include "support/http_client.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_server.hpp"
+
+using namespace aiusage;
+using namespace aiusage::testing;
+
+namespace {
+
+std::int64_t at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
+
+rapidjson::Document parse(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  REQUIRE_FALSE(d.HasParseError());
+  return d;
+}
+
+std::string record(const std::string& id, const std::string& user, const std::string& project,
+                   const std::string& provider, const std::string& model, int prompt, int completion,
+                   const std::string& extra = "") {
+  const std::string project_field = project.empty() ? "" : R"(","projectId":")" + project;
+  return R"({"id":")" + id + R"(","userId":")" + user + project_field + R"(","provider":")" +
+         provider + R"(","model":")" + model + R"(","usage":{"promptTokens":)" + std::to_string(prompt) +
+         R"(,"completionTokens":)" + std::to_string(completion) + "}" + extra + "}";
+}
+
+// The records behind the statistics and golden /metrics tests; every cost worked out by hand.
+const std::string kBatch = "[" +
+    // 1000 × 3.00 + 500 × 15.00 = 10500 per 1M → 0.0105 USD
+    record("a", "alice", "web", "anthropic", "claude-3-5-sonnet-20241022", 1000, 500,
+           R"(,"timestamp":"2026-11-15T10:00:00Z")") + "," +
+    // input 2000 × 3.00 + cache_read 6000 × 0.30 + cache_write 2000 × 3.75 + output 1000 × 15.00
+    // = 6000 + 1800 + 7500 + 15000 = 30300 per 1M → 0.0303 USD
+    R"({"id":"b","userId":"alice","projectId":"web","provider":"anthropic","model":"claude-3-5-sonnet","usage":{"promptTokens":10000,"completionTokens":1000,"cacheReadTokens":6000,"cacheWriteTokens":2000},"timestamp":"2026-11-15T10:30:00Z"})" + "," +
+    // 2000 tokens × 100 CNY = 0.2 CNY × 0.138 → 0.0276 USD
+    record("c", "bob", "api", "zhipu", "glm-4", 1000, 1000, R"(,"timestamp":1794736800000)") + "," +
+    // input 1000 × 2.50 + cache_read 1000 × 1.25 + output 100 × 10.00 = 4750 per 1M → 0.00475 USD
+    R"({"id":"d","userId":"bob","projectId":"api","provider":"openai","model":"gpt-4o-2024-08-06","usage":{"promptTokens":2000,"completionTokens":100,"cacheReadTokens":1000},"timestamp":"2026-11-15T11:00:00+08:00"})" + "," +
+    record("e", "carol", "", "ollama", "llama3:8b", 300, 200, R"(,"timestamp":"2026-11-15T11:00:00Z")") + "," +
+    record("f", "carol", "", "acme", "mystery", 10, 10, R"(,"timestamp":"2026-11-15T11:00:00Z")") + "," +
+    record("g", "alice", "web", "anthropic", "claude-3-5-sonnet", 1000, 500,
+           R"(,"cached":true,"timestamp":"2026-11-15T10:45:00Z")") +
+    "]";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string without_revision(const std::string& metrics) {
+  return std::regex_replace(metrics, std::regex("revision=\"[^\"]*\""), "revision=\"REVISION\"");
+}
+
+}  // namespace
+
+TEST_CASE("http - ingest prices each record and answers every question") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+
+  auto r = http_post_json(ts.port(), "/api/v1/usage", kBatch);
+  REQUIRE(r.status == 200);
+  auto d = parse(r.body);
+  CHECK(d["accepted"].GetInt() == 7);
+  CHECK(d["duplicates"].GetInt() == 0);
+  struct Expected {
+    const char* id;
+    std::int64_t nanos;
+    bool priced;
+  };
+  const Expected expected[] = {{"a", 10'500'000, true}, {"b", 30'300'000, true}, {"c", 27'600'000, true},
+                               {"d", 4'750'000, true},  {"e", 0, true},          {"f", 0, false},
+                               {"g", 0, true}};
+  for (std::size_t i = 0; i < std::size(expected); ++i) {
+    const auto& rec = d["records"][static_cast<rapidjson::SizeType>(i)];
+    CAPTURE(expected[i].id);
+    CHECK(std::string(rec["id"].GetString()) == expected[i].id);
+    CHECK(rec["costNanos"].GetInt64() == expected[i].nanos);
+    CHECK(rec["priced"].GetBool() == expected[i].priced);
+    CHECK(std::string(rec["currency"].GetString()) == "USD");
+  }
+
+  SECTION("statistics") {
+    auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
+    CHECK(s["totalCalls"].GetInt() == 7);
+    // billed tokens: 1500 + 11000 + 2000 + 2100 + 500 + 20 (the cached record's 1500 are not billed)
+    CHECK(s["totalTokens"].GetInt() == 17120);
+    CHECK(s["cachedTokens"].GetInt() == 1500);
+    CHECK(s["cacheHits"].GetInt() == 1);
+    CHECK(s["unpricedCalls"].GetInt() == 1);
+    CHECK(s["totalCostNanos"].GetInt64() == 10'500'000 + 30'300'000 + 27'600'000 + 4'750'000);
+    CHECK(s["totalCost"].GetDouble() == Approx(0.07315));
+    CHECK(s["byProvider"]["anthropic"]["calls"].GetInt() == 3);
+    CHECK(s["byProvider"]["anthropic"]["costNanos"].GetInt64() == 40'800'000);
+    CHECK(s["byUser"]["bob"]["tokens"].GetInt() == 4100);
+    CHECK(s["byProject"]["web"]["calls"].GetInt() == 3);
+    CHECK(s["byModel"]["gpt-4o-2024-08-06"]["costNanos"].GetInt64() == 4'750'000);
+  }
+  SECTION("statistics filtered by user and by a range that cuts an hour") {
+    auto s = parse(http_get(ts.port(), "/api/v1/statistics?userId=alice&start=2026-11-15T10:15:00Z&end=2026-11-15T10:50:00Z").body);
+    CHECK(s["totalCalls"].GetInt() == 2);  // b at 10:30 and g at 10:45
+    CHECK(s["totalCostNanos"].GetInt64() == 30'300'000);
+    auto day = parse(http_get(ts.port(), "/api/v1/statistics?start=2026-11-15&end=2026-11-16&provider=zhipu").body);
+    CHECK(day["totalCalls"].GetInt() == 1);
+  }
+  SECTION("quota for a user against the wildcard rule") {
+    auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=alice").body);
+    CHECK(q["exceeded"].GetBool() == true);  // 12500 of 10000 tokens
+    CHECK(q["usage"]["tokens"].GetInt() == 12500);
+    CHECK(q["usage"]["costNanos"].GetInt64() == 40'800'000);
+    CHECK(q["limits"]["tokens"].GetInt() == 10000);
+    CHECK(q["limits"]["cost"].GetDouble() == 1.0);
+    CHECK(q["percentage"]["tokens"].GetDouble() == 125.0);
+    CHECK(std::string(q["period"]["start"].GetString()) == "2026-11-01T00:00:00+08:00");
+    CHECK(std::string(q["period"]["end"].GetString()) == "2026-12-01T00:00:00+08:00");
+  }
+  SECTION("quota with the seed's override parameters") {
+    auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=bob&monthlyTokenLimit=1000000&monthlyCostLimit=0.05").body);
+    CHECK(q["exceeded"].GetBool() == false);
+    CHECK(q["percentage"]["tokens"].GetDouble() == Approx(0.41));
+    CHECK(q["percentage"]["cost"].GetDouble() == Approx(64.7));  // 0.03235 / 0.05
+  }
+  SECTION("alerts for one subject and for all") {
+    auto a = parse(http_get(ts.port(), "/api/v1/alerts?userId=alice").body);
+    CHECK(a["shouldAlert"].GetBool());
+    CHECK(std::string(a["level"].GetString()) == "critical");
+    CHECK(std::string(a["message"].GetString()) ==
+          "AI usage quota exceeded! tokens: 12500/10000, cost: 0.0408/1.00 USD");
+    auto none = parse(http_get(ts.port(), "/api/v1/alerts?userId=carol").body);
+    CHECK_FALSE(none["shouldAlert"].GetBool());
+    CHECK(none["level"].IsNull());
+    auto all = parse(http_get(ts.port(), "/api/v1/alerts").body);
+    REQUIRE(all["alerts"].Size() == 1);
+    CHECK(std::string(all["alerts"][0]["subject"].GetString()) == "alice");
+  }
+  SECTION("cache-hit rate") {
+    auto c = parse(http_get(ts.port(), "/api/v1/cache-hit-rate?userId=alice").body);
+    CHECK(c["hits"].GetInt() == 1);
+    CHECK(c["total"].GetInt() == 3);
+    CHECK(c["rate"].GetDouble() == Approx(1.0 / 3));
+    auto empty = parse(http_get(ts.port(), "/api/v1/cache-hit-rate?userId=nobody").body);
+    CHECK(empty["rate"].GetDouble() == 0.0);
+  }
+  SECTION("a retried batch is acknowledged as duplicates and counted once") {
+    auto again = parse(http_post_json(ts.port(), "/api/v1/usage", kBatch).body);
+    CHECK(again["accepted"].GetInt() == 0);
+    CHECK(again["duplicates"].GetInt() == 7);
+    CHECK(again["records"][1]["costNanos"].GetInt64() == 30'300'000);
+    auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
+    CHECK(s["totalCalls"].GetInt() == 7);
+  }
+}
+
+TEST_CASE("http - thresholds at 89.99, 90, 100 and 100.01 percent") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  struct Step {
+    int prompt;
+    const char* level;  // after adding `prompt` tokens of ollama (free) usage for dave
+    const char* message;
+  };
+  const Step steps[] = {
+      {8999, nullptr, ""},
+      {1, "warning", "AI usage quota nearly exhausted! tokens: 90.0%, cost: 0.0%"},
+      {999, "warning", "AI usage quota nearly exhausted! tokens: 99.9%, cost: 0.0%"},  // 9999 = 99.99 %
+      {1, "critical", "AI usage quota exceeded! tokens: 10000/10000, cost: 0.00/1.00 USD"},
+      {1, "critical", "AI usage quota exceeded! tokens: 10001/10000, cost: 0.00/1.00 USD"},
+  };
+  int n = 0;
+  for (const Step& step : steps) {
+    CAPTURE(n);
+    auto post = http_post_json(ts.port(), "/api/v1/usage",
+                               record("t" + std::to_string(n++), "dave", "", "ollama", "llama3", step.prompt, 0));
+    REQUIRE(post.status == 200);
+    auto a = parse(http_get(ts.port(), "/api/v1/alerts?userId=dave").body);
+    if (step.level == nullptr) {
+      CHECK(a["level"].IsNull());
+    } else {
+      CHECK(std::string(a["level"].GetString()) == step.level);
+      CHECK(std::string(a["message"].GetString()) == step.message);
+    }
+  }
+}
+
+TEST_CASE("http - every error status has a JSON body naming the problem") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock(), 4096);
+  const std::string ok = record("x1", "u", "", "ollama", "m", 1, 1);
+  REQUIRE(http_post_json(ts.port(), "/api/v1/usage", ok).status == 200);
+
+  struct Case {
+    const char* name;
+    std::string method;
+    std::string target;
+    std::string content_type;
+    std::string body;
+    int status;
+    std::string expected_body;
+  };
+  const Case cases[] = {
+      {"unknown path", "GET", "/nope", "", "", 404, R"({"error":"no such endpoint: /nope"})"},
+      {"GET on ingest", "GET", "/api/v1/usage", "", "", 405,
+       R"({"error":"method GET is not allowed on /api/v1/usage; use POST"})"},
+      {"POST on metrics", "POST", "/metrics", "application/json", "{}", 405,
+       R"({"error":"method POST is not allowed on /metrics; use GET"})"},
+      {"form content type", "POST", "/api/v1/usage", "application/x-www-form-urlencoded", ok, 415,
+       R"({"error":"Content-Type must be application/json or application/x-ndjson"})"},
+      {"no content type", "POST", "/api/v1/usage", "", ok, 415,
+       R"({"error":"Content-Type must be application/json or application/x-ndjson"})"},
+      {"malformed JSON", "POST", "/api/v1/usage", "application/json", R"({"userId": )", 400,
+       R"({"error":"malformed JSON at byte 11: Invalid value.","offset":11,"details":[]})"},
+      {"invalid record", "POST", "/api/v1/usage", "application/json; charset=utf-8",
+       R"([{"userId":"u","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}},{"userId":"u","provider":"p","model":"m","usage":{"promptTokens":"1"}}])",
+       400,
+       R"({"error":"1 of 2 records are invalid; nothing was stored","details":[{"index":1,"field":"usage.promptTokens","message":"must be a non-negative integer"},{"index":1,"field":"usage.completionTokens","message":"is required"}]})"},
+      {"id reused with other content", "POST", "/api/v1/usage", "application/json",
+       record("x1", "u", "", "ollama", "m", 2, 1), 409,
+       R"({"error":"id \"x1\" was already used for a record with different content; nothing was stored","details":[{"index":0,"field":"id","message":"already used for a record with different content"}]})"},
+      {"body over the limit", "POST", "/api/v1/usage", "application/json", std::string(5000, ' '), 413,
+       R"({"error":"request body exceeds 4096 bytes"})"},
+      {"unknown query parameter", "GET", "/api/v1/statistics?user=alice", "", "", 400,
+       R"({"error":"unknown query parameter \"user\""})"},
+      {"bad start", "GET", "/api/v1/statistics?start=yesterday", "", "", 400,
+       R"({"error":"query parameter \"start\": expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"yesterday\""})"},
+      {"end before start", "GET", "/api/v1/cache-hit-rate?start=2026-11-02&end=2026-11-01", "", "", 400,
+       R"({"error":"query parameter \"end\" must not be before \"start\""})"},
+      {"empty parameter", "GET", "/api/v1/quota?userId=", "", "", 400,
+       R"({"error":"query parameter \"userId\" must not be empty"})"},
+      {"both subjects", "GET", "/api/v1/quota?userId=a&projectId=b", "", "", 400,
+       R"({"error":"give query parameter \"userId\" or \"projectId\", not both"})"},
+      {"bad token limit", "GET", "/api/v1/alerts?userId=a&monthlyTokenLimit=-5", "", "", 400,
+       R"({"error":"query parameter \"monthlyTokenLimit\" must be a positive integer"})"},
+      {"bad cost limit", "GET", "/api/v1/quota?userId=a&monthlyCostLimit=ten", "", "", 400,
+       R"({"error":"query parameter \"monthlyCostLimit\" must be a positive decimal number"})"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!c.content_type.empty()) headers.push_back({"Content-Type", c.content_type});
+    auto r = http_request(ts.port(), c.method, c.target, c.body, headers);
+    CHECK(r.status == c.status);
+    CHECK(r.body == c.expected_body);
+    CHECK(r.headers["content-type"] == "application/json");
+    if (c.status == 405) CHECK_FALSE(r.headers["allow"].empty());
+  }
+  auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
+  CHECK(s["totalCalls"].GetInt() == 1);  // nothing from the refused requests was stored
+}
+
+TEST_CASE("http - NDJSON bodies, landing page and health") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  std::string ndjson = record("n1", "u", "", "ollama", "m", 1, 1) + "\n\n" + record("n2", "u", "", "ollama", "m", 1, 1) + "\n";
+  auto r = http_request(ts.port(), "POST", "/api/v1/usage", ndjson, {{"Content-Type", "application/x-ndjson"}});
+  CHECK(r.status == 200);
+  CHECK(parse(r.body)["accepted"].GetInt() == 2);
+  auto bad = http_request(ts.port(), "POST", "/api/v1/usage", ndjson + "{oops}\n", {{"Content-Type", "application/x-ndjson"}});
+  CHECK(bad.status == 400);
+  // The two records and blank line take 211 bytes; the error is at the 'o' after the '{' of line 4.
+  REQUIRE(ndjson.size() == 211);
+  CHECK(bad.body == R"({"error":"malformed JSON at byte 212: Missing a name for object member.","offset":212,"details":[]})");
+
+  auto home = http_get(ts.port(), "/");
+  CHECK(home.status == 200);
+  CHECK(home.headers["content-type"] == "text/html; charset=utf-8");
+  CHECK(home.body.find("href=\"/metrics\"") != std::string::npos);
+  CHECK(http_get(ts.port(), "/-/healthy").status == 200);
+  CHECK(http_get(ts.port(), "/-/ready").status == 200);
+  auto m = http_get(ts.port(), "/metrics");
+  CHECK(m.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
+}
+
+TEST_CASE("metrics - golden exposition") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  REQUIRE(http_post_json(ts.port(), "/api/v1/usage", kBatch).status == 200);
+  REQUIRE(http_request(ts.port(), "POST", "/api/v1/usage", "{", {{"Content-Type", "application/json"}}).status == 400);
+  REQUIRE(http_post_json(ts.port(), "/api/v1/usage", record("a", "alice", "web", "anthropic", "claude-3-5-sonnet-20241022", 1000, 500, R"(,"timestamp":"2026-11-15T10:00:00Z")")).status == 200);
+  std::string actual = without_revision(http_get(ts.port(), "/metrics").body);
+  const std::string golden_path = AIUSAGE_GOLDEN_DIR "/metrics.txt";
+  if (std::getenv("AIUSAGE_UPDATE_GOLDEN")) std::ofstream(golden_path) << actual;
+  CHECK(actual == read_file(golden_path));
+}
+
+TEST_CASE("metrics - counters are rebuilt exactly after a restart") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  Config config = test_config(dir.file("usage.db"));
+  std::string before;
+  {
+    TestServer ts(config, clock.clock());
+    REQUIRE(http_post_json(ts.port(), "/api/v1/usage", kBatch).status == 200);
+    before = http_get(ts.port(), "/metrics").body;
+  }
+  TestServer again(config, clock.clock());
+  CHECK(http_get(again.port(), "/metrics").body == before);
+  auto s = parse(http_get(again.port(), "/api/v1/statistics").body);
+  CHECK(s["totalCalls"].GetInt() == 7);
+}
+
+TEST_CASE("metrics - quota gauges roll over at the month boundary of the zone") {
+  TempDir dir;
+  FakeClock clock;
+  // 2026-11-30T15:59:59Z is 23:59:59 on 30 November in Asia/Shanghai.
+  clock.set(at("2026-11-30T15:59:59Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  REQUIRE(http_post_json(ts.port(), "/api/v1/usage", record("m1", "erin", "", "ollama", "m", 9500, 0)).status == 200);
+  auto has = [&](const std::string& line) { return http_get(ts.port(), "/metrics").body.find(line) != std::string::npos; };
+  CHECK(has("ai_usage_quota_usage_ratio{scope=\"user\",subject=\"erin\",resource=\"tokens\"} 0.95\n"));
+  CHECK(parse(http_get(ts.port(), "/api/v1/alerts?userId=erin").body)["shouldAlert"].GetBool());
+  clock.set(at("2026-11-30T16:00:00Z"));  // midnight, 1 December in Shanghai
+  CHECK_FALSE(has("subject=\"erin\""));
+  auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=erin").body);
+  CHECK(q["usage"]["tokens"].GetInt() == 0);
+  CHECK(std::string(q["period"]["start"].GetString()) == "2026-12-01T00:00:00+08:00");
+  CHECK(has("ai_usage_requests_total{provider=\"ollama\",model=\"m\",project=\"\",user=\"erin\",cached=\"false\"} 1\n"));
+}
+
+TEST_CASE("metrics - dropped labels are summed away") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db"), "\n[metrics]\nlabels = [\"provider\", \"model\"]\n"), clock.clock());
+  REQUIRE(http_post_json(ts.port(), "/api/v1/usage", kBatch).status == 200);
+  std::string m = http_get(ts.port(), "/metrics").body;
+  CHECK(m.find("user=") == std::string::npos);
+  CHECK(m.find("project=") == std::string::npos);
+  // b (0.0303) + g (0, cached) share provider and model once user and project are dropped
+  CHECK(m.find("ai_usage_cost_total{provider=\"anthropic\",model=\"claude-3-5-sonnet\",currency=\"USD\"} 0.0303\n") != std::string::npos);
+  CHECK(m.find("ai_usage_requests_total{provider=\"anthropic\",model=\"claude-3-5-sonnet\",cached=\"true\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("metrics - label values are escaped") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  REQUIRE(http_post_json(ts.port(), "/api/v1/usage",
+                         R"({"userId":"a\"b\\c\nd","provider":"ollama","model":"m","usage":{"promptTokens":1,"completionTokens":1}})")
+              .status == 200);
+  std::string m = http_get(ts.port(), "/metrics").body;
+  CHECK(m.find(R"(user="a\"b\\c\nd")") != std::string::npos);
+}

@@ -1,0 +1,210 @@
+// Store and ledger: exact rollups, atomic batches, migrations, group commit under concurrency.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+#include <thread>
+
+#include "aiusage/calendar.hpp"
+#include "aiusage/ledger.hpp"
+#include "aiusage/service.hpp"
+#include "aiusage/store.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_server.hpp"
+
+using namespace aiusage;
+using namespace aiusage::testing;
+
+namespace {
+
+UsageRecord make_record(std::string id, std::string user, std::string project, std::string model,
+                        std::int64_t ts, std::int64_t prompt, Nanos cost, bool cached = false) {
+  UsageRecord r;
+  r.id = std::move(id);
+  r.user = std::move(user);
+  r.project = std::move(project);
+  r.provider = "openai";
+  r.model = std::move(model);
+  r.prompt_tokens = prompt;
+  r.completion_tokens = prompt / 2;
+  r.cache_read_tokens = prompt / 4;
+  r.cached = cached;
+  r.timestamp_ms = ts;
+  r.received_ms = ts;
+  r.cost = cost;
+  r.priced = true;
+  r.fingerprint = "fp-" + r.id;
+  return r;
+}
+
+UsageSums brute_force(const std::vector<UsageRecord>& all, const UsageFilter& f) {
+  UsageSums s;
+  for (const auto& r : all) {
+    if (f.start_ms && r.timestamp_ms < *f.start_ms) continue;
+    if (f.end_ms && r.timestamp_ms >= *f.end_ms) continue;
+    if (f.user && r.user != *f.user) continue;
+    if (f.project && r.project != *f.project) continue;
+    s.add(r);
+  }
+  return s;
+}
+
+UsageSums total(const std::vector<SeriesSums>& rows) {
+  UsageSums s;
+  for (const auto& row : rows) s += row.sums;
+  return s;
+}
+
+Result<std::vector<BatchOutcome>> commit_one(Store& store, std::vector<UsageRecord>& batch) {
+  std::vector<UsageRecord>* batches[] = {&batch};
+  return store.commit(batches);
+}
+
+}  // namespace
+
+TEST_CASE("store - aggregates are exact for any range, including ranges that cut an hour") {
+  TempDir dir;
+  Store store({dir.file("usage.db"), true});
+  const std::int64_t base = *parse_rfc3339("2026-11-01T00:00:00Z");
+  std::mt19937_64 rng(42);
+  std::vector<UsageRecord> all;
+  std::vector<UsageRecord> batch;
+  for (int i = 0; i < 600; ++i) {
+    std::int64_t ts = base + static_cast<std::int64_t>(rng() % (48ull * 3'600'000));
+    batch.push_back(make_record("r" + std::to_string(i), "u" + std::to_string(i % 3), i % 2 ? "p" : "",
+                                i % 5 ? "gpt-4o" : "gpt-4o-mini", ts, 100 + i, 1000 + i, i % 7 == 0));
+    if (batch.size() == 50) {
+      REQUIRE(commit_one(store, batch).ok());
+      all.insert(all.end(), batch.begin(), batch.end());
+      batch.clear();
+    }
+  }
+  CHECK(store.record_count() == 600);
+  CHECK(total(store.series_totals()) == brute_force(all, {}));
+  const std::int64_t H = 3'600'000;
+  struct Range {
+    std::int64_t start, end;
+  };
+  const Range ranges[] = {
+      {base, base + 48 * H},                      // whole hours only
+      {base + 1, base + 48 * H - 1},              // cuts the first and last hour
+      {base + 90 * 60'000, base + 30 * H + 17},   // starts and ends inside hours
+      {base + 5 * H + 10, base + 5 * H + 20},     // inside one hour
+      {base + 7 * H, base + 8 * H},               // exactly one bucket
+      {base - H, base + 100 * H},                 // beyond the data
+  };
+  for (const Range& r : ranges) {
+    CAPTURE(r.start - base, r.end - base);
+    UsageFilter f;
+    f.start_ms = r.start;
+    f.end_ms = r.end;
+    CHECK(total(store.aggregate(f)) == brute_force(all, f));
+    f.user = "u1";
+    f.project = "p";
+    CHECK(total(store.aggregate(f)) == brute_force(all, f));
+  }
+}
+
+TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
+  TempDir dir;
+  Store store({dir.file("usage.db"), true});
+  std::vector<UsageRecord> first{make_record("a", "u", "", "m", 1000, 10, 111)};
+  REQUIRE(commit_one(store, first).ok());
+
+  SECTION("same id and content is a duplicate") {
+    std::vector<UsageRecord> again{make_record("a", "u", "", "m", 1000, 10, 999), make_record("b", "u", "", "m", 1000, 10, 5)};
+    auto r = commit_one(store, again);
+    REQUIRE(r.ok());
+    CHECK((*r)[0].duplicate == std::vector<bool>{true, false});
+    CHECK(again[0].cost == 111);
+    CHECK(store.record_count() == 2);
+  }
+  SECTION("same id with other content refuses the whole batch") {
+    std::vector<UsageRecord> conflict{make_record("c", "u", "", "m", 1000, 10, 5), make_record("a", "u", "", "m", 1000, 10, 5)};
+    conflict[1].fingerprint = "other";
+    auto r = commit_one(store, conflict);
+    REQUIRE(r.ok());
+    CHECK((*r)[0].conflict);
+    CHECK((*r)[0].conflict_index == 1);
+    CHECK(store.record_count() == 1);
+    CHECK(total(store.series_totals()).calls == 1);
+  }
+  SECTION("batches in one transaction stay independent") {
+    std::vector<UsageRecord> good{make_record("d", "u", "", "m", 1000, 10, 5)};
+    std::vector<UsageRecord> bad{make_record("a", "u", "", "m", 1000, 10, 5)};
+    bad[0].fingerprint = "other";
+    std::vector<UsageRecord>* batches[] = {&good, &bad};
+    auto r = store.commit(batches);
+    REQUIRE(r.ok());
+    CHECK_FALSE((*r)[0].conflict);
+    CHECK((*r)[1].conflict);
+    CHECK(store.record_count() == 2);
+  }
+}
+
+TEST_CASE("store - schema is versioned") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  { Store store({path, true}); }
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == Store::kSchemaVersion);
+    CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
+    db.exec("PRAGMA user_version = 99");
+  }
+  CHECK_THROWS_WITH(Store({path, true}), "database " + path + " has schema version 99, newer than this binary's 1");
+}
+
+TEST_CASE("ledger - folds dropped labels and keeps the month apart") {
+  Ledger ledger({/*project=*/false, /*user=*/true, /*model=*/false});
+  ledger.reset({}, {1000, 2000}, {});
+  UsageRecord in_month = make_record("a", "u1", "p1", "gpt-4o", 1500, 100, 7);
+  UsageRecord before = make_record("b", "u1", "p2", "gpt-4o-mini", 500, 100, 9);
+  ledger.apply({&in_month, &before});
+  ledger.read([](const LedgerState& st) {
+    REQUIRE(st.series.size() == 1);
+    CHECK(st.series.begin()->first == SeriesKey{"openai", "", "", "u1"});
+    CHECK(st.series.begin()->second.cost == 16);
+    CHECK(st.records == 2);
+  });
+  CHECK(ledger.month_usage(Scope::user, "u1").cost == 7);
+  CHECK(ledger.month_usage(Scope::project, "p1").tokens == 150);
+  CHECK(ledger.month_usage(Scope::project, "p2").tokens == 0);
+  CHECK(ledger.month_usage(Scope::global, "").cost == 7);
+}
+
+TEST_CASE("service - concurrent ingest through group commit loses and doubles nothing") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(*parse_rfc3339("2026-11-15T12:00:00Z"));
+  UsageService service(test_config(dir.file("usage.db")), clock.clock());
+  const int threads = 8, per_thread = 40;
+  std::vector<std::thread> pool;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        std::string id = std::to_string(t) + "-" + std::to_string(i);
+        std::string body = R"({"id":")" + id + R"(","userId":"u)" + std::to_string(t) +
+                           R"(","provider":"openai","model":"gpt-4o","usage":{"promptTokens":1000,"completionTokens":100}})";
+        auto r = service.ingest(body, BodyFormat::json);
+        if (!r || r->accepted != 1) ++failures;
+        auto again = service.ingest(body, BodyFormat::json);  // a retry
+        if (!again || again->duplicates != 1) ++failures;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  CHECK(failures == 0);
+  CHECK(service.store().record_count() == threads * per_thread);
+  // 1000 × 2.50 + 100 × 10.00 = 3500 per 1M → 3 500 000 nanos per record
+  Statistics s = service.statistics({});
+  CHECK(s.total.calls == threads * per_thread);
+  CHECK(s.total.cost == threads * per_thread * 3'500'000LL);
+  service.ledger().read([&](const LedgerState& st) {
+    UsageSums mem;
+    for (const auto& [k, v] : st.series) mem += v;
+    CHECK(mem == s.total);
+  });
+  CHECK(service.store().integrity_check() == "ok");
+}

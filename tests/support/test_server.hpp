@@ -1,0 +1,44 @@
+#pragma once
+// A real service and HTTP server on a loopback port, over a SQLite file in a temp dir.
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "aiusage/config.hpp"
+#include "aiusage/http_server.hpp"
+#include "aiusage/service.hpp"
+#include "support/temp_dir.hpp"
+
+namespace aiusage::testing {
+
+// Prices, quotas and zone the HTTP tests are written against.
+extern const char* const kTestConfig;
+
+Config test_config(const std::string& storage_path, const std::string& extra_toml = "");
+
+// A settable clock shared by the service and the test.
+struct FakeClock {
+  std::shared_ptr<std::atomic<std::int64_t>> now = std::make_shared<std::atomic<std::int64_t>>(0);
+  Clock clock() const {
+    auto n = now;
+    return [n] { return n->load(); };
+  }
+  void set(std::int64_t ms) const { now->store(ms); }
+};
+
+struct TestServer {
+  std::unique_ptr<UsageService> service;
+  std::unique_ptr<HttpServer> server;
+
+  TestServer(const Config& config, const Clock& clock, std::size_t max_body = 10 * 1024 * 1024)
+      : service(std::make_unique<UsageService>(config, clock)),
+        server(std::make_unique<HttpServer>(*service, HttpOptions{"127.0.0.1:0", 4, max_body})) {}
+  int port() const { return server->port(); }
+  // Stops the server, then the service (in that order, like the binary).
+  void stop() {
+    server.reset();
+    service.reset();
+  }
+};
+
+}  // namespace aiusage::testing
