@@ -152,7 +152,8 @@ IngestError malformed(const rapidjson::Document& doc, std::size_t base_offset) {
                      "malformed JSON at byte " + std::to_string(offset) + ": " +
                          rapidjson::GetParseError_En(doc.GetParseError()),
                      {},
-                     offset};
+                     offset,
+                     1};
 }
 
 }  // namespace
@@ -235,14 +236,14 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
       pos = end + 1;
     }
   }
-  if (records.empty()) return IngestError{400, "the body contains no records", {}, std::nullopt};
+  if (records.empty()) return IngestError{400, "the body contains no records", {}, std::nullopt, 1};
   if (!errors.empty()) {
     std::size_t bad = 0;
     for (std::size_t i = 0; i < errors.size(); ++i)
       bad += (i == 0 || errors[i].index != errors[i - 1].index);
     return IngestError{400, std::to_string(bad) + " of " + std::to_string(records.size()) +
                                 " records are invalid; nothing was stored",
-                       std::move(errors), std::nullopt};
+                       std::move(errors), std::nullopt, records.size()};
   }
   return records;
 }

@@ -57,11 +57,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   const std::int64_t now = clock_();
   auto parsed = parse_usage_body(body, format, now);
   if (!parsed) {
-    counters_->rejected += std::max<std::int64_t>(1, parsed.error().details.empty() ? 1 : [&] {
-      std::set<std::size_t> idx;
-      for (const auto& d : parsed.error().details) idx.insert(d.index);
-      return static_cast<std::int64_t>(idx.size());
-    }());
+    counters_->rejected += static_cast<std::int64_t>(parsed.error().records);
     return parsed.error();
   }
   std::vector<UsageRecord>& records = *parsed;

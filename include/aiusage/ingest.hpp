@@ -24,6 +24,7 @@ struct IngestError {
   std::string message;
   std::vector<FieldError> details;
   std::optional<std::size_t> offset;  // byte offset of malformed JSON
+  std::size_t records = 0;            // records refused with it (1 when the body could not be read)
 };
 
 enum class BodyFormat { json, ndjson };
