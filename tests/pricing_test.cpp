@@ -1,0 +1,394 @@
+// Price lookup (model matching, effective dates) and the exact cost of one record.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "aiusage/money.hpp"
+#include "aiusage/pricing.hpp"
+#include "aiusage/record.hpp"
+
+using namespace aiusage;
+
+namespace {
+
+constexpr Nanos kUnit = kNanosPerUnit;
+
+// Prices are given per 1M tokens in nanos; `tag` (the input price) tells entries apart.
+Price price(std::string provider, std::string model, Nanos input, Nanos output = 0,
+            std::int64_t effective_from_ms = INT64_MIN, std::string currency = "USD") {
+  Price p;
+  p.provider = std::move(provider);
+  p.model = std::move(model);
+  p.currency = std::move(currency);
+  p.input = input;
+  p.output = output;
+  p.cache_read = input;
+  p.cache_write = input;
+  p.effective_from_ms = effective_from_ms;
+  return p;
+}
+
+// 2024-08-06T00:00:00Z: 19723 days to 2024-01-01, + 213 (Jan..Jul 2024) + 5 = 19941 days.
+constexpr std::int64_t kAug6 = 19941LL * 86'400'000;
+// 2025-01-01T00:00:00Z = 1735689600 s.
+constexpr std::int64_t kJan2025 = 1'735'689'600'000;
+constexpr std::int64_t kSometime = 1'705'312'800'000;  // 2024-01-15T10:00:00Z
+
+}  // namespace
+
+TEST_CASE("pricing - model matching") {
+  // Each entry's input price is a distinct tag so the matched entry is unambiguous.
+  const PriceBook book({
+                           price("anthropic", "claude-3-5-sonnet", 1 * kUnit),
+                           price("anthropic", "claude-3", 2 * kUnit),
+                           price("openai", "gpt-4", 3 * kUnit),
+                           price("openai", "gpt-4o", 4 * kUnit),
+                           price("openai", "gpt-4-32k", 5 * kUnit),
+                           price("local", "model", 6 * kUnit),
+                           price("ollama", "*", 7 * kUnit),
+                           price("mixed", "*", 8 * kUnit),
+                           price("mixed", "foo", 9 * kUnit),
+                       },
+                       "USD", {});
+
+  struct Case {
+    const char* provider;
+    const char* model;
+    const char* expected;  // matched entry's model, nullptr = no price
+    const char* why;
+  };
+  const Case cases[] = {
+      {"anthropic", "claude-3-5-sonnet", "claude-3-5-sonnet", "exact"},
+      {"anthropic", "claude-3-5-sonnet-20241022", "claude-3-5-sonnet", "dated snapshot: longest prefix at '-'"},
+      {"anthropic", "claude-3-opus-20240229", "claude-3", "only the shorter prefix ends at a boundary"},
+      {"anthropic", "claude-3-5-sonnetx", "claude-3", "'x' after claude-3-5-sonnet is no boundary"},
+      {"anthropic", "claude-35", nullptr, "'5' after claude-3 is no boundary"},
+      {"anthropic", "claude", nullptr, "shorter than every entry"},
+      {"anthropic", "gpt-4", nullptr, "other provider's entry is not used"},
+      {"openai", "gpt-4", "gpt-4", "exact"},
+      {"openai", "gpt-4o", "gpt-4o", "exact beats everything"},
+      {"openai", "gpt-4o-2024-08-06", "gpt-4o", "gpt-4o, never gpt-4"},
+      {"openai", "gpt-4-0613", "gpt-4", "snapshot of gpt-4"},
+      {"openai", "gpt-4-32k-0613", "gpt-4-32k", "longest of two prefixes"},
+      {"openai", "gpt-4-32", "gpt-4", "gpt-4-32k is longer than the model"},
+      {"openai", "gpt-4.1", nullptr, "'.' is no boundary"},
+      {"openai", "gpt-4_turbo", nullptr, "'_' is no boundary"},
+      {"openai", "gpt-4/x", nullptr, "'/' is no boundary"},
+      {"openai", "GPT-4", nullptr, "model names are case-sensitive"},
+      {"openai", "", nullptr, "empty model"},
+      {"local", "model@2024", "model", "'@' is a boundary"},
+      {"local", "model:latest", "model", "':' is a boundary"},
+      {"local", "model-", "model", "boundary as the last character"},
+      {"local", "mode", nullptr, "prefix of the entry, not the other way round"},
+      {"local", "model2", nullptr, "'2' is no boundary"},
+      {"ollama", "llama3:8b", "*", "provider wildcard"},
+      {"ollama", "anything at all", "*", "provider wildcard"},
+      {"mixed", "foo", "foo", "exact beats '*'"},
+      {"mixed", "foo-bar", "foo", "prefix beats '*'"},
+      {"mixed", "foobar", "*", "no boundary: falls to '*'"},
+      {"mixed", "other", "*", "'*' catches the rest"},
+      {"unknown", "gpt-4", nullptr, "unknown provider"},
+      {"", "gpt-4", nullptr, "empty provider"},
+      {"OpenAI", "gpt-4", nullptr, "provider names are case-sensitive"},
+  };
+
+  SECTION("find") {
+    for (const auto& c : cases) {
+      INFO(c.provider << "/" << c.model << ": " << c.why);
+      const Price* p = book.find(c.provider, c.model, kSometime);
+      if (c.expected == nullptr) {
+        CHECK(p == nullptr);
+      } else {
+        REQUIRE(p != nullptr);
+        CHECK(p->provider == c.provider);
+        CHECK(p->model == c.expected);
+      }
+    }
+  }
+
+  SECTION("the order of the price list does not matter") {
+    std::vector<Price> reversed = book.prices();
+    std::reverse(reversed.begin(), reversed.end());
+    const PriceBook book2(reversed, "USD", {});
+    for (const auto& c : cases) {
+      INFO(c.provider << "/" << c.model << ": " << c.why);
+      const Price* p = book2.find(c.provider, c.model, kSometime);
+      if (c.expected == nullptr) {
+        CHECK(p == nullptr);
+      } else {
+        REQUIRE(p != nullptr);
+        CHECK(p->model == c.expected);
+      }
+    }
+  }
+
+  SECTION("quote: unmatched records are unpriced and cost nothing") {
+    const TokenCounts tokens{1000, 0, 0, 500};
+    for (const auto& c : cases) {
+      INFO(c.provider << "/" << c.model << ": " << c.why);
+      CostQuote q = book.quote(c.provider, c.model, kSometime, tokens);
+      CHECK(q.priced == (c.expected != nullptr));
+      if (c.expected == nullptr) CHECK(q.cost == 0);
+      // The matched entry's input price is its tag; output is 0: 1000 × tag / 1e6.
+      if (c.expected != nullptr) CHECK(q.cost == book.find(c.provider, c.model, kSometime)->input / 1000);
+    }
+  }
+
+  SECTION("empty price book") {
+    const PriceBook empty;
+    CHECK(empty.find("openai", "gpt-4", kSometime) == nullptr);
+    CostQuote q = empty.quote("openai", "gpt-4", kSometime, {1, 1, 1, 1});
+    CHECK_FALSE(q.priced);
+    CHECK(q.cost == 0);
+    CHECK(empty.billing_currency() == "USD");
+  }
+}
+
+TEST_CASE("pricing - effective dates") {
+  const std::vector<Price> prices = {
+      price("p", "m", 1 * kUnit),                    // since forever
+      price("p", "m", 2 * kUnit, 0, kAug6),          // from 2024-08-06
+      price("p", "m", 3 * kUnit, 0, kJan2025),       // from 2025-01-01
+      price("p", "n", 4 * kUnit, 0, kAug6),          // only from 2024-08-06 ...
+      price("p", "*", 9 * kUnit),                    // ... before that, the wildcard
+      price("q", "late", 5 * kUnit, 0, kAug6),       // nothing before 2024-08-06
+      price("p", "n-mini", 6 * kUnit, 0, kJan2025),  // exact entry from 2025; prefix "n" before
+  };
+
+  struct Case {
+    const char* provider;
+    const char* model;
+    std::int64_t at_ms;
+    Nanos expected_input;  // 0 = no price
+    const char* why;
+  };
+  const Case cases[] = {
+      {"p", "m", INT64_MIN, 1 * kUnit, "the very first instant"},
+      {"p", "m", kAug6 - 1, 1 * kUnit, "1 ms before the change"},
+      {"p", "m", kAug6, 2 * kUnit, "effective_from is inclusive"},
+      {"p", "m", kJan2025 - 1, 2 * kUnit, "still the 2024 price"},
+      {"p", "m", kJan2025, 3 * kUnit, "the latest price not after the record"},
+      {"p", "m", INT64_MAX, 3 * kUnit, "far future"},
+      {"p", "m-2024", kAug6 + 1, 2 * kUnit, "prefix match honours dates too"},
+      {"p", "n", kAug6 - 1, 9 * kUnit, "before its first date: the less specific '*'"},
+      {"p", "n-x", kAug6 - 1, 9 * kUnit, "prefix not yet in force: '*'"},
+      {"p", "n", kAug6, 4 * kUnit, "in force"},
+      {"p", "n-mini", kJan2025 - 1, 4 * kUnit, "exact entry not yet in force: prefix n"},
+      {"p", "n-mini", kJan2025, 6 * kUnit, "exact entry in force"},
+      {"q", "late", kAug6 - 1, 0, "nothing in force: unpriced"},
+      {"q", "late", kAug6, 5 * kUnit, "in force"},
+  };
+
+  for (bool reversed : {false, true}) {
+    CAPTURE(reversed);
+    std::vector<Price> list = prices;
+    if (reversed) std::reverse(list.begin(), list.end());
+    const PriceBook book(list, "USD", {});
+    for (const auto& c : cases) {
+      INFO(c.provider << "/" << c.model << " at " << c.at_ms << ": " << c.why);
+      const Price* p = book.find(c.provider, c.model, c.at_ms);
+      CostQuote q = book.quote(c.provider, c.model, c.at_ms, {1'000'000, 0, 0, 0});
+      if (c.expected_input == 0) {
+        CHECK(p == nullptr);
+        CHECK_FALSE(q.priced);
+        CHECK(q.cost == 0);
+      } else {
+        REQUIRE(p != nullptr);
+        CHECK(p->input == c.expected_input);
+        CHECK(q.priced);
+        CHECK(q.cost == c.expected_input);  // 1M input tokens cost exactly the per-1M price
+      }
+    }
+  }
+}
+
+TEST_CASE("pricing - cost by token class") {
+  // claude-3-5-sonnet: input 3.00, cache_read 0.30, cache_write 3.75, output 15.00 per 1M.
+  Price sonnet = price("anthropic", "claude-3-5-sonnet", 3 * kUnit, 15 * kUnit);
+  sonnet.cache_read = 300'000'000;
+  sonnet.cache_write = 3'750'000'000;
+  const PriceBook book({sonnet}, "USD", {});
+
+  struct Case {
+    TokenCounts tokens;  // input, cache_read, cache_write, output
+    Nanos expected;
+    const char* why;
+  };
+  const Case cases[] = {
+      {{0, 0, 0, 0}, 0, "no tokens: priced, free"},
+      {{1'000'000, 0, 0, 0}, 3'000'000'000, "1M input × 3.00 = 3.00"},
+      {{0, 1'000'000, 0, 0}, 300'000'000, "1M cache_read × 0.30 = 0.30"},
+      {{0, 0, 1'000'000, 0}, 3'750'000'000, "1M cache_write × 3.75 = 3.75"},
+      {{0, 0, 0, 1'000'000}, 15'000'000'000, "1M output × 15.00 = 15.00"},
+      {{1000, 0, 0, 500}, 10'500'000, "1000 × 3.00 + 500 × 15.00 = 10500 → 0.0105"},
+      // 1000 × 3.00 + 2000 × 0.30 + 400 × 3.75 + 500 × 15.00 = 3000 + 600 + 1500 + 7500
+      // = 12600 per 1M → 0.0126
+      {{1000, 2000, 400, 500}, 12'600'000, "all four classes"},
+      {{1, 0, 0, 0}, 3000, "1 input token = 3.00 / 1e6 = 3000 nanos"},
+      {{0, 1, 0, 0}, 300, "1 cached token = 300 nanos"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.why);
+    CostQuote q = book.quote("anthropic", "claude-3-5-sonnet-20241022", kSometime, c.tokens);
+    CHECK(q.priced);
+    CHECK(q.cost == c.expected);
+  }
+
+  SECTION("UsageRecord::billed splits the prompt into price classes") {
+    UsageRecord r;
+    r.prompt_tokens = 3400;  // includes 2000 cache reads and 400 cache writes
+    r.completion_tokens = 500;
+    r.cache_read_tokens = 2000;
+    r.cache_write_tokens = 400;
+    TokenCounts t = r.billed();
+    CHECK(t.input == 1000);
+    CHECK(t.cache_read == 2000);
+    CHECK(t.cache_write == 400);
+    CHECK(t.output == 500);
+    CHECK(r.total_tokens() == 3900);
+    CHECK(book.quote("anthropic", "claude-3-5-sonnet", kSometime, t).cost == 12'600'000);
+
+    r.cached = true;  // served from the application's response cache: never billed
+    t = r.billed();
+    CHECK(t.input == 0);
+    CHECK(t.cache_read == 0);
+    CHECK(t.cache_write == 0);
+    CHECK(t.output == 0);
+    CostQuote q = book.quote("anthropic", "claude-3-5-sonnet", kSometime, t);
+    CHECK(q.priced);
+    CHECK(q.cost == 0);
+    CHECK(r.total_tokens() == 3900);  // still counted as tokens
+  }
+}
+
+TEST_CASE("pricing - currency conversion") {
+  // qwen-max in CNY: input 2.40, cache_read 0.48, output 9.60; 1 CNY = 0.138 USD.
+  Price qwen = price("qwen", "qwen-max", 2'400'000'000, 9'600'000'000, INT64_MIN, "CNY");
+  qwen.cache_read = 480'000'000;
+  Price gpt = price("openai", "gpt-4o", 2'500'000'000, 10 * kUnit);  // USD, not converted
+  const PriceBook book({qwen, gpt}, "USD", {{"CNY", 138'000'000}});
+  CHECK(book.billing_currency() == "USD");
+
+  struct Case {
+    const char* provider;
+    const char* model;
+    TokenCounts tokens;
+    Nanos expected;
+    const char* why;
+  };
+  const Case cases[] = {
+      // 1000 × 2.40 + 500 × 9.60 = 7200 per 1M → 0.0072 CNY × 0.138 = 0.0009936 USD
+      {"qwen", "qwen-max", {1000, 0, 0, 500}, 993'600, "converted exactly"},
+      // 1M × 2.40 CNY × 0.138 = 0.3312 USD
+      {"qwen", "qwen-max", {1'000'000, 0, 0, 0}, 331'200'000, "1M input"},
+      // input 2 × 2.40 = 4.8, cache_read 10 × 0.48 = 4.8 → 9.6 per 1M = 9600 nano-CNY
+      // × 0.138 = 1324.8 nano-USD → 1325. Rounding each class first (662.4 → 662 twice)
+      // would give 1324: the record is rounded once.
+      {"qwen", "qwen-max", {2, 10, 0, 0}, 1325, "rounded once per record"},
+      // 1 input token: 2400 nano-CNY × 0.138 = 331.2 → 331
+      {"qwen", "qwen-max", {1, 0, 0, 0}, 331, "rounded down"},
+      // 1 output token: 9600 × 0.138 = 1324.8 → 1325
+      {"qwen", "qwen-max", {0, 0, 0, 1}, 1325, "rounded up"},
+      // USD price in a USD book: 1000 × 2.50 + 500 × 10.00 = 7500 → 0.0075
+      {"openai", "gpt-4o", {1000, 0, 0, 500}, 7'500'000, "billing currency: no conversion"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.provider << "/" << c.model << ": " << c.why);
+    CostQuote q = book.quote(c.provider, c.model, kSometime, c.tokens);
+    CHECK(q.priced);
+    CHECK(q.cost == c.expected);
+  }
+
+  SECTION("billing in CNY, a USD price converted the other way") {
+    // 1 USD = 7.25 CNY; gpt-4o 1000 × 2.50 + 500 × 10.00 = 7500 → 0.0075 USD = 0.054375 CNY
+    const PriceBook cny({gpt, qwen}, "CNY", {{"USD", 7'250'000'000}});
+    CHECK(cny.quote("openai", "gpt-4o", kSometime, {1000, 0, 0, 500}).cost == 54'375'000);
+    // The CNY price is in the billing currency now: 7200 per 1M → 0.0072 CNY.
+    CHECK(cny.quote("qwen", "qwen-max", kSometime, {1000, 0, 0, 500}).cost == 7'200'000);
+  }
+}
+
+TEST_CASE("pricing - rounding to the nano, half to even") {
+  SECTION("same currency") {
+    // input 3.00 per 1M; output 0.0000005 per 1M = 500 nanos per 1M tokens, so
+    // every 1000 output tokens add exactly half a nano.
+    const PriceBook book({price("p", "m", 3 * kUnit, 500)}, "USD", {});
+    struct Case {
+      TokenCounts tokens;
+      Nanos expected;
+      const char* why;
+    };
+    const Case cases[] = {
+        {{0, 0, 0, 1000}, 0, "0.5 → 0 (even)"},
+        {{0, 0, 0, 3000}, 2, "1.5 → 2 (even)"},
+        {{0, 0, 0, 5000}, 2, "2.5 → 2 (even)"},
+        {{0, 0, 0, 7000}, 4, "3.5 → 4 (even)"},
+        {{0, 0, 0, 999}, 0, "0.4995 → 0"},
+        {{0, 0, 0, 1001}, 1, "0.5005 → 1"},
+        // 1000 × 3.00 = 3'000'000 nanos, + 1000 × 0.0000005 = 0.5 → 3'000'000.5 → 3'000'000
+        {{1000, 0, 0, 1000}, 3'000'000, "tie above an even quotient stays"},
+        // 1000 × 3.00 + 3000 × 0.0000005 = 3'000'001.5 → 3'000'002
+        {{1000, 0, 0, 3000}, 3'000'002, "tie above an odd quotient goes up"},
+        // 1 input token = 3000 nanos, + 0.5 → 3000.5 → 3000 (even)
+        {{1, 0, 0, 1000}, 3000, "3000.5 → 3000"},
+        // 3000 + 1.5 = 3001.5 → 3002
+        {{1, 0, 0, 3000}, 3002, "3001.5 → 3002"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.why);
+      CHECK(book.quote("p", "m", kSometime, c.tokens).cost == c.expected);
+    }
+  }
+
+  SECTION("after conversion") {
+    // 1000 tokens × 0.001 CNY per 1M = 1000 nano-CNY, × rate:
+    const Price p = price("p", "m", 1'000'000, 0, INT64_MIN, "CNY");
+    struct Case {
+      Nanos rate;
+      Nanos expected;
+      const char* why;
+    };
+    const Case cases[] = {
+        {138'500'000, 138, "1000 × 0.1385 = 138.5 → 138 (even)"},
+        {137'500'000, 138, "1000 × 0.1375 = 137.5 → 138 (even)"},
+        {138'500'001, 139, "138.500001 → 139"},
+        {138'000'000, 138, "exact"},
+        {500'000, 0, "1000 × 0.0005 = 0.5 → 0"},
+        {1'500'000, 2, "1000 × 0.0015 = 1.5 → 2"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.why);
+      const PriceBook book({p}, "USD", {{"CNY", c.rate}});
+      CHECK(book.quote("p", "m", kSometime, {1000, 0, 0, 0}).cost == c.expected);
+    }
+  }
+}
+
+TEST_CASE("pricing - largest accepted record", "[!mayfail]") {
+  // Config accepts prices and exchange rates up to 10000 (kMaxPriceNanos, kMaxRateNanos) and
+  // ingest accepts up to kMaxTokens = 1e10 tokens per class. With conversion one input token
+  // at the largest price and rate costs 10000 / 1e6 × 10000 = 100 units = 1e11 nanos, so a
+  // record of 1e10 tokens costs 1e21 nanos: far more than INT64_MAX (≈ 9.22e18). The Int128
+  // sum is exact, but the final static_cast<Nanos> in PriceBook::quote wraps around.
+  const Price p = price("p", "m", kMaxPriceNanos, kMaxPriceNanos, INT64_MIN, "EUR");
+  const PriceBook book({p}, "USD", {{"EUR", kMaxRateNanos}});
+
+  // INT64_MAX / 1e11 = 92'233'720.37 → 92'233'720 tokens still fit.
+  const CostQuote fits = book.quote("p", "m", kSometime, {92'233'720, 0, 0, 0});
+  CHECK(fits.cost == 9'223'372'000'000'000'000);  // 92'233'720 × 1e11
+
+  // One more token: 9'223'372'100'000'000'000 > INT64_MAX. Correct: never less than the
+  // cheaper record (saturate at INT64_MAX, or refuse); actual: wraps to a negative cost.
+  const CostQuote one_more = book.quote("p", "m", kSometime, {92'233'721, 0, 0, 0});
+  CAPTURE(one_more.cost);
+  CHECK(one_more.cost >= fits.cost);
+
+  // The largest record ingest accepts: 1e10 input + 1e10 output tokens = 2e21 nanos.
+  const CostQuote full = book.quote("p", "m", kSometime, {kMaxTokens, 0, 0, kMaxTokens});
+  CAPTURE(full.cost);
+  CHECK(full.cost >= fits.cost);
+}
