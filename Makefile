@@ -3,16 +3,19 @@ BUILD ?= build
 JOBS ?= 2
 CONFIG ?= config/example.toml
 
-.PHONY: deps build run test bench format clean
+.PHONY: deps configure build run test bench format clean
 
 deps:
 	@bash scripts/install-deps.sh
 
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
-run: build
+run: configure
+	cmake --build $(BUILD) -j$(JOBS) --target ai-usage-exporter
 	./$(BUILD)/ai-usage-exporter --config $(CONFIG)
 
 test: build
