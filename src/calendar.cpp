@@ -101,14 +101,16 @@ Period MonthCalendar::month_of(std::int64_t at_ms) const {
 }
 
 std::string MonthCalendar::format_local(std::int64_t at_ms) const {
-  auto zoned = date::make_zoned(zone_, date::floor<std::chrono::seconds>(date::sys_time<Ms>{Ms{at_ms}}));
+  auto zoned =
+      date::make_zoned(zone_, date::floor<std::chrono::seconds>(date::sys_time<Ms>{Ms{at_ms}}));
   auto info = zoned.get_info();
   std::string text = date::format("%FT%T", zoned.get_local_time());
   auto off = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
   if (off == 0) return text + "Z";
   char buf[8];
   std::snprintf(buf, sizeof buf, "%c%02d:%02d", off < 0 ? '-' : '+',
-                static_cast<int>((off < 0 ? -off : off) / 60), static_cast<int>((off < 0 ? -off : off) % 60));
+                static_cast<int>((off < 0 ? -off : off) / 60),
+                static_cast<int>((off < 0 ? -off : off) % 60));
   return text + buf;
 }
 
@@ -116,7 +118,8 @@ Result<std::int64_t> MonthCalendar::parse_time(std::string_view text) const {
   if (text.size() == 10) {
     date::year_month_day ymd;
     if (!read_date(text, ymd))
-      return Error{"expected YYYY-MM-DD or an RFC 3339 time stamp, got \"" + std::string(text) + "\""};
+      return Error{"expected YYYY-MM-DD or an RFC 3339 time stamp, got \"" + std::string(text) +
+                   "\""};
     auto t = zone_->to_sys(date::local_days{ymd}, date::choose::earliest);
     return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count();
   }

@@ -9,8 +9,12 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-void key(Writer& w, const std::string& k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
-void str(Writer& w, const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+void key(Writer& w, const std::string& k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+void str(Writer& w, const std::string& s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 
 void money(Writer& w, const char* name, Nanos n) {
   w.Key(name);
@@ -52,7 +56,8 @@ void optional_money(Writer& w, const char* name, const std::optional<Nanos>& v) 
   v ? w.Double(nanos_to_units(*v)) : w.Null();
 }
 
-void quota_body(Writer& w, const QuotaReport& r, const MonthCalendar& cal, const std::string& currency) {
+void quota_body(Writer& w, const QuotaReport& r, const MonthCalendar& cal,
+                const std::string& currency) {
   const QuotaStatus& s = r.status;
   w.Key("scope");
   w.String(to_string(r.scope));
@@ -98,7 +103,9 @@ void alert_body(Writer& w, const Alert& a) {
   str(w, a.message);
 }
 
-std::string done(rapidjson::StringBuffer& buf) { return std::string(buf.GetString(), buf.GetSize()); }
+std::string done(rapidjson::StringBuffer& buf) {
+  return std::string(buf.GetString(), buf.GetSize());
+}
 
 }  // namespace
 
@@ -223,7 +230,8 @@ std::string alert(const SubjectAlert& a) {
   return done(buf);
 }
 
-std::string alerts(const std::vector<SubjectAlert>& all, const MonthCalendar& cal, const std::string& currency) {
+std::string alerts(const std::vector<SubjectAlert>& all, const MonthCalendar& cal,
+                   const std::string& currency) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();

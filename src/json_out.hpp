@@ -13,7 +13,8 @@ std::string ingest_outcome(const IngestOutcome& o, const std::string& currency);
 std::string statistics(const Statistics& s, const std::string& currency);
 std::string quota(const QuotaReport& r, const MonthCalendar& cal, const std::string& currency);
 std::string alert(const SubjectAlert& a);
-std::string alerts(const std::vector<SubjectAlert>& all, const MonthCalendar& cal, const std::string& currency);
+std::string alerts(const std::vector<SubjectAlert>& all, const MonthCalendar& cal,
+                   const std::string& currency);
 std::string cache_hit_rate(const CacheHitRate& c);
 
 }  // namespace aiusage::json

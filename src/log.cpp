@@ -19,10 +19,14 @@ void quote_if_needed(std::string& out, std::string_view v) {
   }
   out += '"';
   for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (static_cast<unsigned char>(c) < ' ') out += ' ';
-    else out += c;
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (static_cast<unsigned char>(c) < ' ')
+      out += ' ';
+    else
+      out += c;
   }
   out += '"';
 }

@@ -23,14 +23,17 @@ Result<Nanos> parse_decimal_nanos(std::string_view text) {
       seen_dot = true;
       continue;
     }
-    if (c < '0' || c > '9') return Error{"expected a decimal number, got \"" + std::string(text) + "\""};
+    if (c < '0' || c > '9')
+      return Error{"expected a decimal number, got \"" + std::string(text) + "\""};
     seen_digit = true;
     if (seen_dot) {
-      if (++fraction_digits > 9) return Error{"more than 9 decimal places in \"" + std::string(text) + "\""};
+      if (++fraction_digits > 9)
+        return Error{"more than 9 decimal places in \"" + std::string(text) + "\""};
       fraction = fraction * 10 + (c - '0');
     } else {
       whole = whole * 10 + (c - '0');
-      if (whole > INT64_MAX / kNanosPerUnit) return Error{"number too large: \"" + std::string(text) + "\""};
+      if (whole > INT64_MAX / kNanosPerUnit)
+        return Error{"number too large: \"" + std::string(text) + "\""};
     }
   }
   if (!seen_digit) return Error{"expected a decimal number, got \"" + std::string(text) + "\""};

@@ -48,9 +48,9 @@ CostQuote PriceBook::quote(std::string_view provider, std::string_view model, st
   if (p == nullptr) return {0, false};
   // Bounded by kMaxTokens × kMaxPriceNanos × 4 × kMaxRateNanos < 2^127.
   Int128 sum = static_cast<Int128>(tokens.input) * p->input +
-                 static_cast<Int128>(tokens.cache_read) * p->cache_read +
-                 static_cast<Int128>(tokens.cache_write) * p->cache_write +
-                 static_cast<Int128>(tokens.output) * p->output;
+               static_cast<Int128>(tokens.cache_read) * p->cache_read +
+               static_cast<Int128>(tokens.cache_write) * p->cache_write +
+               static_cast<Int128>(tokens.output) * p->output;
   Int128 den = 1'000'000;
   if (p->currency != billing_currency_) {
     sum *= rates_.at(p->currency);

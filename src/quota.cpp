@@ -7,23 +7,30 @@ namespace aiusage {
 
 const char* to_string(Scope scope) {
   switch (scope) {
-    case Scope::user: return "user";
-    case Scope::project: return "project";
-    case Scope::global: return "global";
+    case Scope::user:
+      return "user";
+    case Scope::project:
+      return "project";
+    case Scope::global:
+      return "global";
   }
   return "?";
 }
 
 const char* to_string(AlertLevel level) {
   switch (level) {
-    case AlertLevel::none: return "none";
-    case AlertLevel::warning: return "warning";
-    case AlertLevel::critical: return "critical";
+    case AlertLevel::none:
+      return "none";
+    case AlertLevel::warning:
+      return "warning";
+    case AlertLevel::critical:
+      return "critical";
   }
   return "?";
 }
 
-QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope, const std::string& subject) {
+QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope,
+                       const std::string& subject) {
   const QuotaRule* wildcard = nullptr;
   for (const QuotaRule& rule : rules) {
     if (rule.scope != scope) continue;
@@ -75,9 +82,11 @@ Alert alert_for(const QuotaStatus& s, const std::string& currency) {
   std::string tokens_part, cost_part;
   if (s.exceeded) {
     if (s.limits.tokens)
-      tokens_part = "tokens: " + std::to_string(s.usage.tokens) + "/" + std::to_string(*s.limits.tokens);
+      tokens_part =
+          "tokens: " + std::to_string(s.usage.tokens) + "/" + std::to_string(*s.limits.tokens);
     if (s.limits.cost)
-      cost_part = "cost: " + format_nanos(s.usage.cost) + "/" + format_nanos(*s.limits.cost) + " " + currency;
+      cost_part = "cost: " + format_nanos(s.usage.cost) + "/" + format_nanos(*s.limits.cost) + " " +
+                  currency;
   } else {
     if (s.token_percent) tokens_part = "tokens: " + one_decimal(*s.token_percent) + "%";
     if (s.cost_percent) cost_part = "cost: " + one_decimal(*s.cost_percent) + "%";

@@ -26,28 +26,36 @@ rapidjson::Document parse(const std::string& body) {
 }
 
 std::string record(const std::string& id, const std::string& user, const std::string& project,
-                   const std::string& provider, const std::string& model, int prompt, int completion,
-                   const std::string& extra = "") {
+                   const std::string& provider, const std::string& model, int prompt,
+                   int completion, const std::string& extra = "") {
   const std::string project_field = project.empty() ? "" : R"(","projectId":")" + project;
   return R"({"id":")" + id + R"(","userId":")" + user + project_field + R"(","provider":")" +
-         provider + R"(","model":")" + model + R"(","usage":{"promptTokens":)" + std::to_string(prompt) +
-         R"(,"completionTokens":)" + std::to_string(completion) + "}" + extra + "}";
+         provider + R"(","model":")" + model + R"(","usage":{"promptTokens":)" +
+         std::to_string(prompt) + R"(,"completionTokens":)" + std::to_string(completion) + "}" +
+         extra + "}";
 }
 
 // The records behind the statistics and golden /metrics tests; every cost worked out by hand.
-const std::string kBatch = "[" +
+const std::string kBatch =
+    "[" +
     // 1000 × 3.00 + 500 × 15.00 = 10500 per 1M → 0.0105 USD
     record("a", "alice", "web", "anthropic", "claude-3-5-sonnet-20241022", 1000, 500,
-           R"(,"timestamp":"2026-11-15T10:00:00Z")") + "," +
+           R"(,"timestamp":"2026-11-15T10:00:00Z")") +
+    "," +
     // input 2000 × 3.00 + cache_read 6000 × 0.30 + cache_write 2000 × 3.75 + output 1000 × 15.00
     // = 6000 + 1800 + 7500 + 15000 = 30300 per 1M → 0.0303 USD
-    R"({"id":"b","userId":"alice","projectId":"web","provider":"anthropic","model":"claude-3-5-sonnet","usage":{"promptTokens":10000,"completionTokens":1000,"cacheReadTokens":6000,"cacheWriteTokens":2000},"timestamp":"2026-11-15T10:30:00Z"})" + "," +
+    R"({"id":"b","userId":"alice","projectId":"web","provider":"anthropic","model":"claude-3-5-sonnet","usage":{"promptTokens":10000,"completionTokens":1000,"cacheReadTokens":6000,"cacheWriteTokens":2000},"timestamp":"2026-11-15T10:30:00Z"})" +
+    "," +
     // 2000 tokens × 100 CNY = 0.2 CNY × 0.138 → 0.0276 USD
     record("c", "bob", "api", "zhipu", "glm-4", 1000, 1000, R"(,"timestamp":1794736800000)") + "," +
     // input 1000 × 2.50 + cache_read 1000 × 1.25 + output 100 × 10.00 = 4750 per 1M → 0.00475 USD
-    R"({"id":"d","userId":"bob","projectId":"api","provider":"openai","model":"gpt-4o-2024-08-06","usage":{"promptTokens":2000,"completionTokens":100,"cacheReadTokens":1000},"timestamp":"2026-11-15T11:00:00+08:00"})" + "," +
-    record("e", "carol", "", "ollama", "llama3:8b", 300, 200, R"(,"timestamp":"2026-11-15T11:00:00Z")") + "," +
-    record("f", "carol", "", "acme", "mystery", 10, 10, R"(,"timestamp":"2026-11-15T11:00:00Z")") + "," +
+    R"({"id":"d","userId":"bob","projectId":"api","provider":"openai","model":"gpt-4o-2024-08-06","usage":{"promptTokens":2000,"completionTokens":100,"cacheReadTokens":1000},"timestamp":"2026-11-15T11:00:00+08:00"})" +
+    "," +
+    record("e", "carol", "", "ollama", "llama3:8b", 300, 200,
+           R"(,"timestamp":"2026-11-15T11:00:00Z")") +
+    "," +
+    record("f", "carol", "", "acme", "mystery", 10, 10, R"(,"timestamp":"2026-11-15T11:00:00Z")") +
+    "," +
     record("g", "alice", "web", "anthropic", "claude-3-5-sonnet", 1000, 500,
            R"(,"cached":true,"timestamp":"2026-11-15T10:45:00Z")") +
     "]";
@@ -81,8 +89,9 @@ TEST_CASE("http - ingest prices each record and answers every question") {
     std::int64_t nanos;
     bool priced;
   };
-  const Expected expected[] = {{"a", 10'500'000, true}, {"b", 30'300'000, true}, {"c", 27'600'000, true},
-                               {"d", 4'750'000, true},  {"e", 0, true},          {"f", 0, false},
+  const Expected expected[] = {{"a", 10'500'000, true}, {"b", 30'300'000, true},
+                               {"c", 27'600'000, true}, {"d", 4'750'000, true},
+                               {"e", 0, true},          {"f", 0, false},
                                {"g", 0, true}};
   for (std::size_t i = 0; i < std::size(expected); ++i) {
     const auto& rec = d["records"][static_cast<rapidjson::SizeType>(i)];
@@ -96,7 +105,8 @@ TEST_CASE("http - ingest prices each record and answers every question") {
   SECTION("statistics") {
     auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
     CHECK(s["totalCalls"].GetInt() == 7);
-    // billed tokens: 1500 + 11000 + 2000 + 2100 + 500 + 20 (the cached record's 1500 are not billed)
+    // billed tokens: 1500 + 11000 + 2000 + 2100 + 500 + 20 (the cached record's 1500 are not
+    // billed)
     CHECK(s["totalTokens"].GetInt() == 17120);
     CHECK(s["cachedTokens"].GetInt() == 1500);
     CHECK(s["cacheHits"].GetInt() == 1);
@@ -110,10 +120,16 @@ TEST_CASE("http - ingest prices each record and answers every question") {
     CHECK(s["byModel"]["gpt-4o-2024-08-06"]["costNanos"].GetInt64() == 4'750'000);
   }
   SECTION("statistics filtered by user and by a range that cuts an hour") {
-    auto s = parse(http_get(ts.port(), "/api/v1/statistics?userId=alice&start=2026-11-15T10:15:00Z&end=2026-11-15T10:50:00Z").body);
+    auto s = parse(
+        http_get(
+            ts.port(),
+            "/api/v1/statistics?userId=alice&start=2026-11-15T10:15:00Z&end=2026-11-15T10:50:00Z")
+            .body);
     CHECK(s["totalCalls"].GetInt() == 2);  // b at 10:30 and g at 10:45
     CHECK(s["totalCostNanos"].GetInt64() == 30'300'000);
-    auto day = parse(http_get(ts.port(), "/api/v1/statistics?start=2026-11-15&end=2026-11-16&provider=zhipu").body);
+    auto day = parse(
+        http_get(ts.port(), "/api/v1/statistics?start=2026-11-15&end=2026-11-16&provider=zhipu")
+            .body);
     CHECK(day["totalCalls"].GetInt() == 1);
   }
   SECTION("quota for a user against the wildcard rule") {
@@ -128,7 +144,10 @@ TEST_CASE("http - ingest prices each record and answers every question") {
     CHECK(std::string(q["period"]["end"].GetString()) == "2026-12-01T00:00:00+08:00");
   }
   SECTION("quota with the seed's override parameters") {
-    auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=bob&monthlyTokenLimit=1000000&monthlyCostLimit=0.05").body);
+    auto q =
+        parse(http_get(ts.port(),
+                       "/api/v1/quota?userId=bob&monthlyTokenLimit=1000000&monthlyCostLimit=0.05")
+                  .body);
     CHECK(q["exceeded"].GetBool() == false);
     CHECK(q["percentage"]["tokens"].GetDouble() == Approx(0.41));
     CHECK(q["percentage"]["cost"].GetDouble() == Approx(64.7));  // 0.03235 / 0.05
@@ -177,15 +196,17 @@ TEST_CASE("http - thresholds at 89.99, 90, 100 and 100.01 percent") {
   const Step steps[] = {
       {8999, nullptr, ""},
       {1, "warning", "AI usage quota nearly exhausted! tokens: 90.0%, cost: 0.0%"},
-      {999, "warning", "AI usage quota nearly exhausted! tokens: 99.9%, cost: 0.0%"},  // 9999 = 99.99 %
+      {999, "warning",
+       "AI usage quota nearly exhausted! tokens: 99.9%, cost: 0.0%"},  // 9999 = 99.99 %
       {1, "critical", "AI usage quota exceeded! tokens: 10000/10000, cost: 0.00/1.00 USD"},
       {1, "critical", "AI usage quota exceeded! tokens: 10001/10000, cost: 0.00/1.00 USD"},
   };
   int n = 0;
   for (const Step& step : steps) {
     CAPTURE(n);
-    auto post = http_post_json(ts.port(), "/api/v1/usage",
-                               record("t" + std::to_string(n++), "dave", "", "ollama", "llama3", step.prompt, 0));
+    auto post = http_post_json(
+        ts.port(), "/api/v1/usage",
+        record("t" + std::to_string(n++), "dave", "", "ollama", "llama3", step.prompt, 0));
     REQUIRE(post.status == 200);
     auto a = parse(http_get(ts.port(), "/api/v1/alerts?userId=dave").body);
     if (step.level == nullptr) {
@@ -233,14 +254,14 @@ TEST_CASE("http - every error status has a JSON body naming the problem") {
       {"id reused with other content", "POST", "/api/v1/usage", "application/json",
        record("x1", "u", "", "ollama", "m", 2, 1), 409,
        R"({"error":"id \"x1\" was already used for a record with different content; nothing was stored","details":[{"index":0,"field":"id","message":"already used for a record with different content"}]})"},
-      {"body over the limit", "POST", "/api/v1/usage", "application/json", std::string(5000, ' '), 413,
-       R"({"error":"request body exceeds 4096 bytes"})"},
+      {"body over the limit", "POST", "/api/v1/usage", "application/json", std::string(5000, ' '),
+       413, R"({"error":"request body exceeds 4096 bytes"})"},
       {"unknown query parameter", "GET", "/api/v1/statistics?user=alice", "", "", 400,
        R"({"error":"unknown query parameter \"user\""})"},
       {"bad start", "GET", "/api/v1/statistics?start=yesterday", "", "", 400,
        R"({"error":"query parameter \"start\": expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"yesterday\""})"},
-      {"end before start", "GET", "/api/v1/cache-hit-rate?start=2026-11-02&end=2026-11-01", "", "", 400,
-       R"({"error":"query parameter \"end\" must not be before \"start\""})"},
+      {"end before start", "GET", "/api/v1/cache-hit-rate?start=2026-11-02&end=2026-11-01", "", "",
+       400, R"({"error":"query parameter \"end\" must not be before \"start\""})"},
       {"empty parameter", "GET", "/api/v1/quota?userId=", "", "", 400,
        R"({"error":"query parameter \"userId\" must not be empty"})"},
       {"both subjects", "GET", "/api/v1/quota?userId=a&projectId=b", "", "", 400,
@@ -269,15 +290,20 @@ TEST_CASE("http - NDJSON bodies, landing page and health") {
   FakeClock clock;
   clock.set(at("2026-11-15T12:00:00Z"));
   TestServer ts(test_config(dir.file("usage.db")), clock.clock());
-  std::string ndjson = record("n1", "u", "", "ollama", "m", 1, 1) + "\n\n" + record("n2", "u", "", "ollama", "m", 1, 1) + "\n";
-  auto r = http_request(ts.port(), "POST", "/api/v1/usage", ndjson, {{"Content-Type", "application/x-ndjson"}});
+  std::string ndjson = record("n1", "u", "", "ollama", "m", 1, 1) + "\n\n" +
+                       record("n2", "u", "", "ollama", "m", 1, 1) + "\n";
+  auto r = http_request(ts.port(), "POST", "/api/v1/usage", ndjson,
+                        {{"Content-Type", "application/x-ndjson"}});
   CHECK(r.status == 200);
   CHECK(parse(r.body)["accepted"].GetInt() == 2);
-  auto bad = http_request(ts.port(), "POST", "/api/v1/usage", ndjson + "{oops}\n", {{"Content-Type", "application/x-ndjson"}});
+  auto bad = http_request(ts.port(), "POST", "/api/v1/usage", ndjson + "{oops}\n",
+                          {{"Content-Type", "application/x-ndjson"}});
   CHECK(bad.status == 400);
   // The two records and blank line take 211 bytes; the error is at the 'o' after the '{' of line 4.
   REQUIRE(ndjson.size() == 211);
-  CHECK(bad.body == R"({"error":"malformed JSON at byte 212: Missing a name for object member.","offset":212,"details":[]})");
+  CHECK(
+      bad.body ==
+      R"({"error":"malformed JSON at byte 212: Missing a name for object member.","offset":212,"details":[]})");
 
   auto home = http_get(ts.port(), "/");
   CHECK(home.status == 200);
@@ -295,8 +321,13 @@ TEST_CASE("metrics - golden exposition") {
   clock.set(at("2026-11-15T12:00:00Z"));
   TestServer ts(test_config(dir.file("usage.db")), clock.clock());
   REQUIRE(http_post_json(ts.port(), "/api/v1/usage", kBatch).status == 200);
-  REQUIRE(http_request(ts.port(), "POST", "/api/v1/usage", "{", {{"Content-Type", "application/json"}}).status == 400);
-  REQUIRE(http_post_json(ts.port(), "/api/v1/usage", record("a", "alice", "web", "anthropic", "claude-3-5-sonnet-20241022", 1000, 500, R"(,"timestamp":"2026-11-15T10:00:00Z")")).status == 200);
+  REQUIRE(
+      http_request(ts.port(), "POST", "/api/v1/usage", "{", {{"Content-Type", "application/json"}})
+          .status == 400);
+  REQUIRE(http_post_json(ts.port(), "/api/v1/usage",
+                         record("a", "alice", "web", "anthropic", "claude-3-5-sonnet-20241022",
+                                1000, 500, R"(,"timestamp":"2026-11-15T10:00:00Z")"))
+              .status == 200);
   std::string actual = without_revision(http_get(ts.port(), "/metrics").body);
   const std::string golden_path = AIUSAGE_GOLDEN_DIR "/metrics.txt";
   if (std::getenv("AIUSAGE_UPDATE_GOLDEN")) std::ofstream(golden_path) << actual;
@@ -326,30 +357,41 @@ TEST_CASE("metrics - quota gauges roll over at the month boundary of the zone") 
   // 2026-11-30T15:59:59Z is 23:59:59 on 30 November in Asia/Shanghai.
   clock.set(at("2026-11-30T15:59:59Z"));
   TestServer ts(test_config(dir.file("usage.db")), clock.clock());
-  REQUIRE(http_post_json(ts.port(), "/api/v1/usage", record("m1", "erin", "", "ollama", "m", 9500, 0)).status == 200);
-  auto has = [&](const std::string& line) { return http_get(ts.port(), "/metrics").body.find(line) != std::string::npos; };
-  CHECK(has("ai_usage_quota_usage_ratio{scope=\"user\",subject=\"erin\",resource=\"tokens\"} 0.95\n"));
+  REQUIRE(
+      http_post_json(ts.port(), "/api/v1/usage", record("m1", "erin", "", "ollama", "m", 9500, 0))
+          .status == 200);
+  auto has = [&](const std::string& line) {
+    return http_get(ts.port(), "/metrics").body.find(line) != std::string::npos;
+  };
+  CHECK(has(
+      "ai_usage_quota_usage_ratio{scope=\"user\",subject=\"erin\",resource=\"tokens\"} 0.95\n"));
   CHECK(parse(http_get(ts.port(), "/api/v1/alerts?userId=erin").body)["shouldAlert"].GetBool());
   clock.set(at("2026-11-30T16:00:00Z"));  // midnight, 1 December in Shanghai
   CHECK_FALSE(has("subject=\"erin\""));
   auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=erin").body);
   CHECK(q["usage"]["tokens"].GetInt() == 0);
   CHECK(std::string(q["period"]["start"].GetString()) == "2026-12-01T00:00:00+08:00");
-  CHECK(has("ai_usage_requests_total{provider=\"ollama\",model=\"m\",project=\"\",user=\"erin\",cached=\"false\"} 1\n"));
+  CHECK(
+      has("ai_usage_requests_total{provider=\"ollama\",model=\"m\",project=\"\",user=\"erin\","
+          "cached=\"false\"} 1\n"));
 }
 
 TEST_CASE("metrics - dropped labels are summed away") {
   TempDir dir;
   FakeClock clock;
   clock.set(at("2026-11-15T12:00:00Z"));
-  TestServer ts(test_config(dir.file("usage.db"), "\n[metrics]\nlabels = [\"provider\", \"model\"]\n"), clock.clock());
+  TestServer ts(
+      test_config(dir.file("usage.db"), "\n[metrics]\nlabels = [\"provider\", \"model\"]\n"),
+      clock.clock());
   REQUIRE(http_post_json(ts.port(), "/api/v1/usage", kBatch).status == 200);
   std::string m = http_get(ts.port(), "/metrics").body;
   CHECK(m.find("user=") == std::string::npos);
   CHECK(m.find("project=") == std::string::npos);
   // b (0.0303) + g (0, cached) share provider and model once user and project are dropped
-  CHECK(m.find("ai_usage_cost_total{provider=\"anthropic\",model=\"claude-3-5-sonnet\",currency=\"USD\"} 0.0303\n") != std::string::npos);
-  CHECK(m.find("ai_usage_requests_total{provider=\"anthropic\",model=\"claude-3-5-sonnet\",cached=\"true\"} 1\n") != std::string::npos);
+  CHECK(m.find("ai_usage_cost_total{provider=\"anthropic\",model=\"claude-3-5-sonnet\",currency="
+               "\"USD\"} 0.0303\n") != std::string::npos);
+  CHECK(m.find("ai_usage_requests_total{provider=\"anthropic\",model=\"claude-3-5-sonnet\",cached="
+               "\"true\"} 1\n") != std::string::npos);
 }
 
 TEST_CASE("metrics - label values are escaped") {
@@ -357,9 +399,11 @@ TEST_CASE("metrics - label values are escaped") {
   FakeClock clock;
   clock.set(at("2026-11-15T12:00:00Z"));
   TestServer ts(test_config(dir.file("usage.db")), clock.clock());
-  REQUIRE(http_post_json(ts.port(), "/api/v1/usage",
-                         R"({"userId":"a\"b\\c\nd","provider":"ollama","model":"m","usage":{"promptTokens":1,"completionTokens":1}})")
-              .status == 200);
+  REQUIRE(
+      http_post_json(
+          ts.port(), "/api/v1/usage",
+          R"({"userId":"a\"b\\c\nd","provider":"ollama","model":"m","usage":{"promptTokens":1,"completionTokens":1}})")
+          .status == 200);
   std::string m = http_get(ts.port(), "/metrics").body;
   CHECK(m.find(R"(user="a\"b\\c\nd")") != std::string::npos);
 }

@@ -71,8 +71,9 @@ TEST_CASE("store - aggregates are exact for any range, including ranges that cut
   std::vector<UsageRecord> batch;
   for (int i = 0; i < 600; ++i) {
     std::int64_t ts = base + static_cast<std::int64_t>(rng() % (48ull * 3'600'000));
-    batch.push_back(make_record("r" + std::to_string(i), "u" + std::to_string(i % 3), i % 2 ? "p" : "",
-                                i % 5 ? "gpt-4o" : "gpt-4o-mini", ts, 100 + i, 1000 + i, i % 7 == 0));
+    batch.push_back(make_record("r" + std::to_string(i), "u" + std::to_string(i % 3),
+                                i % 2 ? "p" : "", i % 5 ? "gpt-4o" : "gpt-4o-mini", ts, 100 + i,
+                                1000 + i, i % 7 == 0));
     if (batch.size() == 50) {
       REQUIRE(commit_one(store, batch).ok());
       all.insert(all.end(), batch.begin(), batch.end());
@@ -86,12 +87,12 @@ TEST_CASE("store - aggregates are exact for any range, including ranges that cut
     std::int64_t start, end;
   };
   const Range ranges[] = {
-      {base, base + 48 * H},                      // whole hours only
-      {base + 1, base + 48 * H - 1},              // cuts the first and last hour
-      {base + 90 * 60'000, base + 30 * H + 17},   // starts and ends inside hours
-      {base + 5 * H + 10, base + 5 * H + 20},     // inside one hour
-      {base + 7 * H, base + 8 * H},               // exactly one bucket
-      {base - H, base + 100 * H},                 // beyond the data
+      {base, base + 48 * H},                     // whole hours only
+      {base + 1, base + 48 * H - 1},             // cuts the first and last hour
+      {base + 90 * 60'000, base + 30 * H + 17},  // starts and ends inside hours
+      {base + 5 * H + 10, base + 5 * H + 20},    // inside one hour
+      {base + 7 * H, base + 8 * H},              // exactly one bucket
+      {base - H, base + 100 * H},                // beyond the data
   };
   for (const Range& r : ranges) {
     CAPTURE(r.start - base, r.end - base);
@@ -112,7 +113,8 @@ TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
   REQUIRE(commit_one(store, first).ok());
 
   SECTION("same id and content is a duplicate") {
-    std::vector<UsageRecord> again{make_record("a", "u", "", "m", 1000, 10, 999), make_record("b", "u", "", "m", 1000, 10, 5)};
+    std::vector<UsageRecord> again{make_record("a", "u", "", "m", 1000, 10, 999),
+                                   make_record("b", "u", "", "m", 1000, 10, 5)};
     auto r = commit_one(store, again);
     REQUIRE(r.ok());
     CHECK((*r)[0].duplicate == std::vector<bool>{true, false});
@@ -120,7 +122,8 @@ TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
     CHECK(store.record_count() == 2);
   }
   SECTION("same id with other content refuses the whole batch") {
-    std::vector<UsageRecord> conflict{make_record("c", "u", "", "m", 1000, 10, 5), make_record("a", "u", "", "m", 1000, 10, 5)};
+    std::vector<UsageRecord> conflict{make_record("c", "u", "", "m", 1000, 10, 5),
+                                      make_record("a", "u", "", "m", 1000, 10, 5)};
     conflict[1].fingerprint = "other";
     auto r = commit_one(store, conflict);
     REQUIRE(r.ok());
@@ -152,7 +155,8 @@ TEST_CASE("store - schema is versioned") {
     CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
     db.exec("PRAGMA user_version = 99");
   }
-  CHECK_THROWS_WITH(Store({path, true}), "database " + path + " has schema version 99, newer than this binary's 1");
+  CHECK_THROWS_WITH(Store({path, true}),
+                    "database " + path + " has schema version 99, newer than this binary's 1");
 }
 
 TEST_CASE("ledger - folds dropped labels and keeps the month apart") {
@@ -185,8 +189,9 @@ TEST_CASE("service - concurrent ingest through group commit loses and doubles no
     pool.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
         std::string id = std::to_string(t) + "-" + std::to_string(i);
-        std::string body = R"({"id":")" + id + R"(","userId":"u)" + std::to_string(t) +
-                           R"(","provider":"openai","model":"gpt-4o","usage":{"promptTokens":1000,"completionTokens":100}})";
+        std::string body =
+            R"({"id":")" + id + R"(","userId":"u)" + std::to_string(t) +
+            R"(","provider":"openai","model":"gpt-4o","usage":{"promptTokens":1000,"completionTokens":100}})";
         auto r = service.ingest(body, BodyFormat::json);
         if (!r || r->accepted != 1) ++failures;
         auto again = service.ingest(body, BodyFormat::json);  // a retry

@@ -57,7 +57,9 @@ struct UsageSums {
   }
   bool operator==(const UsageSums&) const = default;
   std::int64_t tokens() const { return prompt_tokens + completion_tokens; }
-  std::int64_t input_tokens() const { return prompt_tokens - cache_read_tokens - cache_write_tokens; }
+  std::int64_t input_tokens() const {
+    return prompt_tokens - cache_read_tokens - cache_write_tokens;
+  }
 };
 
 struct SeriesSums {

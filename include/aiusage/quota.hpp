@@ -54,7 +54,8 @@ inline constexpr double kWarningPercent = 90.0;
 inline constexpr double kCriticalPercent = 100.0;
 
 // A rule naming `subject` exactly beats the scope's "*" rule; the chosen rule's limits apply whole.
-QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope, const std::string& subject);
+QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope,
+                       const std::string& subject);
 QuotaStatus evaluate_quota(const MonthUsage& usage, const QuotaLimits& limits);
 // Warning at ≥ 90 % of either limit, critical at ≥ 100 %.
 Alert alert_for(const QuotaStatus& status, const std::string& currency);
