@@ -249,6 +249,22 @@ TEST_CASE("calendar - month_of") {
   }
 }
 
+TEST_CASE("calendar - the last representable RFC 3339 instant") {
+  // 9999-12-31T23:59:59.999Z = 253402300799999 ms: the largest time stamp text can express.
+  auto last = parse_rfc3339("9999-12-31T23:59:59.999Z");
+  REQUIRE(last.ok());
+  CHECK(*last == 253'402'300'799'999);
+  CHECK(format_utc(*last) == "9999-12-31T23:59:59.999Z");
+  const Period p = calendar("UTC").month_of(*last);
+  // December 9999 = 31 days ending at 10000-01-01T00:00:00Z = 253402300800000 ms.
+  CHECK(p.end_ms == 253'402'300'800'000);
+  CHECK(p.start_ms == 253'402'300'800'000 - 31 * kDay);
+  const Period sh = calendar("Asia/Shanghai").month_of(*last);  // already 10000-01-01 there
+  CHECK(sh.start_ms == 253'402'300'800'000 - 8 * kHour);
+  CHECK(sh.start_ms <= *last);
+  CHECK(*last < sh.end_ms);
+}
+
 TEST_CASE("calendar - parse_time") {
   SECTION("a bare date is local midnight") {
     struct Case {

@@ -277,6 +277,28 @@ TEST_CASE("ingest - a correct totalTokens above kMaxTokens", "[!mayfail]") {
   CHECK(r.ok());
 }
 
+TEST_CASE("ingest - epoch-millisecond time stamps beyond year 9999", "[!mayfail]") {
+  // RFC 3339 text stops at 9999-12-31T23:59:59.999Z (253402300799999 ms), but any
+  // non-negative int64 is accepted as epoch milliseconds (read_record in src/ingest.cpp).
+  // Such records land in months the calendar cannot represent: for 1e15 ms (year 33658)
+  // MonthCalendar::month_of returns [-1068118704000000, -1068116112000000), a period that
+  // does not contain the record, and format_utc prints "-31878-09-27T01:46:40.000Z".
+  const std::int64_t last_rfc3339 = 253'402'300'799'999;
+  auto ok = parse_usage_body(record(R"("timestamp":253402300799999)"), BodyFormat::json, kNow);
+  REQUIRE(ok.ok());
+  CHECK(ok->front().timestamp_ms == last_rfc3339);
+
+  for (const char* ts : {"253402300800000", "1000000000000000", "9223372036854775807"}) {
+    CAPTURE(ts);
+    auto r = parse_usage_body(record(std::string(R"("timestamp":)") + ts), BodyFormat::json, kNow);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) {
+      REQUIRE(r.error().details.size() == 1);
+      CHECK(r.error().details[0].field == "timestamp");
+    }
+  }
+}
+
 TEST_CASE("ingest - batches") {
   const std::string good = record();
   const std::string bad_a = R"({"userId":"u","provider":"p","model":"m","usage":{"promptTokens":-1,"completionTokens":1},"cached":1})";
