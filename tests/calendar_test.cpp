@@ -14,13 +14,13 @@ constexpr std::int64_t kDay = 86'400'000;
 constexpr std::int64_t kHour = 3'600'000;
 constexpr std::int64_t kMinute = 60'000;
 
-// Midnight UTC of some first days, as days since 1970-01-01 × 1 day:
-// 2024-01-01 = 19723 days (1704067200 s); month lengths of 2024 are 31 29 31 30 31 30 31 31 30 31 30 31.
+// Midnight UTC of some first days, as days since 1970-01-01 × 1 day: 2024-01-01 = 19723 days
+// (1704067200 s); the months of 2024 have 31 29 31 30 31 30 31 31 30 31 30 31 days.
 constexpr std::int64_t k2024_01_01 = 19723 * kDay;
-constexpr std::int64_t k2024_02_01 = k2024_01_01 + 31 * kDay;  // 19754
-constexpr std::int64_t k2024_03_01 = k2024_02_01 + 29 * kDay;  // 19783 (leap year)
-constexpr std::int64_t k2024_04_01 = k2024_03_01 + 31 * kDay;  // 19814
-constexpr std::int64_t k2024_05_01 = k2024_04_01 + 30 * kDay;  // 19844
+constexpr std::int64_t k2024_02_01 = k2024_01_01 + 31 * kDay;   // 19754
+constexpr std::int64_t k2024_03_01 = k2024_02_01 + 29 * kDay;   // 19783 (leap year)
+constexpr std::int64_t k2024_04_01 = k2024_03_01 + 31 * kDay;   // 19814
+constexpr std::int64_t k2024_05_01 = k2024_04_01 + 30 * kDay;   // 19844
 constexpr std::int64_t k2024_11_01 = k2024_01_01 + 305 * kDay;  // 20028
 constexpr std::int64_t k2024_12_01 = k2024_11_01 + 30 * kDay;   // 20058
 constexpr std::int64_t k2025_01_01 = k2024_12_01 + 31 * kDay;   // 20089 = 1735689600 s
@@ -45,8 +45,8 @@ TEST_CASE("calendar - parse_rfc3339 accepts") {
   const Case cases[] = {
       {"1970-01-01T00:00:00Z", 0},
       {"2024-01-15T10:00:00Z", jan15_10h},
-      {"2024-01-15t10:00:00z", jan15_10h},   // lower-case t and z
-      {"2024-01-15 10:00:00Z", jan15_10h},   // RFC 3339 allows a space
+      {"2024-01-15t10:00:00z", jan15_10h},  // lower-case t and z
+      {"2024-01-15 10:00:00Z", jan15_10h},  // RFC 3339 allows a space
       {"2024-01-15T10:00:00+00:00", jan15_10h},
       {"2024-01-15T10:00:00-00:00", jan15_10h},
       {"2024-01-15T18:00:00+08:00", jan15_10h},  // 18:00 in Shanghai = 10:00Z
@@ -54,16 +54,16 @@ TEST_CASE("calendar - parse_rfc3339 accepts") {
       {"2024-01-15T15:30:00+05:30", jan15_10h},  // Kolkata half hour
       {"2024-01-15T15:45:00+05:45", jan15_10h},  // Kathmandu three quarters
       {"2024-01-15T10:00:00.123+08:00", jan15_10h - 8 * kHour + 123},
-      {"2024-01-15T10:00:00.5Z", jan15_10h + 500},      // one fraction digit = 500 ms
+      {"2024-01-15T10:00:00.5Z", jan15_10h + 500},  // one fraction digit = 500 ms
       {"2024-01-15T10:00:00.05Z", jan15_10h + 50},
       {"2024-01-15T10:00:00.123456789Z", jan15_10h + 123},  // sub-millisecond digits dropped
       {"2024-01-15T10:00:00.999999Z", jan15_10h + 999},     // truncated, not rounded up
       {"2024-01-15T23:30:00-01:00", jan15_10h + 14 * kHour + 30 * kMinute},  // next day 00:30Z
       {"2024-01-16T00:30:00+01:00", jan15_10h + 13 * kHour + 30 * kMinute},  // previous day 23:30Z
-      {"2024-02-29T12:00:00Z", k2024_03_01 - 12 * kHour},   // leap day
+      {"2024-02-29T12:00:00Z", k2024_03_01 - 12 * kHour},                    // leap day
       {"2024-12-31T23:59:59Z", k2025_01_01 - 1000},
-      {"1969-12-31T23:59:59.500Z", -500},                   // before the epoch
-      {"2000-02-29T00:00:00Z", 951'782'400'000},            // 400-year leap rule: 10957 + 59 days
+      {"1969-12-31T23:59:59.500Z", -500},         // before the epoch
+      {"2000-02-29T00:00:00Z", 951'782'400'000},  // 400-year leap rule: 10957 + 59 days
   };
   for (const auto& c : cases) {
     CAPTURE(c.text);
@@ -76,29 +76,29 @@ TEST_CASE("calendar - parse_rfc3339 accepts") {
 TEST_CASE("calendar - parse_rfc3339 rejects") {
   const char* bad[] = {
       "",
-      "2024-01-15",                       // a date alone
-      "2024-01-15T10:00:00",              // no zone designator
-      "2024-01-15T10:00",                 // no seconds
+      "2024-01-15",           // a date alone
+      "2024-01-15T10:00:00",  // no zone designator
+      "2024-01-15T10:00",     // no seconds
       "2024-01-15T10:00Z",
-      "2024-02-30T00:00:00Z",             // no such day
-      "2023-02-29T00:00:00Z",             // not a leap year
-      "1900-02-29T00:00:00Z",             // century, not a leap year
+      "2024-02-30T00:00:00Z",  // no such day
+      "2023-02-29T00:00:00Z",  // not a leap year
+      "1900-02-29T00:00:00Z",  // century, not a leap year
       "2024-04-31T00:00:00Z",
-      "2024-13-01T00:00:00Z",             // month 13
-      "2024-00-10T00:00:00Z",             // month 0
-      "2024-01-00T00:00:00Z",             // day 0
+      "2024-13-01T00:00:00Z",  // month 13
+      "2024-00-10T00:00:00Z",  // month 0
+      "2024-01-00T00:00:00Z",  // day 0
       "2024-01-32T00:00:00Z",
-      "2024-01-15T24:00:00Z",             // hour 24
+      "2024-01-15T24:00:00Z",  // hour 24
       "2024-01-15T10:60:00Z",
-      "2024-01-15T10:00:60Z",             // leap seconds are not accepted
-      "2024-01-15T10:00:00Zjunk",         // trailing junk
-      "2024-01-15T10:00:00Z ",            // trailing blank
-      " 2024-01-15T10:00:00Z",            // leading blank
+      "2024-01-15T10:00:60Z",      // leap seconds are not accepted
+      "2024-01-15T10:00:00Zjunk",  // trailing junk
+      "2024-01-15T10:00:00Z ",     // trailing blank
+      " 2024-01-15T10:00:00Z",     // leading blank
       "2024-01-15T10:00:00+08:00x",
-      "2024-01-15T10:00:00+08",           // incomplete offset
-      "2024-01-15T10:00:00+0800",         // offset without colon
+      "2024-01-15T10:00:00+08",    // incomplete offset
+      "2024-01-15T10:00:00+0800",  // offset without colon
       "2024-01-15T10:00:00+8:00",
-      "2024-01-15T10:00:00+24:00",        // offset hour out of range
+      "2024-01-15T10:00:00+24:00",  // offset hour out of range
       "2024-01-15T10:00:00+08:60",
       "2024-01-15T10:00:00 +08:00",
       "2024-01-15T10:00:00.Z",            // fraction without digits
@@ -107,17 +107,18 @@ TEST_CASE("calendar - parse_rfc3339 rejects") {
       "2024-01-15X10:00:00Z",             // bad separator
       "2024-01-15T10-00-00Z",
       "2024/01/15T10:00:00Z",
-      "24-01-15T10:00:00Z",               // two-digit year
-      "2024-1-15T10:00:00Z",              // one-digit month
+      "24-01-15T10:00:00Z",   // two-digit year
+      "2024-1-15T10:00:00Z",  // one-digit month
       "+2024-01-15T10:00:00Z",
-      "1705312800000",                    // epoch milliseconds are not RFC 3339
+      "1705312800000",  // epoch milliseconds are not RFC 3339
   };
   for (const char* text : bad) {
     CAPTURE(text);
     auto r = parse_rfc3339(text);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message ==
-          "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"" + std::string(text) + "\"");
+          "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"" +
+              std::string(text) + "\"");
   }
 }
 
@@ -182,41 +183,92 @@ TEST_CASE("calendar - month_of") {
 
       // Asia/Shanghai, UTC+8 all year: local midnight is 16:00Z the day before.
       // 2024-02-29T20:00Z is already 2024-03-01T04:00 in Shanghai.
-      {"Asia/Shanghai", k2024_03_01 - 4 * kHour, {k2024_03_01 - h8, k2024_04_01 - h8}, "March locally"},
+      {"Asia/Shanghai",
+       k2024_03_01 - 4 * kHour,
+       {k2024_03_01 - h8, k2024_04_01 - h8},
+       "March locally"},
       {"Asia/Shanghai", k2024_03_01 - h8, {k2024_03_01 - h8, k2024_04_01 - h8}, "start inclusive"},
-      {"Asia/Shanghai", k2024_03_01 - h8 - 1, {k2024_02_01 - h8, k2024_03_01 - h8}, "1 ms earlier: February"},
-      {"Asia/Shanghai", k2024_04_01 - h8 - 1, {k2024_03_01 - h8, k2024_04_01 - h8}, "last ms of March"},
+      {"Asia/Shanghai",
+       k2024_03_01 - h8 - 1,
+       {k2024_02_01 - h8, k2024_03_01 - h8},
+       "1 ms earlier: February"},
+      {"Asia/Shanghai",
+       k2024_04_01 - h8 - 1,
+       {k2024_03_01 - h8, k2024_04_01 - h8},
+       "last ms of March"},
 
       // America/New_York: DST from 2024-03-10. March starts at 00:00-05:00 (05:00Z) and ends
       // at 00:00-04:00 (04:00Z): 31 days less one hour.
-      {"America/New_York", k2024_03_01 + 15 * kDay, {k2024_03_01 + 5 * kHour, k2024_04_01 + 4 * kHour}, "spring forward"},
-      {"America/New_York", k2024_04_01 + 2 * kHour, {k2024_03_01 + 5 * kHour, k2024_04_01 + 4 * kHour}, "2024-03-31T22:00 locally"},
-      {"America/New_York", k2024_04_01 + 4 * kHour, {k2024_04_01 + 4 * kHour, k2024_05_01 + 4 * kHour}, "April starts"},
-      {"America/New_York", k2024_03_01 + 5 * kHour - 1, {k2024_02_01 + 5 * kHour, k2024_03_01 + 5 * kHour}, "last ms of February"},
+      {"America/New_York",
+       k2024_03_01 + 15 * kDay,
+       {k2024_03_01 + 5 * kHour, k2024_04_01 + 4 * kHour},
+       "spring forward"},
+      {"America/New_York",
+       k2024_04_01 + 2 * kHour,
+       {k2024_03_01 + 5 * kHour, k2024_04_01 + 4 * kHour},
+       "2024-03-31T22:00 locally"},
+      {"America/New_York",
+       k2024_04_01 + 4 * kHour,
+       {k2024_04_01 + 4 * kHour, k2024_05_01 + 4 * kHour},
+       "April starts"},
+      {"America/New_York",
+       k2024_03_01 + 5 * kHour - 1,
+       {k2024_02_01 + 5 * kHour, k2024_03_01 + 5 * kHour},
+       "last ms of February"},
       // DST ends 2024-11-03: November starts 00:00-04:00, ends 00:00-05:00: 30 days plus one hour.
-      {"America/New_York", k2024_11_01 + 10 * kDay, {k2024_11_01 + 4 * kHour, k2024_12_01 + 5 * kHour}, "fall back"},
+      {"America/New_York",
+       k2024_11_01 + 10 * kDay,
+       {k2024_11_01 + 4 * kHour, k2024_12_01 + 5 * kHour},
+       "fall back"},
 
       // Asia/Kolkata, UTC+5:30: February starts 2024-01-31T18:30Z.
-      {"Asia/Kolkata", k2024_02_01 - h530, {k2024_02_01 - h530, k2024_03_01 - h530}, "half-hour offset, start"},
-      {"Asia/Kolkata", k2024_02_01 - h530 - 1, {k2024_01_01 - h530, k2024_02_01 - h530}, "half-hour offset, 1 ms before"},
-      {"Asia/Kolkata", k2024_02_01, {k2024_02_01 - h530, k2024_03_01 - h530}, "00:00Z is 05:30 locally"},
+      {"Asia/Kolkata",
+       k2024_02_01 - h530,
+       {k2024_02_01 - h530, k2024_03_01 - h530},
+       "half-hour offset, start"},
+      {"Asia/Kolkata",
+       k2024_02_01 - h530 - 1,
+       {k2024_01_01 - h530, k2024_02_01 - h530},
+       "half-hour offset, 1 ms before"},
+      {"Asia/Kolkata",
+       k2024_02_01,
+       {k2024_02_01 - h530, k2024_03_01 - h530},
+       "00:00Z is 05:30 locally"},
 
       // Australia/Lord_Howe: +11 in summer, +10:30 in winter (DST ends 2024-04-07).
       // April starts 2024-04-01T00:00+11:00 = 2024-03-31T13:00Z,
       // ends 2024-05-01T00:00+10:30 = 2024-04-30T13:30Z.
-      {"Australia/Lord_Howe", k2024_04_01 + 10 * kDay, {k2024_04_01 - 11 * kHour, k2024_05_01 - 10 * kHour - 30 * kMinute}, "half-hour DST"},
+      {"Australia/Lord_Howe",
+       k2024_04_01 + 10 * kDay,
+       {k2024_04_01 - 11 * kHour, k2024_05_01 - 10 * kHour - 30 * kMinute},
+       "half-hour DST"},
 
       // America/Asuncion: DST began 2023-10-01 at local midnight (00:00-04 → 01:00-03), so
       // October's first local midnight does not exist; the month starts at the jump,
       // 2023-10-01T04:00Z (19631 days since the epoch), and ends 2023-11-01T00:00-03:00.
-      {"America/Asuncion", 19631 * kDay + 4 * kHour, {19631 * kDay + 4 * kHour, 19662 * kDay + 3 * kHour}, "midnight in a DST gap"},
-      {"America/Asuncion", 19631 * kDay + 4 * kHour - 1, {19601 * kDay + 4 * kHour, 19631 * kDay + 4 * kHour}, "September's last ms"},
+      {"America/Asuncion",
+       19631 * kDay + 4 * kHour,
+       {19631 * kDay + 4 * kHour, 19662 * kDay + 3 * kHour},
+       "midnight in a DST gap"},
+      {"America/Asuncion",
+       19631 * kDay + 4 * kHour - 1,
+       {19601 * kDay + 4 * kHour, 19631 * kDay + 4 * kHour},
+       "September's last ms"},
 
       // America/Havana: DST ended 2020-11-01 at 01:00 CDT → 00:00 CST, so local midnight
       // happened twice; the month starts at the earlier one, 2020-11-01T04:00Z (18567 days).
-      {"America/Havana", 18567 * kDay + 5 * kHour + 30 * kMinute, {18567 * kDay + 4 * kHour, 18597 * kDay + 5 * kHour}, "second 00:30 of Nov 1"},
-      {"America/Havana", 18567 * kDay + 4 * kHour + 30 * kMinute, {18567 * kDay + 4 * kHour, 18597 * kDay + 5 * kHour}, "first 00:30 of Nov 1"},
-      {"America/Havana", 18567 * kDay + 4 * kHour - 1, {18536 * kDay + 4 * kHour, 18567 * kDay + 4 * kHour}, "23:59:59.999 Oct 31"},
+      {"America/Havana",
+       18567 * kDay + 5 * kHour + 30 * kMinute,
+       {18567 * kDay + 4 * kHour, 18597 * kDay + 5 * kHour},
+       "second 00:30 of Nov 1"},
+      {"America/Havana",
+       18567 * kDay + 4 * kHour + 30 * kMinute,
+       {18567 * kDay + 4 * kHour, 18597 * kDay + 5 * kHour},
+       "first 00:30 of Nov 1"},
+      {"America/Havana",
+       18567 * kDay + 4 * kHour - 1,
+       {18536 * kDay + 4 * kHour, 18567 * kDay + 4 * kHour},
+       "23:59:59.999 Oct 31"},
   };
   for (const auto& c : cases) {
     INFO(c.zone << " at " << format_utc(c.at_ms) << ": " << c.why);
@@ -230,8 +282,8 @@ TEST_CASE("calendar - month_of") {
   }
 
   SECTION("consecutive months tile the time line") {
-    for (const char* zone : {"UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe",
-                             "America/Asuncion", "America/Havana"}) {
+    for (const char* zone : {"UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata",
+                             "Australia/Lord_Howe", "America/Asuncion", "America/Havana"}) {
       CAPTURE(zone);
       const MonthCalendar cal = calendar(zone);
       Period p = cal.month_of(19000 * kDay);  // 2022-01-08
@@ -276,7 +328,8 @@ TEST_CASE("calendar - parse_time") {
         {"UTC", "2024-03-01", k2024_03_01},
         {"Asia/Shanghai", "2024-03-01", k2024_03_01 - 8 * kHour},
         {"America/New_York", "2024-03-01", k2024_03_01 + 5 * kHour},
-        {"America/New_York", "2024-03-10", k2024_03_01 + 9 * kDay + 5 * kHour},   // DST starts at 02:00
+        {"America/New_York", "2024-03-10",
+         k2024_03_01 + 9 * kDay + 5 * kHour},  // DST starts at 02:00
         {"America/New_York", "2024-03-11", k2024_03_01 + 10 * kDay + 4 * kHour},  // now EDT
         {"Asia/Kolkata", "2024-02-01", k2024_02_01 - 5 * kHour - 30 * kMinute},
         {"America/Asuncion", "2023-10-01", 19631 * kDay + 4 * kHour},  // midnight skipped: the jump
@@ -316,10 +369,14 @@ TEST_CASE("calendar - parse_time") {
         {"2024-13-01", "expected YYYY-MM-DD or an RFC 3339 time stamp, got \"2024-13-01\""},
         {"01-03-2024", "expected YYYY-MM-DD or an RFC 3339 time stamp, got \"01-03-2024\""},
         // anything else: read as RFC 3339
-        {"2024-3-1", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"2024-3-1\""},
-        {"2024-03-01T00:00:00", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"2024-03-01T00:00:00\""},
+        {"2024-3-1",
+         "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"2024-3-1\""},
+        {"2024-03-01T00:00:00",
+         "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got "
+         "\"2024-03-01T00:00:00\""},
         {"", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"\""},
-        {"yesterday", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"yesterday\""},
+        {"yesterday",
+         "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"yesterday\""},
     };
     for (const auto& c : cases) {
       CAPTURE(c.text);
@@ -342,7 +399,8 @@ TEST_CASE("calendar - format_local") {
       {"Asia/Shanghai", k2024_03_01 - 8 * kHour, "2024-03-01T00:00:00+08:00"},
       {"Asia/Shanghai", k2024_03_01 - 8 * kHour + 999, "2024-03-01T00:00:00+08:00"},  // ms dropped
       {"America/New_York", k2024_03_01 + 9 * kDay + 7 * kHour - 1000, "2024-03-10T01:59:59-05:00"},
-      {"America/New_York", k2024_03_01 + 9 * kDay + 7 * kHour, "2024-03-10T03:00:00-04:00"},  // 02:00 skipped
+      {"America/New_York", k2024_03_01 + 9 * kDay + 7 * kHour,
+       "2024-03-10T03:00:00-04:00"},  // 02:00 skipped
       {"Asia/Kolkata", k2024_02_01 - 5 * kHour - 30 * kMinute, "2024-02-01T00:00:00+05:30"},
       {"America/St_Johns", 1'705'312'800'000, "2024-01-15T06:30:00-03:30"},  // negative half hour
       {"Asia/Kathmandu", 1'705'312'800'000, "2024-01-15T15:45:00+05:45"},

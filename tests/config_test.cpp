@@ -20,7 +20,7 @@ constexpr std::int64_t kHour = 3'600'000;
 // Days since 1970-01-01: 2024-01-01 = 19723, 2025-01-01 = 20089.
 constexpr std::int64_t k2024_08_06 = (19723 + 213 + 5) * kDay;  // Jan..Jul 2024 = 213 days
 constexpr std::int64_t k2025_01_15 = (20089 + 14) * kDay;
-constexpr std::int64_t k2025_07_01 = (20089 + 181) * kDay;  // Jan..Jun 2025 = 181 days
+constexpr std::int64_t k2025_07_01 = (20089 + 181) * kDay;      // Jan..Jun 2025 = 181 days
 constexpr std::int64_t k2025_12_02 = (20089 + 334 + 1) * kDay;  // Jan..Nov 2025 = 334 days
 
 const std::string kFixtures = AIUSAGE_SOURCE_DIR "/tests/fixtures/config";
@@ -46,7 +46,8 @@ Nanos quote(const Config& c, const char* provider, const char* model, std::int64
 }  // namespace
 
 TEST_CASE("config - defaults") {
-  for (const char* text : {"", "# nothing but a comment\n", "[server]\n[storage]\n[billing]\n[metrics]\n"}) {
+  for (const char* text :
+       {"", "# nothing but a comment\n", "[server]\n[storage]\n[billing]\n[metrics]\n"}) {
     CAPTURE(text);
     auto r = parse(text);
     REQUIRE(r.ok());
@@ -108,25 +109,66 @@ TEST_CASE("config - every key") {
       Nanos expected;
       const char* why;
     };
-    // Berlin midnight: 2025-07-01 (CEST, +2) = 2025-06-30T22:00Z; 2025-12-02 (CET, +1) = 2025-12-01T23:00Z.
+    // Berlin midnight: 2025-07-01 (CEST, +2) = 2025-06-30T22:00Z; 2025-12-02 (CET, +1) =
+    // 2025-12-01T23:00Z.
     const std::int64_t sonnet_change = k2025_07_01 - 2 * kHour;
     const std::int64_t mistral_change = k2025_12_02 - 1 * kHour;
     const Case cases[] = {
         // 1000 × 2.50 + 500 × 12 = 8500 per 1M → 0.0085 USD × 0.92 = 0.00782 EUR
-        {"anthropic", "claude-3-5-sonnet-20241022", k2025_01_15, {1000, 0, 0, 500}, 7'820'000, "override, USD→EUR"},
+        {"anthropic",
+         "claude-3-5-sonnet-20241022",
+         k2025_01_15,
+         {1000, 0, 0, 500},
+         7'820'000,
+         "override, USD→EUR"},
         // 2500 + 2000 × 0.25 + 400 × 3.125 + 6000 = 10250 → 0.01025 USD × 0.92 = 0.00943 EUR
-        {"anthropic", "claude-3-5-sonnet", k2025_01_15, {1000, 2000, 400, 500}, 9'430'000, "cache classes"},
-        {"anthropic", "claude-3-5-sonnet", sonnet_change - 1, {1000, 0, 0, 500}, 7'820'000, "before the Berlin date"},
+        {"anthropic",
+         "claude-3-5-sonnet",
+         k2025_01_15,
+         {1000, 2000, 400, 500},
+         9'430'000,
+         "cache classes"},
+        {"anthropic",
+         "claude-3-5-sonnet",
+         sonnet_change - 1,
+         {1000, 0, 0, 500},
+         7'820'000,
+         "before the Berlin date"},
         // 1000 × 2.00 + 500 × 10.00 = 7000 → 0.007 USD × 0.92 = 0.00644 EUR
-        {"anthropic", "claude-3-5-sonnet", sonnet_change, {1000, 0, 0, 500}, 6'440'000, "from Berlin midnight"},
+        {"anthropic",
+         "claude-3-5-sonnet",
+         sonnet_change,
+         {1000, 0, 0, 500},
+         6'440'000,
+         "from Berlin midnight"},
         // cache_read defaults to input (2.00): 2000 × 2.00 = 4000 → 0.004 × 0.92 = 0.00368
-        {"anthropic", "claude-3-5-sonnet", sonnet_change, {0, 2000, 0, 0}, 3'680'000, "cache_read = input"},
+        {"anthropic",
+         "claude-3-5-sonnet",
+         sonnet_change,
+         {0, 2000, 0, 0},
+         3'680'000,
+         "cache_read = input"},
         // 1000 × 2.4 + 500 × 9.6 = 7200 → 0.0072 CNY × 0.127 = 0.0009144 EUR
-        {"qwen", "qwen-max", k2025_01_15, {1000, 0, 0, 500}, 914'400, "CNY→EUR, rate as a decimal string"},
+        {"qwen",
+         "qwen-max",
+         k2025_01_15,
+         {1000, 0, 0, 500},
+         914'400,
+         "CNY→EUR, rate as a decimal string"},
         // EUR by default: 1000 × 2 + 500 × 6 = 5000 → 0.005 EUR
-        {"mistral", "mistral-large-2411", mistral_change - 1, {1000, 0, 0, 500}, 5'000'000, "billing currency"},
+        {"mistral",
+         "mistral-large-2411",
+         mistral_change - 1,
+         {1000, 0, 0, 500},
+         5'000'000,
+         "billing currency"},
         // 1000 × 0.5 + 500 × 1.5 = 1250 → 0.00125 EUR
-        {"mistral", "mistral-large", mistral_change, {1000, 0, 0, 500}, 1'250'000, "included date in Berlin time"},
+        {"mistral",
+         "mistral-large",
+         mistral_change,
+         {1000, 0, 0, 500},
+         1'250'000,
+         "included date in Berlin time"},
     };
     for (const auto& cs : cases) {
       INFO(cs.provider << "/" << cs.model << ": " << cs.why);
@@ -172,21 +214,21 @@ TEST_CASE("config - values") {
         {"0.075", 75'000'000},
         {"\"0.000000001\"", 1},
         {"1e-3", 1'000'000},
-        {"0", 0},  // a free model
+        {"0", 0},                   // a free model
         {"10000", 10'000 * kUnit},  // kMaxPriceNanos
         {"\"10000.000000000\"", 10'000 * kUnit},
     };
     for (const auto& cs : cases) {
       CAPTURE(cs.value);
-      auto r = parse(std::string("[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = ") + cs.value +
-                     "\noutput = 1\n");
+      auto r = parse(std::string("[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = ") +
+                     cs.value + "\noutput = 1\n");
       REQUIRE(r.ok());
       REQUIRE(r->prices.prices().size() == 1);
       const Price& p = r->prices.prices().front();
       CHECK(p.input == cs.expected);
       CHECK(p.cache_read == cs.expected);  // cache prices default to input
       CHECK(p.cache_write == cs.expected);
-      CHECK(p.currency == "USD");          // default: billing currency
+      CHECK(p.currency == "USD");  // default: billing currency
       CHECK(p.effective_from_ms == INT64_MIN);
     }
   }
@@ -203,14 +245,15 @@ TEST_CASE("config - values") {
         {"Asia/Shanghai", "\"2024-08-06\"", k2024_08_06 - 8 * kHour},
         {"Asia/Shanghai", "2024-08-06", k2024_08_06 - 8 * kHour},
         {"America/New_York", "\"2024-08-06\"", k2024_08_06 + 4 * kHour},  // EDT
-        {"Asia/Shanghai", "\"2024-08-06T00:00:00Z\"", k2024_08_06},        // a time stamp keeps its zone
+        {"Asia/Shanghai", "\"2024-08-06T00:00:00Z\"", k2024_08_06},  // a time stamp keeps its zone
         {"UTC", "\"2024-08-06T08:00:00+08:00\"", k2024_08_06},
     };
     for (const auto& cs : cases) {
       CAPTURE(cs.timezone, cs.value);
-      auto r = parse(std::string("[billing]\ntimezone = \"") + cs.timezone +
-                     "\"\n[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\neffective_from = " +
-                     cs.value + "\n");
+      const std::string text = std::string("[billing]\ntimezone = \"") + cs.timezone + "\"\n" +
+                               "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\n" +
+                               "input = 1\noutput = 1\neffective_from = " + cs.value + "\n";
+      auto r = parse(text);
       if (!r.ok()) FAIL(r.error().message);
       CHECK(r->timezone == cs.timezone);
       CHECK(r->prices.prices().front().effective_from_ms == cs.expected);
@@ -267,7 +310,8 @@ output = 9.6
 }
 
 TEST_CASE("config - includes") {
-  const std::string price_a = "[[pricing]]\nprovider = \"p\"\nmodel = \"a\"\ninput = 1\noutput = 1\n";
+  const std::string price_a =
+      "[[pricing]]\nprovider = \"p\"\nmodel = \"a\"\ninput = 1\noutput = 1\n";
 
   SECTION("paths are resolved against base_dir; absolute paths are kept") {
     std::vector<std::string> asked;
@@ -282,7 +326,8 @@ TEST_CASE("config - includes") {
 
   SECTION("later files override earlier ones for the same provider, model and date") {
     const Files files = {
-        {"/cfg/one.toml", price_a + "[[pricing]]\nprovider = \"p\"\nmodel = \"b\"\ninput = 5\noutput = 5\n"},
+        {"/cfg/one.toml",
+         price_a + "[[pricing]]\nprovider = \"p\"\nmodel = \"b\"\ninput = 5\noutput = 5\n"},
         {"/cfg/two.toml", "[[pricing]]\nprovider = \"p\"\nmodel = \"a\"\ninput = 2\noutput = 2\n"},
     };
     auto r = parse(R"(
@@ -340,86 +385,127 @@ TEST_CASE("config - errors name file:line:col") {
       {"[server]\nlisten = 9477", "test.toml:2:10: server.listen: expected a string"},
       {"[server]\nthreads = \"16\"", "test.toml:2:11: server.threads: expected an integer"},
       {"[server]\nthreads = 0", "test.toml:2:11: server.threads: must be greater than 0"},
-      {"[server]\nmax_body_bytes = -1", "test.toml:2:18: server.max_body_bytes: must be greater than 0"},
+      {"[server]\nmax_body_bytes = -1",
+       "test.toml:2:18: server.max_body_bytes: must be greater than 0"},
       {"[storage]\npath = 1", "test.toml:2:8: storage.path: expected a string"},
-      {"[storage]\nsynchronous = \"off\"", "test.toml:2:15: storage.synchronous: expected \"full\" or \"normal\""},
-      {"[storage]\ngroup_commit = \"yes\"", "test.toml:2:16: storage.group_commit: expected true or false"},
+      {"[storage]\nsynchronous = \"off\"",
+       "test.toml:2:15: storage.synchronous: expected \"full\" or \"normal\""},
+      {"[storage]\ngroup_commit = \"yes\"",
+       "test.toml:2:16: storage.group_commit: expected true or false"},
       {"[billing]\ncurrency = 840", "test.toml:2:12: billing.currency: expected a string"},
 
       // billing
-      {"[billing]\ntimezone = \"Mars/Base\"", "test.toml:2:12: billing.timezone: unknown time zone \"Mars/Base\""},
+      {"[billing]\ntimezone = \"Mars/Base\"",
+       "test.toml:2:12: billing.timezone: unknown time zone \"Mars/Base\""},
       {"[billing]\ntimezone = \"\"", "test.toml:2:12: billing.timezone: unknown time zone \"\""},
-      {"[billing]\nrates = 0.138", "test.toml:2:9: billing.rates: expected a table such as { CNY = 0.138 }"},
-      {"[billing]\nrates = { CNY = 0 }", "test.toml:2:17: billing.rates.CNY: must be greater than 0"},
-      {"[billing]\nrates = { CNY = -0.1 }", "test.toml:2:17: billing.rates.CNY: must not be negative"},
-      {"[billing]\nrates = { CNY = 10001 }", "test.toml:2:17: billing.rates.CNY: must be at most 10000"},
-      {"[billing]\nrates = { CNY = \"abc\" }", "test.toml:2:17: billing.rates.CNY: expected a decimal number, got \"abc\""},
+      {"[billing]\nrates = 0.138",
+       "test.toml:2:9: billing.rates: expected a table such as { CNY = 0.138 }"},
+      {"[billing]\nrates = { CNY = 0 }",
+       "test.toml:2:17: billing.rates.CNY: must be greater than 0"},
+      {"[billing]\nrates = { CNY = -0.1 }",
+       "test.toml:2:17: billing.rates.CNY: must not be negative"},
+      {"[billing]\nrates = { CNY = 10001 }",
+       "test.toml:2:17: billing.rates.CNY: must be at most 10000"},
+      {"[billing]\nrates = { CNY = \"abc\" }",
+       "test.toml:2:17: billing.rates.CNY: expected a decimal number, got \"abc\""},
       {"[billing]\nrates = { CNY = true }", "test.toml:2:17: billing.rates.CNY: expected a number"},
 
       // metrics
       {"[metrics]\nlabels = [\"provider\", \"team\"]",
-       "test.toml:2:23: metrics.labels: unknown label \"team\" (expected provider, model, project, user)"},
-      {"[metrics]\nlabels = \"user\"", "test.toml:2:10: metrics.labels: expected an array of label names"},
+       "test.toml:2:23: metrics.labels: unknown label \"team\" (expected provider, model, project, "
+       "user)"},
+      {"[metrics]\nlabels = \"user\"",
+       "test.toml:2:10: metrics.labels: expected an array of label names"},
       {"[metrics]\nlabels = [1]", "test.toml:2:11: metrics.labels: expected a string"},
 
       // pricing: a missing key is located at the [[pricing]] header
       {P + "output = 1", "test.toml:1:1: pricing[0].input: missing"},
       {P + "input = 1", "test.toml:1:1: pricing[0].output: missing"},
-      {"[[pricing]]\nmodel = \"m\"\ninput = 1\noutput = 1", "test.toml:1:1: pricing[0].provider: missing"},
-      {"[[pricing]]\nprovider = \"p\"\ninput = 1\noutput = 1", "test.toml:1:1: pricing[0].model: missing"},
-      {"[[pricing]]\nprovider = \"\"\nmodel = \"m\"\ninput = 1\noutput = 1", "test.toml:1:1: pricing[0].provider: must not be empty"},
-      {"[[pricing]]\nprovider = \"p\"\nmodel = \"\"\ninput = 1\noutput = 1", "test.toml:1:1: pricing[0].model: must not be empty"},
-      {"[[pricing]]\nprovider = \"p\"\nmodel = 4\ninput = 1\noutput = 1", "test.toml:3:9: pricing[0].model: expected a string"},
+      {"[[pricing]]\nmodel = \"m\"\ninput = 1\noutput = 1",
+       "test.toml:1:1: pricing[0].provider: missing"},
+      {"[[pricing]]\nprovider = \"p\"\ninput = 1\noutput = 1",
+       "test.toml:1:1: pricing[0].model: missing"},
+      {"[[pricing]]\nprovider = \"\"\nmodel = \"m\"\ninput = 1\noutput = 1",
+       "test.toml:1:1: pricing[0].provider: must not be empty"},
+      {"[[pricing]]\nprovider = \"p\"\nmodel = \"\"\ninput = 1\noutput = 1",
+       "test.toml:1:1: pricing[0].model: must not be empty"},
+      {"[[pricing]]\nprovider = \"p\"\nmodel = 4\ninput = 1\noutput = 1",
+       "test.toml:3:9: pricing[0].model: expected a string"},
       {P + "input = -1.5\noutput = 1", "test.toml:4:9: pricing[0].input: must not be negative"},
-      {P + "input = \"-0.000000001\"\noutput = 1", "test.toml:4:9: pricing[0].input: must not be negative"},
-      {P + "input = 1\noutput = 10000.5", "test.toml:5:10: pricing[0].output: must be at most 10000"},
-      {P + "input = \"10000.000000001\"\noutput = 1", "test.toml:4:9: pricing[0].input: must be at most 10000"},
+      {P + "input = \"-0.000000001\"\noutput = 1",
+       "test.toml:4:9: pricing[0].input: must not be negative"},
+      {P + "input = 1\noutput = 10000.5",
+       "test.toml:5:10: pricing[0].output: must be at most 10000"},
+      {P + "input = \"10000.000000001\"\noutput = 1",
+       "test.toml:4:9: pricing[0].input: must be at most 10000"},
       {P + "input = 99999999999\noutput = 1", "test.toml:4:9: pricing[0].input: number too large"},
       {P + "input = \"0.0000000001\"\noutput = 1",
        "test.toml:4:9: pricing[0].input: more than 9 decimal places in \"0.0000000001\""},
-      {P + "input = \"3,00\"\noutput = 1", "test.toml:4:9: pricing[0].input: expected a decimal number, got \"3,00\""},
+      {P + "input = \"3,00\"\noutput = 1",
+       "test.toml:4:9: pricing[0].input: expected a decimal number, got \"3,00\""},
       {P + "input = true\noutput = 1", "test.toml:4:9: pricing[0].input: expected a number"},
-      {P + "input = 1\noutput = 1\ncache_read = -1", "test.toml:6:14: pricing[0].cache_read: must not be negative"},
-      {P + "input = 1\noutput = 1\ncache_write = 10001", "test.toml:6:15: pricing[0].cache_write: must be at most 10000"},
-      {P + "input = 1\noutput = 1\ncurrency = 1", "test.toml:6:12: pricing[0].currency: expected a string"},
+      {P + "input = 1\noutput = 1\ncache_read = -1",
+       "test.toml:6:14: pricing[0].cache_read: must not be negative"},
+      {P + "input = 1\noutput = 1\ncache_write = 10001",
+       "test.toml:6:15: pricing[0].cache_write: must be at most 10000"},
+      {P + "input = 1\noutput = 1\ncurrency = 1",
+       "test.toml:6:12: pricing[0].currency: expected a string"},
       {P + "input = 1\noutput = 1\neffective_from = \"2024-02-30\"",
-       "test.toml:6:18: pricing[0].effective_from: expected YYYY-MM-DD or an RFC 3339 time stamp, got \"2024-02-30\""},
+       "test.toml:6:18: pricing[0].effective_from: "
+       "expected YYYY-MM-DD or an RFC 3339 time stamp, got \"2024-02-30\""},
       {P + "input = 1\noutput = 1\neffective_from = \"2024-08-06T00:00:00\"",
-       "test.toml:6:18: pricing[0].effective_from: expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, "
-       "got \"2024-08-06T00:00:00\""},
+       "test.toml:6:18: pricing[0].effective_from: "
+       "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"2024-08-06T00:00:00\""},
       {P + "input = 1\noutput = 1\neffective_from = 2024",
-       "test.toml:6:18: pricing[0].effective_from: expected a date (YYYY-MM-DD) or an RFC 3339 time stamp"},
+       "test.toml:6:18: pricing[0].effective_from: "
+       "expected a date (YYYY-MM-DD) or an RFC 3339 time stamp"},
       // duplicate price: located at the second [[pricing]] header (line 7)
-      {P + "input = 1\noutput = 1\n\n" + P + "input = 2\noutput = 2", "test.toml:7:1: pricing[1]: duplicate price for p/m"},
+      {P + "input = 1\noutput = 1\n\n" + P + "input = 2\noutput = 2",
+       "test.toml:7:1: pricing[1]: duplicate price for p/m"},
       // the same instant written two ways is the same date
       {P + "input = 1\noutput = 1\neffective_from = \"2024-08-06\"\n" + P +
            "input = 2\noutput = 2\neffective_from = \"2024-08-06T00:00:00Z\"",
        "test.toml:7:1: pricing[1]: duplicate price for p/m"},
       // a currency without an exchange rate: located at the price
       {P + "currency = \"CNY\"\ninput = 1\noutput = 1",
-       "test.toml:1:1: pricing.currency: no exchange rate for CNY in billing.rates (billing currency is USD)"},
-      {"[billing]\ncurrency = \"CNY\"\nrates = { EUR = 7.8 }\n" + P + "currency = \"USD\"\ninput = 1\noutput = 1",
-       "test.toml:4:1: pricing.currency: no exchange rate for USD in billing.rates (billing currency is CNY)"},
-      {"pricing = [ { provider = \"p\", model = \"m\", currency = \"CNY\", input = 1, output = 1 } ]",
-       "test.toml:1:13: pricing.currency: no exchange rate for CNY in billing.rates (billing currency is USD)"},
+       "test.toml:1:1: pricing.currency: no exchange rate for CNY in billing.rates (billing "
+       "currency is USD)"},
+      {"[billing]\ncurrency = \"CNY\"\nrates = { EUR = 7.8 }\n" + P +
+           "currency = \"USD\"\ninput = 1\noutput = 1",
+       "test.toml:4:1: pricing.currency: no exchange rate for USD in billing.rates (billing "
+       "currency is CNY)"},
+      {"pricing = [ { provider = \"p\", model = \"m\", currency = \"CNY\", input = 1, output = 1 } "
+       "]",
+       "test.toml:1:13: pricing.currency: no exchange rate for CNY in billing.rates (billing "
+       "currency is USD)"},
       {"pricing = 5", "test.toml:1:11: pricing: expected [[pricing]] tables"},
       {"pricing = [1]", "test.toml:1:12: pricing[0]: expected a table"},
 
       // quota
-      {"[[quota]]\nscope = \"team\"\ntokens = 1", "test.toml:2:9: quota[0].scope: expected \"user\", \"project\" or \"global\""},
+      {"[[quota]]\nscope = \"team\"\ntokens = 1",
+       "test.toml:2:9: quota[0].scope: expected \"user\", \"project\" or \"global\""},
       {"[[quota]]\nscope = 1\ntokens = 1", "test.toml:2:9: quota[0].scope: expected a string"},
       {"[[quota]]\ntokens = 1", "test.toml:1:1: quota[0].scope: missing"},
-      {"[[quota]]\nscope = \"global\"\nsubject = \"x\"\ncost = 1", "test.toml:1:1: quota[0].subject: a global quota has no subject"},
-      {"[[quota]]\nscope = \"user\"\nsubject = \"alice\"", "test.toml:1:1: quota[0]: needs tokens, cost or both"},
+      {"[[quota]]\nscope = \"global\"\nsubject = \"x\"\ncost = 1",
+       "test.toml:1:1: quota[0].subject: a global quota has no subject"},
+      {"[[quota]]\nscope = \"user\"\nsubject = \"alice\"",
+       "test.toml:1:1: quota[0]: needs tokens, cost or both"},
       {"[[quota]]\nscope = \"global\"", "test.toml:1:1: quota[0]: needs tokens, cost or both"},
-      {"[[quota]]\nscope = \"user\"\nsubject = \"\"\ntokens = 1", "test.toml:1:1: quota[0].subject: must not be empty"},
-      {"[[quota]]\nscope = \"user\"\ntokens = 0", "test.toml:3:10: quota[0].tokens: must be greater than 0"},
-      {"[[quota]]\nscope = \"user\"\ntokens = 1.5", "test.toml:3:10: quota[0].tokens: expected an integer"},
-      {"[[quota]]\nscope = \"user\"\ncost = 0", "test.toml:3:8: quota[0].cost: must be greater than 0"},
-      {"[[quota]]\nscope = \"user\"\ncost = -5", "test.toml:3:8: quota[0].cost: must not be negative"},
-      {"[[quota]]\nscope = \"user\"\nsubject = \"alice\"\ntokens = 1\n[[quota]]\nscope = \"user\"\nsubject = \"alice\"\ncost = 1",
+      {"[[quota]]\nscope = \"user\"\nsubject = \"\"\ntokens = 1",
+       "test.toml:1:1: quota[0].subject: must not be empty"},
+      {"[[quota]]\nscope = \"user\"\ntokens = 0",
+       "test.toml:3:10: quota[0].tokens: must be greater than 0"},
+      {"[[quota]]\nscope = \"user\"\ntokens = 1.5",
+       "test.toml:3:10: quota[0].tokens: expected an integer"},
+      {"[[quota]]\nscope = \"user\"\ncost = 0",
+       "test.toml:3:8: quota[0].cost: must be greater than 0"},
+      {"[[quota]]\nscope = \"user\"\ncost = -5",
+       "test.toml:3:8: quota[0].cost: must not be negative"},
+      {"[[quota]]\nscope = \"user\"\nsubject = \"alice\"\ntokens = 1\n[[quota]]\nscope = "
+       "\"user\"\nsubject = \"alice\"\ncost = 1",
        "test.toml:5:1: quota[1]: duplicate quota for user alice"},
-      {"[[quota]]\nscope = \"user\"\ntokens = 1\n[[quota]]\nscope = \"user\"\nsubject = \"*\"\ncost = 1",
+      {"[[quota]]\nscope = \"user\"\ntokens = 1\n[[quota]]\nscope = \"user\"\nsubject = "
+       "\"*\"\ncost = 1",
        "test.toml:4:1: quota[1]: duplicate quota for user *"},
       {"quota = \"x\"", "test.toml:1:9: quota: expected [[quota]] tables"},
 
@@ -428,9 +514,11 @@ TEST_CASE("config - errors name file:line:col") {
       {"include = [1]", "test.toml:1:12: include: expected a string"},
 
       // TOML syntax, as toml++ describes it
-      {"[server\nlisten = 1", "test.toml:1:8: Error while parsing table header: expected ']', saw '\\n'"},
+      {"[server\nlisten = 1",
+       "test.toml:1:8: Error while parsing table header: expected ']', saw '\\n'"},
       {"x = \n", "test.toml:1:5: Error while parsing key-value pair: expected value, saw '\\n'"},
-      {"a = 1\na = 2", "test.toml:2:5: Error while parsing key-value pair: cannot redefine existing integer 'a'"},
+      {"a = 1\na = 2",
+       "test.toml:2:5: Error while parsing key-value pair: cannot redefine existing integer 'a'"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
@@ -445,11 +533,15 @@ TEST_CASE("config - errors in included files name that file") {
       {"/cfg/inc/server.toml", "[server]\nlisten = \"0.0.0.0:1\"\n"},
       {"/cfg/inc/nested.toml", "include = [\"other.toml\"]\n"},
       {"/cfg/inc/syntax.toml", "[[pricing]]\nprovider = \n"},
-      {"/cfg/inc/cny.toml", "\n[[pricing]]\nprovider = \"q\"\nmodel = \"m\"\ncurrency = \"CNY\"\ninput = 1\noutput = 1\n"},
-      {"/cfg/inc/dup.toml", "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n"
-                            "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 2\noutput = 2\n"},
+      {"/cfg/inc/cny.toml",
+       "\n[[pricing]]\nprovider = \"q\"\nmodel = \"m\"\ncurrency = \"CNY\"\n"
+       "input = 1\noutput = 1\n"},
+      {"/cfg/inc/dup.toml",
+       "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n"
+       "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 2\noutput = 2\n"},
       {"/cfg/inc/quota.toml", "[[quota]]\nscope = \"user\"\ntokens = 5\n"},
-      {"/cfg/inc/neg.toml", "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = -1\n"},
+      {"/cfg/inc/neg.toml",
+       "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = -1\n"},
   };
   struct Case {
     std::string text;
@@ -462,9 +554,12 @@ TEST_CASE("config - errors in included files name that file") {
       {"include = [\"inc/syntax.toml\"]",
        "/cfg/inc/syntax.toml:2:12: Error while parsing key-value pair: expected value, saw '\\n'"},
       {"include = [\"inc/cny.toml\"]",
-       "/cfg/inc/cny.toml:2:1: pricing.currency: no exchange rate for CNY in billing.rates (billing currency is USD)"},
-      {"include = [\"inc/dup.toml\"]", "/cfg/inc/dup.toml:6:1: pricing[1]: duplicate price for p/m"},
-      {"include = [\"inc/neg.toml\"]", "/cfg/inc/neg.toml:5:10: pricing[0].output: must not be negative"},
+       "/cfg/inc/cny.toml:2:1: pricing.currency: no exchange rate for CNY in billing.rates "
+       "(billing currency is USD)"},
+      {"include = [\"inc/dup.toml\"]",
+       "/cfg/inc/dup.toml:6:1: pricing[1]: duplicate price for p/m"},
+      {"include = [\"inc/neg.toml\"]",
+       "/cfg/inc/neg.toml:5:10: pricing[0].output: must not be negative"},
       // included quotas come first; the including file's duplicate is the error
       {"include = [\"inc/quota.toml\"]\n[[quota]]\nscope = \"user\"\nsubject = \"*\"\ncost = 1",
        "test.toml:2:1: quota[0]: duplicate quota for user *"},
@@ -504,7 +599,8 @@ TEST_CASE("config - load_config_file") {
     CHECK(r->timezone == "UTC");
     CHECK(r->prices.prices().size() > 100);  // config/pricing.toml was included
     // 1000 × 3.00 + 500 × 15.00 = 10500 per 1M → 0.0105 USD (the README's example)
-    CHECK(quote(*r, "anthropic", "claude-3-5-sonnet-20241022", k2025_01_15, {1000, 0, 0, 500}) == 10'500'000);
+    CHECK(quote(*r, "anthropic", "claude-3-5-sonnet-20241022", k2025_01_15, {1000, 0, 0, 500}) ==
+          10'500'000);
   }
 }
 
@@ -548,14 +644,39 @@ TEST_CASE("config - default_config") {
     };
     const Case cases[] = {
         // 1000 × 3.00 + 500 × 15.00 = 10500 → 0.0105 USD
-        {"anthropic", "claude-3-5-sonnet-20241022", k2025_01_15, {1000, 0, 0, 500}, 10'500'000, "dated snapshot"},
+        {"anthropic",
+         "claude-3-5-sonnet-20241022",
+         k2025_01_15,
+         {1000, 0, 0, 500},
+         10'500'000,
+         "dated snapshot"},
         // 1000 × 2.4 + 500 × 9.6 = 7200 → 0.0072 CNY × 0.138 = 0.0009936 USD
         {"qwen", "qwen-max", k2025_01_15, {1000, 0, 0, 500}, 993'600, "CNY converted at 0.138"},
         // gpt-4o: 5.00 / 15.00 until 2024-08-06, then 2.50 / 10.00
-        {"openai", "gpt-4o", k2024_08_06 - 1, {1000, 0, 0, 500}, 12'500'000, "1000 × 5 + 500 × 15 = 12500"},
-        {"openai", "gpt-4o", k2024_08_06, {1000, 0, 0, 500}, 7'500'000, "1000 × 2.5 + 500 × 10 = 7500"},
-        {"openai", "gpt-4o-mini", k2025_01_15, {1'000'000, 0, 0, 0}, 150'000'000, "not gpt-4o: 0.15"},
-        {"example", "example-model", k2025_01_15, {1'000'000, 0, 0, 1'000'000}, 3 * kUnit, "example.toml's own entry"},
+        {"openai",
+         "gpt-4o",
+         k2024_08_06 - 1,
+         {1000, 0, 0, 500},
+         12'500'000,
+         "1000 × 5 + 500 × 15 = 12500"},
+        {"openai",
+         "gpt-4o",
+         k2024_08_06,
+         {1000, 0, 0, 500},
+         7'500'000,
+         "1000 × 2.5 + 500 × 10 = 7500"},
+        {"openai",
+         "gpt-4o-mini",
+         k2025_01_15,
+         {1'000'000, 0, 0, 0},
+         150'000'000,
+         "not gpt-4o: 0.15"},
+        {"example",
+         "example-model",
+         k2025_01_15,
+         {1'000'000, 0, 0, 1'000'000},
+         3 * kUnit,
+         "example.toml's own entry"},
         {"ollama", "llama3:8b", k2025_01_15, {1'000'000, 0, 0, 1'000'000}, 0, "free local models"},
     };
     for (const auto& cs : cases) {
@@ -583,8 +704,9 @@ TEST_CASE("config - effective_from as a TOML date-time", "[!mayfail]") {
   // offset date-time — which is RFC 3339 — is refused with "expected a date (YYYY-MM-DD) or
   // an RFC 3339 time stamp" (get_date in src/config.cpp handles as_date() and as_string()
   // only, not as_date_time()).
-  auto r = parse("[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n"
-                 "effective_from = 2024-08-06T08:00:00+08:00\n");
+  auto r = parse(
+      "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n"
+      "effective_from = 2024-08-06T08:00:00+08:00\n");
   if (!r.ok()) FAIL(r.error().message);
   CHECK(r->prices.prices().front().effective_from_ms == k2024_08_06);
 }

@@ -14,13 +14,14 @@ using namespace aiusage;
 
 namespace {
 
-constexpr std::int64_t kNow = 1'717'200'000'000;       // 2024-06-01T00:00:00Z
-constexpr std::int64_t kJan15 = 1'705'312'800'000;     // 2024-01-15T10:00:00Z
+constexpr std::int64_t kNow = 1'717'200'000'000;    // 2024-06-01T00:00:00Z
+constexpr std::int64_t kJan15 = 1'705'312'800'000;  // 2024-01-15T10:00:00Z
 
-// A valid record with `fields` spliced in after userId/provider/model; `usage` replaces the usage object.
+// A valid record; `fields` are appended, `usage` replaces the usage object.
 std::string record(const std::string& fields = "",
                    const std::string& usage = R"({"promptTokens":1000,"completionTokens":500})") {
-  std::string out = R"({"userId":"u1","provider":"anthropic","model":"claude-3-5-sonnet","usage":)" + usage;
+  std::string out =
+      R"({"userId":"u1","provider":"anthropic","model":"claude-3-5-sonnet","usage":)" + usage;
   if (!fields.empty()) out += "," + fields;
   return out + "}";
 }
@@ -95,16 +96,24 @@ TEST_CASE("ingest - valid records") {
              R"(","provider":"p","model":"m","usage":{"promptTokens":0,"completionTokens":0}})",
          "userId of 256 characters, zero tokens"},
         // 256 × "é" is 512 bytes: the limit counts characters, not bytes.
-        {R"({"userId":")" + [] { std::string s; for (int i = 0; i < 256; ++i) s += "\xC3\xA9"; return s; }() +
+        {R"({"userId":")" +
+             [] {
+               std::string s;
+               for (int i = 0; i < 256; ++i) s += "\xC3\xA9";
+               return s;
+             }() +
              R"(","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
          "256 two-byte characters"},
         {record("", R"({"promptTokens":10000000000,"completionTokens":10000000000})"),
          "kMaxTokens in each field"},
-        {record("", R"({"promptTokens":10000000000,"completionTokens":0,"totalTokens":10000000000})"),
+        {record("",
+                R"({"promptTokens":10000000000,"completionTokens":0,"totalTokens":10000000000})"),
          "kMaxTokens as the total"},
         {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":1000})"),
          "the whole prompt read from the cache"},
-        {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":600,"cacheWriteTokens":400})"),
+        {record(
+             "",
+             R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":600,"cacheWriteTokens":400})"),
          "cache read + write = prompt"},
         {record(R"("timestamp":0)"), "epoch 0"},
         {record(R"("cached":true)"), "cached"},
@@ -158,7 +167,8 @@ TEST_CASE("ingest - invalid records") {
        {{0, "userId", "must be a string"}}},
       {R"({"userId":null,"provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
        {{0, "userId", "must be a string"}}},  // required: null is not a value
-      {R"({"userId":")" + long_user + R"(","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
+      {R"({"userId":")" + long_user +
+           R"(","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
        {{0, "userId", "must be at most 256 characters"}}},
       {record(R"("id":")" + long_id + "\""), {{0, "id", "must be at most 128 characters"}}},
       {record(R"("id":"")"), {{0, "id", "must not be empty"}}},
@@ -179,7 +189,8 @@ TEST_CASE("ingest - invalid records") {
       {record("", "[1000,500]"), {{0, "usage", "must be an object"}}},
       {record("", R"({"completionTokens":500})"), {{0, "usage.promptTokens", "is required"}}},
       {record("", R"({"promptTokens":1000})"), {{0, "usage.completionTokens", "is required"}}},
-      {record("", "{}"), {{0, "usage.promptTokens", "is required"}, {0, "usage.completionTokens", "is required"}}},
+      {record("", "{}"),
+       {{0, "usage.promptTokens", "is required"}, {0, "usage.completionTokens", "is required"}}},
       {record("", R"({"promptTokens":-1,"completionTokens":500})"),
        {{0, "usage.promptTokens", "must be a non-negative integer"}}},
       {record("", R"({"promptTokens":1.5,"completionTokens":500})"),
@@ -200,7 +211,9 @@ TEST_CASE("ingest - invalid records") {
        {{0, "usage.completionTokens", "must be at most 10000000000"}}},
       {record("", R"({"promptTokens":18446744073709551615,"completionTokens":500})"),  // UINT64_MAX
        {{0, "usage.promptTokens", "must be at most 10000000000"}}},
-      {record("", R"({"promptTokens":-9223372036854775809,"completionTokens":500})"),  // below INT64_MIN
+      {record(
+           "",
+           R"({"promptTokens":-9223372036854775809,"completionTokens":500})"),  // below INT64_MIN
        {{0, "usage.promptTokens", "must be a non-negative integer"}}},
       {record("", R"({"promptTokens":1e30,"completionTokens":500})"),
        {{0, "usage.promptTokens", "must be a non-negative integer"}}},
@@ -211,7 +224,9 @@ TEST_CASE("ingest - invalid records") {
       {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":1001})"),
        {{0, "usage", "cacheReadTokens + cacheWriteTokens must not exceed promptTokens"}}},
       // 800 + 300 = 1100 > 1000
-      {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":800,"cacheWriteTokens":300})"),
+      {record(
+           "",
+           R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":800,"cacheWriteTokens":300})"),
        {{0, "usage", "cacheReadTokens + cacheWriteTokens must not exceed promptTokens"}}},
       {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheWriteTokens":-5})"),
        {{0, "usage.cacheWriteTokens", "must be a non-negative integer"}}},
@@ -224,15 +239,24 @@ TEST_CASE("ingest - invalid records") {
 
       // timestamp
       {record(R"("timestamp":"2024-01-15T10:00:00")"),
-       {{0, "timestamp", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"2024-01-15T10:00:00\""}}},
+       {{0, "timestamp",
+         "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got "
+         "\"2024-01-15T10:00:00\""}}},
       {record(R"("timestamp":"2024-02-30T00:00:00Z")"),
-       {{0, "timestamp", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"2024-02-30T00:00:00Z\""}}},
+       {{0, "timestamp",
+         "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got "
+         "\"2024-02-30T00:00:00Z\""}}},
       {record(R"("timestamp":"")"),
-       {{0, "timestamp", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"\""}}},
-      {record(R"("timestamp":-1)"), {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
-      {record(R"("timestamp":1705312800000.5)"), {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
-      {record(R"("timestamp":18446744073709551615)"), {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
-      {record(R"("timestamp":true)"), {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
+       {{0, "timestamp",
+         "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"\""}}},
+      {record(R"("timestamp":-1)"),
+       {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
+      {record(R"("timestamp":1705312800000.5)"),
+       {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
+      {record(R"("timestamp":18446744073709551615)"),
+       {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
+      {record(R"("timestamp":true)"),
+       {{0, "timestamp", "must be an RFC 3339 string or epoch milliseconds"}}},
 
       // not an object
       {"42", {{0, "", "must be a JSON object"}}},
@@ -247,7 +271,8 @@ TEST_CASE("ingest - invalid records") {
         {0, "provider", "is required"},
         {0, "usage.promptTokens", "must be a non-negative integer"},
         {0, "cached", "must be a boolean"},
-        {0, "timestamp", "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"x\""}}},
+        {0, "timestamp",
+         "expected an RFC 3339 time stamp such as 2024-01-15T10:00:00Z, got \"x\""}}},
   };
   for (const auto& c : cases) {
     INFO(c.body);
@@ -268,10 +293,12 @@ TEST_CASE("ingest - a correct totalTokens above kMaxTokens", "[!mayfail]") {
   // totalTokens must equal, may be up to 2e10. The record is accepted without totalTokens,
   // but giving the (correct) total 20000000000 refuses it: totalTokens is range-checked
   // like a single class ("must be at most 10000000000") before it is compared with the sum.
-  const std::string without = record("", R"({"promptTokens":10000000000,"completionTokens":10000000000})");
+  const std::string without =
+      record("", R"({"promptTokens":10000000000,"completionTokens":10000000000})");
   REQUIRE(parse_usage_body(without, BodyFormat::json, kNow).ok());
-  const std::string with_total =
-      record("", R"({"promptTokens":10000000000,"completionTokens":10000000000,"totalTokens":20000000000})");
+  const std::string with_total = record(
+      "",
+      R"({"promptTokens":10000000000,"completionTokens":10000000000,"totalTokens":20000000000})");
   auto r = parse_usage_body(with_total, BodyFormat::json, kNow);
   if (!r.ok()) UNSCOPED_INFO(r.error().message << describe(r.error().details));
   CHECK(r.ok());
@@ -301,8 +328,10 @@ TEST_CASE("ingest - epoch-millisecond time stamps beyond year 9999", "[!mayfail]
 
 TEST_CASE("ingest - batches") {
   const std::string good = record();
-  const std::string bad_a = R"({"userId":"u","provider":"p","model":"m","usage":{"promptTokens":-1,"completionTokens":1},"cached":1})";
-  const std::string bad_b = record("", R"({"promptTokens":10,"completionTokens":5,"totalTokens":16})");
+  const std::string bad_a =
+      R"({"userId":"u","provider":"p","model":"m","usage":{"promptTokens":-1,"completionTokens":1},"cached":1})";
+  const std::string bad_b =
+      record("", R"({"promptTokens":10,"completionTokens":5,"totalTokens":16})");
   const std::vector<FieldError> expected = {
       {1, "usage.promptTokens", "must be a non-negative integer"},
       {1, "cached", "must be a boolean"},
@@ -385,17 +414,22 @@ TEST_CASE("ingest - bodies that are not records") {
       // [1,]  — ']' at byte 3
       {"[1,]", BodyFormat::json, "malformed JSON at byte 3: Invalid value.", 3},
       // {"a" 1}  — the colon is missing at byte 5
-      {R"({"a" 1})", BodyFormat::json, "malformed JSON at byte 5: Missing a colon after a name of object member.", 5},
+      {R"({"a" 1})", BodyFormat::json,
+       "malformed JSON at byte 5: Missing a colon after a name of object member.", 5},
       // {} {}  — the second value starts at byte 3
-      {"{} {}", BodyFormat::json, "malformed JSON at byte 3: The document root must not be followed by other values.", 3},
+      {"{} {}", BodyFormat::json,
+       "malformed JSON at byte 3: The document root must not be followed by other values.", 3},
       // an object per line is NDJSON, not JSON: the second line starts at byte size + 1
       {good + "\n" + good, BodyFormat::json,
        "malformed JSON at byte " + std::to_string(good.size() + 1) +
            ": The document root must not be followed by other values.",
        good.size() + 1},
-      {"{\"userId\":\"\xFF\"}", BodyFormat::json, "malformed JSON at byte 11: Invalid encoding in string.", 11},
-      {"[", BodyFormat::json, "malformed JSON at byte 1: Invalid value.", 1},  // the body ends at byte 1
-      {R"({"userId":"u)", BodyFormat::json, "malformed JSON at byte 12: Missing a closing quotation mark in string.", 12},
+      {"{\"userId\":\"\xFF\"}", BodyFormat::json,
+       "malformed JSON at byte 11: Invalid encoding in string.", 11},
+      // the body ends at byte 1
+      {"[", BodyFormat::json, "malformed JSON at byte 1: Invalid value.", 1},
+      {R"({"userId":"u)", BodyFormat::json,
+       "malformed JSON at byte 12: Missing a closing quotation mark in string.", 12},
       // NDJSON: the offset counts from the start of the body, not of the line.
       // line 2 is {"a" 1}; it starts at good.size() + 1, the error is 5 bytes into it.
       {good + "\n" + R"({"a" 1})" + "\n" + good, BodyFormat::ndjson,
@@ -403,7 +437,8 @@ TEST_CASE("ingest - bodies that are not records") {
            ": Missing a colon after a name of object member.",
        good.size() + 1 + 5},
       {good + "\n\n" + "[1,]", BodyFormat::ndjson,
-       "malformed JSON at byte " + std::to_string(good.size() + 2 + 3) + ": Invalid value.", good.size() + 2 + 3},
+       "malformed JSON at byte " + std::to_string(good.size() + 2 + 3) + ": Invalid value.",
+       good.size() + 2 + 3},
       {"[]", BodyFormat::json, "the body contains no records", std::nullopt},
       {" [ ] ", BodyFormat::json, "the body contains no records", std::nullopt},
       {"", BodyFormat::ndjson, "the body contains no records", std::nullopt},
@@ -448,14 +483,17 @@ TEST_CASE("ingest - fingerprints") {
     };
     const Case cases[] = {
         {record(R"("timestamp":"2024-01-15T10:00:00Z")"), kNow + 12345, "received later"},
-        {record(R"("id":"req-1","timestamp":"2024-01-15T10:00:00Z")"), kNow, "the id is not content"},
+        {record(R"("id":"req-1","timestamp":"2024-01-15T10:00:00Z")"), kNow,
+         "the id is not content"},
         {record(R"("id":"req-2","timestamp":"2024-01-15T10:00:00Z")"), kNow, "another id"},
         {record(R"("timestamp":1705312800000)"), kNow, "the same instant as epoch ms"},
-        {record(R"("timestamp":"2024-01-15T18:00:00+08:00")"), kNow, "the same instant with an offset"},
+        {record(R"("timestamp":"2024-01-15T18:00:00+08:00")"), kNow,
+         "the same instant with an offset"},
         {record(R"("timestamp":"2024-01-15T10:00:00Z","cached":false)"), kNow, "explicit default"},
         {record(R"("timestamp":"2024-01-15T10:00:00Z","projectId":null)"), kNow, "null project"},
-        {record(R"("timestamp":"2024-01-15T10:00:00Z")",
-                R"({"promptTokens":1000,"completionTokens":500,"totalTokens":1500,"cacheReadTokens":0})"),
+        {record(
+             R"("timestamp":"2024-01-15T10:00:00Z")",
+             R"({"promptTokens":1000,"completionTokens":500,"totalTokens":1500,"cacheReadTokens":0})"),
          kNow, "optional usage fields at their defaults"},
         {R"({"timestamp":"2024-01-15T10:00:00Z","usage":{"completionTokens":500,"promptTokens":1000},
             "model":"claude-3-5-sonnet","provider":"anthropic","userId":"u1"})",
@@ -482,14 +520,22 @@ TEST_CASE("ingest - fingerprints") {
     const Case cases[] = {
         {record(ts, R"({"promptTokens":1001,"completionTokens":500})"), "prompt tokens"},
         {record(ts, R"({"promptTokens":1000,"completionTokens":501})"), "completion tokens"},
-        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":1})"), "cache read"},
-        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"cacheWriteTokens":1})"), "cache write"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":1})"),
+         "cache read"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"cacheWriteTokens":1})"),
+         "cache write"},
         {record(R"("timestamp":"2024-01-15T10:00:00.001Z")"), "time stamp"},
         {record(ts + R"(,"cached":true)"), "cached"},
         {record(ts + R"(,"projectId":"p")"), "project"},
-        {R"({"userId":"u2","provider":"anthropic","model":"claude-3-5-sonnet","usage":{"promptTokens":1000,"completionTokens":500},)" + ts + "}", "user"},
-        {R"({"userId":"u1","provider":"openai","model":"claude-3-5-sonnet","usage":{"promptTokens":1000,"completionTokens":500},)" + ts + "}", "provider"},
-        {R"({"userId":"u1","provider":"anthropic","model":"claude-3-5-sonnet-20241022","usage":{"promptTokens":1000,"completionTokens":500},)" + ts + "}", "model"},
+        {R"({"userId":"u2","provider":"anthropic","model":"claude-3-5-sonnet","usage":{"promptTokens":1000,"completionTokens":500},)" +
+             ts + "}",
+         "user"},
+        {R"({"userId":"u1","provider":"openai","model":"claude-3-5-sonnet","usage":{"promptTokens":1000,"completionTokens":500},)" +
+             ts + "}",
+         "provider"},
+        {R"({"userId":"u1","provider":"anthropic","model":"claude-3-5-sonnet-20241022","usage":{"promptTokens":1000,"completionTokens":500},)" +
+             ts + "}",
+         "model"},
     };
     std::set<std::string> seen = {base};
     for (const auto& c : cases) {

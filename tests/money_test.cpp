@@ -36,20 +36,20 @@ TEST_CASE("money - parse_decimal_nanos") {
     const Case cases[] = {
         {"0", 0},
         {"3", 3'000'000'000},
-        {"0.075", 75'000'000},                     // 75 thousandths = 75'000'000 nanos
+        {"0.075", 75'000'000},  // 75 thousandths = 75'000'000 nanos
         {"-1.5", -1'500'000'000},
         {"+2.25", 2'250'000'000},
-        {"0.000000001", 1},                        // smallest unit: 1 nano
+        {"0.000000001", 1},  // smallest unit: 1 nano
         {"-0.000000001", -1},
-        {"123.456789012", 123'456'789'012},        // all 9 fraction digits kept
-        {"0.1", 100'000'000},                      // exact, unlike the double 0.1
+        {"123.456789012", 123'456'789'012},  // all 9 fraction digits kept
+        {"0.1", 100'000'000},                // exact, unlike the double 0.1
         {"0.138", 138'000'000},
         {"10000", 10'000'000'000'000},
-        {"007", 7'000'000'000},                    // leading zeros are just digits
-        {"1.", 1'000'000'000},                     // no fraction digits after the point
-        {".5", 500'000'000},                       // no whole digits before the point
-        {"1.000000000", 1'000'000'000},            // 9 trailing zeros are still 9 digits
-        {"9223372036.854775807", INT64_MAX},       // largest representable amount
+        {"007", 7'000'000'000},               // leading zeros are just digits
+        {"1.", 1'000'000'000},                // no fraction digits after the point
+        {".5", 500'000'000},                  // no whole digits before the point
+        {"1.000000000", 1'000'000'000},       // 9 trailing zeros are still 9 digits
+        {"9223372036.854775807", INT64_MAX},  // largest representable amount
         {"-9223372036.854775807", -INT64_MAX},
     };
     for (const auto& c : cases) {
@@ -72,12 +72,12 @@ TEST_CASE("money - parse_decimal_nanos") {
         {".", "expected a decimal number, got \".\""},
         {"-.", "expected a decimal number, got \"-.\""},
         {"abc", "expected a decimal number, got \"abc\""},
-        {"1e3", "expected a decimal number, got \"1e3\""},       // no exponents
-        {"1,5", "expected a decimal number, got \"1,5\""},       // no decimal comma
-        {"1.2.3", "expected a decimal number, got \"1.2.3\""},   // one point at most
-        {"--1", "expected a decimal number, got \"--1\""},       // one sign at most
+        {"1e3", "expected a decimal number, got \"1e3\""},      // no exponents
+        {"1,5", "expected a decimal number, got \"1,5\""},      // no decimal comma
+        {"1.2.3", "expected a decimal number, got \"1.2.3\""},  // one point at most
+        {"--1", "expected a decimal number, got \"--1\""},      // one sign at most
         {"+-1", "expected a decimal number, got \"+-1\""},
-        {" 1", "expected a decimal number, got \" 1\""},         // no surrounding blanks
+        {" 1", "expected a decimal number, got \" 1\""},  // no surrounding blanks
         {"1 ", "expected a decimal number, got \"1 \""},
         {"0x10", "expected a decimal number, got \"0x10\""},
         {"1_000", "expected a decimal number, got \"1_000\""},
@@ -145,7 +145,7 @@ TEST_CASE("money - format_nanos") {
     const Case cases[] = {
         {0, "0.00"},
         {1, "0.000000001"},
-        {10'500'000, "0.0105"},          // 10'500'000 / 1e9
+        {10'500'000, "0.0105"},  // 10'500'000 / 1e9
         {105'000'000'000, "105.00"},
         {1'500'000'000, "1.50"},
         {123'456'789'012, "123.456789012"},
@@ -169,7 +169,7 @@ TEST_CASE("money - format_nanos") {
       const char* expected;
     };
     const Case cases[] = {
-        {3'000'000'000, 0, "3"},           // no point at all for a whole number
+        {3'000'000'000, 0, "3"},  // no point at all for a whole number
         {3'500'000'000, 0, "3.5"},
         {0, 0, "0"},
         {-7'000'000'000, 0, "-7"},
@@ -186,8 +186,16 @@ TEST_CASE("money - format_nanos") {
   }
 
   SECTION("format and parse round-trip exactly") {
-    const Nanos values[] = {0, 1, -1, 75'000'000, 3'000'000'000, -1'500'000'000, 123'456'789'012,
-                            999'999'999, INT64_MAX, -INT64_MAX};
+    const Nanos values[] = {0,
+                            1,
+                            -1,
+                            75'000'000,
+                            3'000'000'000,
+                            -1'500'000'000,
+                            123'456'789'012,
+                            999'999'999,
+                            INT64_MAX,
+                            -INT64_MAX};
     for (Nanos v : values) {
       CAPTURE(v);
       for (int min_decimals : {0, 2, 9}) {
@@ -287,8 +295,8 @@ TEST_CASE("money - nanos_from_double") {
         {18.75, 18'750'000'000},
         {-0.075, -75'000'000},
         {1e-9, 1},
-        {4e-10, 0},            // 0.4 nano
-        {6e-10, 1},            // 0.6 nano
+        {4e-10, 0},  // 0.4 nano
+        {6e-10, 1},  // 0.6 nano
         {10000.0, 10'000'000'000'000},
         {9e9, 9'000'000'000'000'000'000},  // still below the 9.2e18 limit
     };
@@ -309,7 +317,7 @@ TEST_CASE("money - nanos_from_double") {
         {std::numeric_limits<double>::quiet_NaN(), "number is not finite"},
         {std::numeric_limits<double>::infinity(), "number is not finite"},
         {-std::numeric_limits<double>::infinity(), "number is not finite"},
-        {1e10, "number too large"},   // 1e19 nanos > INT64_MAX
+        {1e10, "number too large"},  // 1e19 nanos > INT64_MAX
         {-1e10, "number too large"},
         {9.3e9, "number too large"},
         {1e300, "number too large"},

@@ -42,18 +42,19 @@ constexpr std::int64_t kSometime = 1'705'312'800'000;  // 2024-01-15T10:00:00Z
 
 TEST_CASE("pricing - model matching") {
   // Each entry's input price is a distinct tag so the matched entry is unambiguous.
-  const PriceBook book({
-                           price("anthropic", "claude-3-5-sonnet", 1 * kUnit),
-                           price("anthropic", "claude-3", 2 * kUnit),
-                           price("openai", "gpt-4", 3 * kUnit),
-                           price("openai", "gpt-4o", 4 * kUnit),
-                           price("openai", "gpt-4-32k", 5 * kUnit),
-                           price("local", "model", 6 * kUnit),
-                           price("ollama", "*", 7 * kUnit),
-                           price("mixed", "*", 8 * kUnit),
-                           price("mixed", "foo", 9 * kUnit),
-                       },
-                       "USD", {});
+  const PriceBook book(
+      {
+          price("anthropic", "claude-3-5-sonnet", 1 * kUnit),
+          price("anthropic", "claude-3", 2 * kUnit),
+          price("openai", "gpt-4", 3 * kUnit),
+          price("openai", "gpt-4o", 4 * kUnit),
+          price("openai", "gpt-4-32k", 5 * kUnit),
+          price("local", "model", 6 * kUnit),
+          price("ollama", "*", 7 * kUnit),
+          price("mixed", "*", 8 * kUnit),
+          price("mixed", "foo", 9 * kUnit),
+      },
+      "USD", {});
 
   struct Case {
     const char* provider;
@@ -63,8 +64,10 @@ TEST_CASE("pricing - model matching") {
   };
   const Case cases[] = {
       {"anthropic", "claude-3-5-sonnet", "claude-3-5-sonnet", "exact"},
-      {"anthropic", "claude-3-5-sonnet-20241022", "claude-3-5-sonnet", "dated snapshot: longest prefix at '-'"},
-      {"anthropic", "claude-3-opus-20240229", "claude-3", "only the shorter prefix ends at a boundary"},
+      {"anthropic", "claude-3-5-sonnet-20241022", "claude-3-5-sonnet",
+       "dated snapshot: longest prefix at '-'"},
+      {"anthropic", "claude-3-opus-20240229", "claude-3",
+       "only the shorter prefix ends at a boundary"},
       {"anthropic", "claude-3-5-sonnetx", "claude-3", "'x' after claude-3-5-sonnet is no boundary"},
       {"anthropic", "claude-35", nullptr, "'5' after claude-3 is no boundary"},
       {"anthropic", "claude", nullptr, "shorter than every entry"},
@@ -134,7 +137,8 @@ TEST_CASE("pricing - model matching") {
       CHECK(q.priced == (c.expected != nullptr));
       if (c.expected == nullptr) CHECK(q.cost == 0);
       // The matched entry's input price is its tag; output is 0: 1000 × tag / 1e6.
-      if (c.expected != nullptr) CHECK(q.cost == book.find(c.provider, c.model, kSometime)->input / 1000);
+      if (c.expected != nullptr)
+        CHECK(q.cost == book.find(c.provider, c.model, kSometime)->input / 1000);
     }
   }
 

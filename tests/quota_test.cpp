@@ -40,7 +40,7 @@ TEST_CASE("quota - limits_for") {
   const std::vector<QuotaRule> rules = {
       rule(Scope::user, "*", 1000, std::nullopt),
       rule(Scope::user, "alice", std::nullopt, 5 * kUnit),  // after "*" in the list, still wins
-      rule(Scope::project, "p1", 3000, std::nullopt),         // before "*" in the list
+      rule(Scope::project, "p1", 3000, std::nullopt),       // before "*" in the list
       rule(Scope::project, "*", 2000, 20 * kUnit),
       rule(Scope::global, "*", 10'000, 100 * kUnit),
   };
@@ -59,7 +59,8 @@ TEST_CASE("quota - limits_for") {
       {Scope::user, "Alice", 1000, std::nullopt, "subjects are case-sensitive"},
       {Scope::user, "p1", 1000, std::nullopt, "a project's name means nothing in the user scope"},
       {Scope::project, "p1", 3000, std::nullopt, "specific project"},
-      {Scope::project, "alice", 2000, 20 * kUnit, "a user's name means nothing in the project scope"},
+      {Scope::project, "alice", 2000, 20 * kUnit,
+       "a user's name means nothing in the project scope"},
       {Scope::project, "p2", 2000, 20 * kUnit, "project \"*\""},
       {Scope::project, "", 2000, 20 * kUnit, "no project name: still \"*\""},
       {Scope::global, "", 10'000, 100 * kUnit, "global"},
@@ -103,6 +104,7 @@ TEST_CASE("quota - thresholds") {
   };
   const std::optional<std::int64_t> no_tokens;
   const std::optional<Nanos> no_cost;
+  // clang-format off
   const Case cases[] = {
       // tokens, limit 10'000
       {{0, 0}, {10'000, no_cost}, AlertLevel::none, false, ""},
@@ -158,6 +160,7 @@ TEST_CASE("quota - thresholds") {
       // no limits at all: never an alert
       {{1'000'000'000, 1'000 * kUnit}, {no_tokens, no_cost}, AlertLevel::none, false, ""},
   };
+  // clang-format on
   for (const auto& c : cases) {
     INFO("usage " << c.usage.tokens << " tokens, " << format_nanos(c.usage.cost) << "; limits "
                   << (c.limits.tokens ? std::to_string(*c.limits.tokens) : "-") << " tokens, "
@@ -183,7 +186,8 @@ TEST_CASE("quota - displayed percentages are exact one-decimal values") {
     std::int64_t tokens;
     Nanos cost;
   };
-  const Limit limits[] = {{1000, 1000 * kUnit}, {1'000'000, 7 * kUnit}, {3000, 3 * kUnit}, {10'000, 123 * kUnit}};
+  const Limit limits[] = {
+      {1000, 1000 * kUnit}, {1'000'000, 7 * kUnit}, {3000, 3 * kUnit}, {10'000, 123 * kUnit}};
   for (const auto& l : limits) {
     for (int d = 900; d < 1000; ++d) {
       const MonthUsage u{l.tokens * d / 1000, l.cost / 1000 * d};
@@ -191,7 +195,8 @@ TEST_CASE("quota - displayed percentages are exact one-decimal values") {
       CAPTURE(l.tokens, l.cost, d);
       Alert a = alert_for(evaluate_quota(u, {l.tokens, l.cost}), "USD");
       CHECK(a.level == AlertLevel::warning);
-      CHECK(a.message == "AI usage quota nearly exhausted! tokens: " + expected + ", cost: " + expected);
+      CHECK(a.message ==
+            "AI usage quota nearly exhausted! tokens: " + expected + ", cost: " + expected);
     }
   }
 }
