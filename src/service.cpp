@@ -89,15 +89,9 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
 }
 
 Statistics UsageService::statistics(const UsageFilter& filter) const {
-  Statistics s;
-  for (const SeriesSums& row : store_->aggregate(filter)) {
-    s.total += row.sums;
-    s.by_provider[row.key.provider] += row.sums;
-    s.by_model[row.key.model] += row.sums;
-    s.by_project[row.key.project] += row.sums;
-    s.by_user[row.key.user] += row.sums;
-  }
-  return s;
+  Breakdown b = store_->breakdown(filter);
+  return {b.total, std::move(b.by_provider), std::move(b.by_model), std::move(b.by_project),
+          std::move(b.by_user)};
 }
 
 void UsageService::ensure_current_month() {
@@ -168,10 +162,9 @@ std::vector<SubjectAlert> UsageService::alerts() {
 
 CacheHitRate UsageService::cache_hit_rate(const UsageFilter& filter) const {
   CacheHitRate c;
-  for (const SeriesSums& row : store_->aggregate(filter)) {
-    c.hits += row.sums.cache_hits;
-    c.total += row.sums.calls;
-  }
+  const UsageSums total = store_->breakdown(filter).total;
+  c.hits = total.cache_hits;
+  c.total = total.calls;
   c.rate = c.total == 0 ? 0.0 : static_cast<double>(c.hits) / static_cast<double>(c.total);
   return c;
 }

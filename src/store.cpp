@@ -3,26 +3,48 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
-#include <map>
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <functional>
 #include <stdexcept>
-#include <tuple>
+#include <string_view>
+#include <unordered_map>
 
 namespace aiusage {
 
 namespace {
 
 constexpr std::int64_t kHourMs = 3'600'000;
+// Queries see [kTimeMin, kTimeMax); records beyond it are stored but never counted by a range.
 constexpr std::int64_t kTimeMin = -(std::int64_t{1} << 60);
 constexpr std::int64_t kTimeMax = std::int64_t{1} << 60;
+// Bucket of a record outside the queryable span: no query range ever reaches it.
+constexpr std::int64_t kFarBucket = std::int64_t{1} << 61;
 
 std::int64_t floor_hour(std::int64_t ms) {
   std::int64_t q = ms / kHourMs;
   if (ms % kHourMs < 0) --q;
   return q * kHourMs;
 }
-std::int64_t ceil_hour(std::int64_t ms) {
-  std::int64_t f = floor_hour(ms);
-  return f == ms ? f : f + kHourMs;
+std::int64_t hour_bucket(std::int64_t ms) {
+  if (ms < kTimeMin || ms >= kTimeMax) return ms < 0 ? -kFarBucket : kFarBucket;
+  return floor_hour(ms);
+}
+
+// Calendar months are only bucketed inside ±~28,000 years (std::chrono's year range).
+constexpr std::int64_t kMonthSpanMs = 900'000'000'000'000;
+const std::int64_t kMonthLow = floor_utc_month(-kMonthSpanMs);
+const std::int64_t kMonthHigh = floor_utc_month(kMonthSpanMs);
+
+std::int64_t month_bucket(std::int64_t ms) {
+  if (ms < kMonthLow || ms >= kMonthHigh) return hour_bucket(ms) < 0 ? -kFarBucket : kFarBucket;
+  return floor_utc_month(ms);
+}
+
+// SQL function aiusage_month(ms): the monthly bucket of a time, for migrations.
+void sql_month_bucket(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  sqlite3_result_int64(ctx, month_bucket(sqlite3_value_int64(argv[0])));
 }
 
 // Schema migrations: index i takes user_version i to i + 1.
@@ -70,187 +92,519 @@ CREATE TABLE series_totals (
   PRIMARY KEY (provider, model, project_id, user_id)
 ) WITHOUT ROWID;
 )SQL",
+    // v2: rollups keyed by an integer series id, a monthly rollup, and no record indexes that
+    // no query uses (queries read rollups; raw edges go through the timestamp index).
+    R"SQL(
+DROP INDEX ai_usage_user_idx;
+DROP INDEX ai_usage_project_idx;
+DROP INDEX ai_usage_provider_model_idx;
+CREATE TABLE series (
+  id INTEGER PRIMARY KEY,
+  provider TEXT NOT NULL, model TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  calls INTEGER NOT NULL, cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+  UNIQUE (provider, model, project_id, user_id)
+);
+INSERT INTO series (provider, model, project_id, user_id, calls, cache_hits, unpriced,
+  prompt_tokens, completion_tokens, cache_read_tokens, cache_write_tokens, cached_tokens, cost_nanos)
+SELECT provider, model, project_id, user_id, calls, cache_hits, unpriced, prompt_tokens,
+  completion_tokens, cache_read_tokens, cache_write_tokens, cached_tokens, cost_nanos
+FROM series_totals ORDER BY provider, model, project_id, user_id;
+DROP TABLE series_totals;
+CREATE TABLE usage_hourly_v2 (
+  hour_ms INTEGER NOT NULL, series_id INTEGER NOT NULL,
+  calls INTEGER NOT NULL, cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, series_id)
+) WITHOUT ROWID;
+INSERT INTO usage_hourly_v2
+SELECT h.hour_ms, s.id, h.calls, h.cache_hits, h.unpriced, h.prompt_tokens, h.completion_tokens,
+  h.cache_read_tokens, h.cache_write_tokens, h.cached_tokens, h.cost_nanos
+FROM usage_hourly h JOIN series s USING (provider, model, project_id, user_id);
+DROP TABLE usage_hourly;
+ALTER TABLE usage_hourly_v2 RENAME TO usage_hourly;
+CREATE TABLE usage_monthly (
+  month_ms INTEGER NOT NULL, series_id INTEGER NOT NULL,
+  calls INTEGER NOT NULL, cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+  cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+  PRIMARY KEY (month_ms, series_id)
+) WITHOUT ROWID;
+INSERT INTO usage_monthly
+SELECT aiusage_month(hour_ms), series_id, sum(calls), sum(cache_hits), sum(unpriced),
+  sum(prompt_tokens), sum(completion_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+  sum(cached_tokens), sum(cost_nanos)
+FROM usage_hourly GROUP BY 1, 2;
+)SQL",
 };
+static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion));
 
 constexpr const char* kSumColumns =
     "calls, cache_hits, unpriced, prompt_tokens, completion_tokens, cache_read_tokens, "
     "cache_write_tokens, cached_tokens, cost_nanos";
+constexpr int kSums = 9;
 
-std::string upsert_sql(const std::string& table, const std::string& key_columns, int key_count) {
-  std::string sql = "INSERT INTO " + table + " (" + key_columns + ", " + kSumColumns + ") VALUES (";
-  for (int i = 0; i < key_count + 9; ++i) sql += i ? ", ?" : "?";
-  sql += ") ON CONFLICT DO UPDATE SET ";
-  const char* cols[] = {"calls", "cache_hits", "unpriced", "prompt_tokens", "completion_tokens",
-                        "cache_read_tokens", "cache_write_tokens", "cached_tokens", "cost_nanos"};
-  for (int i = 0; i < 9; ++i)
+std::string upsert_rollup_sql(const char* table, const char* bucket) {
+  std::string sql = std::string("INSERT INTO ") + table + " (" + bucket + ", series_id, " +
+                    kSumColumns +
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET ";
+  const char* cols[] = {"calls",
+                        "cache_hits",
+                        "unpriced",
+                        "prompt_tokens",
+                        "completion_tokens",
+                        "cache_read_tokens",
+                        "cache_write_tokens",
+                        "cached_tokens",
+                        "cost_nanos"};
+  for (int i = 0; i < kSums; ++i)
     sql += std::string(i ? ", " : "") + cols[i] + " = " + cols[i] + " + excluded." + cols[i];
   return sql;
 }
 
 void bind_sums(SQLite::Statement& st, int first, const UsageSums& s) {
-  const std::int64_t v[] = {s.calls, s.cache_hits, s.unpriced, s.prompt_tokens, s.completion_tokens,
-                            s.cache_read_tokens, s.cache_write_tokens, s.cached_tokens, s.cost};
-  for (int i = 0; i < 9; ++i) st.bind(first + i, static_cast<std::int64_t>(v[i]));
+  const std::int64_t v[] = {s.calls,
+                            s.cache_hits,
+                            s.unpriced,
+                            s.prompt_tokens,
+                            s.completion_tokens,
+                            s.cache_read_tokens,
+                            s.cache_write_tokens,
+                            s.cached_tokens,
+                            s.cost};
+  for (int i = 0; i < kSums; ++i) st.bind(first + i, static_cast<std::int64_t>(v[i]));
 }
 
-UsageSums read_sums(SQLite::Statement& st, int first) {
-  UsageSums s;
-  std::int64_t* f[] = {&s.calls, &s.cache_hits, &s.unpriced, &s.prompt_tokens, &s.completion_tokens,
-                       &s.cache_read_tokens, &s.cache_write_tokens, &s.cached_tokens, &s.cost};
-  for (int i = 0; i < 9; ++i) *f[i] = st.getColumn(first + i).getInt64();
-  return s;
-}
-
-// Appends "AND col = ?" for each set filter field; returns the values in bind order.
-std::vector<std::string> filter_sql(const UsageFilter& f, std::string& sql) {
-  std::vector<std::string> values;
-  auto add = [&](const std::optional<std::string>& v, const char* col) {
-    if (!v) return;
-    sql += std::string(" AND ") + col + " = ?";
-    values.push_back(*v);
-  };
-  add(f.user, "user_id");
-  add(f.project, "project_id");
-  add(f.provider, "provider");
-  add(f.model, "model");
-  return values;
-}
-
-std::vector<SeriesSums> run_grouped(SQLite::Database& db, const std::string& sql, std::int64_t start,
-                                    std::int64_t end, const std::vector<std::string>& values) {
-  SQLite::Statement st(db, sql);
-  st.bind(1, static_cast<std::int64_t>(start));
-  st.bind(2, static_cast<std::int64_t>(end));
-  for (std::size_t i = 0; i < values.size(); ++i) st.bind(static_cast<int>(i + 3), values[i]);
-  std::vector<SeriesSums> rows;
-  while (st.executeStep()) {
-    rows.push_back({{st.getColumn(0).getString(), st.getColumn(1).getString(),
-                     st.getColumn(2).getString(), st.getColumn(3).getString()},
-                    read_sums(st, 4)});
+// Prepared statement read through the C API: SQLiteCpp's Column copies a shared_ptr per value,
+// which dominates scans of 100k rollup rows.
+class RawStatement {
+ public:
+  RawStatement(sqlite3* db, const std::string& sql) {
+    if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &st_, nullptr) !=
+        SQLITE_OK)
+      throw SQLite::Exception(db, sqlite3_errcode(db));
   }
-  return rows;
+  ~RawStatement() { sqlite3_finalize(st_); }
+  RawStatement(const RawStatement&) = delete;
+  RawStatement& operator=(const RawStatement&) = delete;
+
+  // Rebinds the integer parameters 1..n and rewinds.
+  void start(std::initializer_list<std::int64_t> params) {
+    sqlite3_reset(st_);
+    int i = 0;
+    for (std::int64_t p : params) sqlite3_bind_int64(st_, ++i, p);
+  }
+  bool step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw SQLite::Exception(sqlite3_db_handle(st_), rc);
+  }
+  std::int64_t i64(int col) const { return sqlite3_column_int64(st_, col); }
+  std::string text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, col));
+    return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st_, col)));
+  }
+  UsageSums sums(int first, std::int64_t sign = 1) const {
+    UsageSums s;
+    std::int64_t* f[] = {&s.calls,
+                         &s.cache_hits,
+                         &s.unpriced,
+                         &s.prompt_tokens,
+                         &s.completion_tokens,
+                         &s.cache_read_tokens,
+                         &s.cache_write_tokens,
+                         &s.cached_tokens,
+                         &s.cost};
+    for (int i = 0; i < kSums; ++i) *f[i] = sign * sqlite3_column_int64(st_, first + i);
+    return s;
+  }
+
+ private:
+  sqlite3_stmt* st_ = nullptr;
+};
+
+struct KeyHash {
+  std::size_t operator()(const SeriesKey& k) const {
+    std::hash<std::string_view> h;
+    std::size_t v = h(k.provider);
+    for (const std::string* s : {&k.model, &k.project, &k.user}) v = v * 1'000'003 ^ h(*s);
+    return v;
+  }
+};
+
+// One piece of a query range: rows of a level over [from, to), added or subtracted.
+enum class Level { raw, hourly, monthly };
+struct Piece {
+  Level level;
+  std::int64_t from, to;
+  std::int64_t sign;
+};
+
+std::int64_t bucket_floor(Level level, std::int64_t ms) {
+  return level == Level::monthly ? floor_utc_month(ms) : floor_hour(ms);
+}
+std::int64_t bucket_ceil(Level level, std::int64_t ms) {
+  std::int64_t f = bucket_floor(level, ms);
+  if (f == ms) return f;
+  return level == Level::monthly ? next_utc_month(f) : f + kHourMs;
 }
 
-using HourKey = std::tuple<std::int64_t, SeriesKey>;
+void plan(Level level, std::int64_t a, std::int64_t b, std::int64_t sign, std::vector<Piece>& out);
+
+// [x, y) added when x < y; [y, x) subtracted when y < x.
+void plan_edge(Level level, std::int64_t x, std::int64_t y, std::int64_t sign,
+               std::vector<Piece>& out) {
+  if (x < y) plan(level, x, y, sign, out);
+  if (y < x) plan(level, y, x, -sign, out);
+}
+
+// Whole buckets [s, e) with s and e the boundaries nearest a and b, corrected at the finer level
+// (possibly by subtracting); used only when the corrections span less than the range itself.
+void plan(Level level, std::int64_t a, std::int64_t b, std::int64_t sign, std::vector<Piece>& out) {
+  if (level == Level::raw) {
+    out.push_back({level, a, b, sign});
+    return;
+  }
+  const Level finer = level == Level::monthly ? Level::hourly : Level::raw;
+  std::int64_t best_s = 0, best_e = 0, best_cost = b - a;
+  for (std::int64_t s : {bucket_floor(level, a), bucket_ceil(level, a)})
+    for (std::int64_t e : {bucket_floor(level, b), bucket_ceil(level, b)}) {
+      std::int64_t cost = (a > s ? a - s : s - a) + (b > e ? b - e : e - b);
+      if (s < e && cost < best_cost) best_s = s, best_e = e, best_cost = cost;
+    }
+  if (best_s == best_e) {
+    plan(finer, a, b, sign, out);
+    return;
+  }
+  out.push_back({level, best_s, best_e, sign});
+  plan_edge(finer, a, best_s, sign, out);
+  plan_edge(finer, best_e, b, sign, out);
+}
+
+// Pieces whose signed sum is exactly [start, end); months only inside the span they are kept for.
+std::vector<Piece> plan_range(std::int64_t start, std::int64_t end) {
+  std::vector<Piece> pieces;
+  const std::int64_t lo = std::max(start, kMonthLow), hi = std::min(end, kMonthHigh);
+  if (lo >= hi) {
+    plan(Level::hourly, start, end, 1, pieces);
+    return pieces;
+  }
+  plan(Level::monthly, lo, hi, 1, pieces);
+  if (start < lo) plan(Level::hourly, start, lo, 1, pieces);
+  if (hi < end) plan(Level::hourly, hi, end, 1, pieces);
+  return pieces;
+}
+
+enum Dim { kProvider, kModel, kProject, kUser, kDims };
 
 }  // namespace
 
+std::int64_t floor_utc_month(std::int64_t ms) {
+  using namespace std::chrono;
+  const sys_days day = floor<days>(sys_time<milliseconds>(milliseconds(ms)));
+  const year_month_day ymd(day);
+  const sys_days first(ymd.year() / ymd.month() / 1);
+  return duration_cast<milliseconds>(first.time_since_epoch()).count();
+}
+
+std::int64_t next_utc_month(std::int64_t month_start_ms) {
+  using namespace std::chrono;
+  const year_month_day ymd(floor<days>(sys_time<milliseconds>(milliseconds(month_start_ms))));
+  const sys_days next((ymd.year() / ymd.month() + months(1)) / 1);
+  return duration_cast<milliseconds>(next.time_since_epoch()).count();
+}
+
+struct Store::Writer {
+  explicit Writer(SQLite::Database& database)
+      : db(database),
+        insert(
+            db,
+            "INSERT INTO ai_usage (id, user_id, project_id, provider, model, prompt_tokens, "
+            "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, "
+            "priced, cached, timestamp_ms, received_ms, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
+        lookup(db, "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE id = ?"),
+        new_series(db, std::string("INSERT INTO series (provider, model, project_id, user_id, ") +
+                           kSumColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        add_series(
+            db,
+            "UPDATE series SET calls = calls + ?, cache_hits = cache_hits + ?, unpriced = "
+            "unpriced + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = "
+            "completion_tokens + ?, cache_read_tokens = cache_read_tokens + ?, "
+            "cache_write_tokens = cache_write_tokens + ?, cached_tokens = cached_tokens + ?, "
+            "cost_nanos = cost_nanos + ? WHERE id = ?"),
+        add_hour(db, upsert_rollup_sql("usage_hourly", "hour_ms")),
+        add_month(db, upsert_rollup_sql("usage_monthly", "month_ms")) {
+    SQLite::Statement all(db, "SELECT id, provider, model, project_id, user_id FROM series");
+    while (all.executeStep())
+      ids.emplace(SeriesKey{all.getColumn(1).getString(), all.getColumn(2).getString(),
+                            all.getColumn(3).getString(), all.getColumn(4).getString()},
+                  all.getColumn(0).getInt64());
+  }
+
+  void insert_record(const UsageRecord& r) {
+    insert.reset();
+    insert.bind(1, r.id);
+    insert.bind(2, r.user);
+    insert.bind(3, r.project);
+    insert.bind(4, r.provider);
+    insert.bind(5, r.model);
+    insert.bind(6, static_cast<std::int64_t>(r.prompt_tokens));
+    insert.bind(7, static_cast<std::int64_t>(r.completion_tokens));
+    insert.bind(8, static_cast<std::int64_t>(r.total_tokens()));
+    insert.bind(9, static_cast<std::int64_t>(r.cache_read_tokens));
+    insert.bind(10, static_cast<std::int64_t>(r.cache_write_tokens));
+    insert.bind(11, static_cast<std::int64_t>(r.cost));
+    insert.bind(12, r.priced ? 1 : 0);
+    insert.bind(13, r.cached ? 1 : 0);
+    insert.bind(14, static_cast<std::int64_t>(r.timestamp_ms));
+    insert.bind(15, static_cast<std::int64_t>(r.received_ms));
+    insert.bind(16, r.fingerprint);
+    insert.exec();
+  }
+
+  // The series' id, adding its row (with `sums`) when it is new; new keys are listed in `added`.
+  std::int64_t series_id(const SeriesKey& key, const UsageSums& sums,
+                         std::vector<const SeriesKey*>& added) {
+    auto it = ids.find(key);
+    if (it != ids.end()) {
+      add_series.reset();
+      bind_sums(add_series, 1, sums);
+      add_series.bind(kSums + 1, static_cast<std::int64_t>(it->second));
+      add_series.exec();
+      return it->second;
+    }
+    new_series.reset();
+    new_series.bind(1, key.provider);
+    new_series.bind(2, key.model);
+    new_series.bind(3, key.project);
+    new_series.bind(4, key.user);
+    bind_sums(new_series, 5, sums);
+    new_series.exec();
+    const std::int64_t id = db.getLastInsertRowid();
+    added.push_back(&ids.emplace(key, id).first->first);
+    return id;
+  }
+
+  static void upsert(SQLite::Statement& st, std::int64_t bucket, std::int64_t id,
+                     const UsageSums& sums) {
+    st.reset();
+    st.bind(1, static_cast<std::int64_t>(bucket));
+    st.bind(2, static_cast<std::int64_t>(id));
+    bind_sums(st, 3, sums);
+    st.exec();
+  }
+
+  SQLite::Database& db;
+  SQLite::Statement insert, lookup, new_series, add_series, add_hour, add_month;
+  std::unordered_map<SeriesKey, std::int64_t, KeyHash> ids;  // every committed series
+};
+
+struct Store::Reader {
+  Reader(const std::string& path)
+      : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX, 5000),
+        monthly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
+                                    " FROM usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
+        hourly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
+                                   " FROM usage_hourly WHERE hour_ms >= ? AND hour_ms < ?"),
+        // CROSS JOIN keeps the records (by the timestamp index) as the outer loop.
+        raw(db.getHandle(),
+            "SELECT s.id, count(*), sum(a.cached), sum(1 - a.priced), "
+            "sum(CASE WHEN a.cached THEN 0 ELSE a.prompt_tokens END), "
+            "sum(CASE WHEN a.cached THEN 0 ELSE a.completion_tokens END), "
+            "sum(CASE WHEN a.cached THEN 0 ELSE a.cache_read_tokens END), "
+            "sum(CASE WHEN a.cached THEN 0 ELSE a.cache_write_tokens END), "
+            "sum(CASE WHEN a.cached THEN a.total_tokens ELSE 0 END), sum(a.cost_nanos) "
+            "FROM ai_usage a CROSS JOIN series s ON s.provider = a.provider AND s.model = a.model "
+            "AND s.project_id = a.project_id AND s.user_id = a.user_id "
+            "WHERE a.timestamp_ms >= ? AND a.timestamp_ms < ? GROUP BY s.id"),
+        totals(db.getHandle(), std::string("SELECT id, ") + kSumColumns + " FROM series"),
+        new_series(db.getHandle(),
+                   "SELECT id, provider, model, project_id, user_id FROM series WHERE id > ?") {}
+
+  // Loads the series committed since the last call; run inside the read transaction.
+  void refresh() {
+    new_series.start({max_id});
+    while (new_series.step()) {
+      const std::int64_t id = new_series.i64(0);
+      if (static_cast<std::size_t>(id) >= dims.size())
+        dims.resize(static_cast<std::size_t>(id) + 1);
+      for (int d = 0; d < kDims; ++d) {
+        std::string value = new_series.text(d + 1);
+        auto [it, added] = index[d].try_emplace(value, static_cast<int>(names[d].size()));
+        if (added) names[d].push_back(std::move(value));
+        dims[static_cast<std::size_t>(id)][d] = it->second;
+      }
+      max_id = std::max(max_id, id);
+    }
+  }
+
+  SeriesKey key_of(std::int64_t id) const {
+    const auto& d = dims[static_cast<std::size_t>(id)];
+    return {names[kProvider][d[kProvider]], names[kModel][d[kModel]], names[kProject][d[kProject]],
+            names[kUser][d[kUser]]};
+  }
+
+  // Sums by series id over [start, end) for series matching `f`, from one consistent snapshot.
+  std::vector<UsageSums> accumulate(const UsageFilter& f) {
+    SQLite::Transaction tx(db);
+    refresh();
+    // A label filter becomes a required name index; a name never seen matches nothing.
+    std::array<int, kDims> want{-1, -1, -1, -1};
+    const std::optional<std::string>* wanted[kDims] = {&f.provider, &f.model, &f.project, &f.user};
+    for (int d = 0; d < kDims; ++d) {
+      if (!*wanted[d]) continue;
+      auto it = index[d].find(**wanted[d]);
+      if (it == index[d].end()) return {};
+      want[d] = it->second;
+    }
+    auto matches = [&](std::int64_t id) {
+      if (id <= 0 || id > max_id) return false;
+      const auto& d = dims[static_cast<std::size_t>(id)];
+      for (int i = 0; i < kDims; ++i)
+        if (want[i] >= 0 && d[i] != want[i]) return false;
+      return true;
+    };
+    std::vector<UsageSums> acc(static_cast<std::size_t>(max_id) + 1);
+    auto read = [&](RawStatement& st, std::int64_t sign) {
+      while (st.step())
+        if (std::int64_t id = st.i64(0); matches(id))
+          acc[static_cast<std::size_t>(id)] += st.sums(1, sign);
+    };
+    if (!f.start_ms && !f.end_ms) {
+      totals.start({});
+      read(totals, 1);
+    } else {
+      const std::int64_t start = std::max(f.start_ms.value_or(kTimeMin), kTimeMin);
+      const std::int64_t end = std::min(f.end_ms.value_or(kTimeMax), kTimeMax);
+      if (start < end)
+        for (const Piece& p : plan_range(start, end)) {
+          RawStatement& st = p.level == Level::monthly  ? monthly
+                             : p.level == Level::hourly ? hourly
+                                                        : raw;
+          st.start({p.from, p.to});
+          read(st, p.sign);
+        }
+    }
+    tx.commit();
+    return acc;
+  }
+
+  SQLite::Database db;
+  RawStatement monthly, hourly, raw, totals, new_series;
+  std::int64_t max_id = 0;
+  std::vector<std::array<int, kDims>> dims;  // by series id: index into names
+  std::vector<std::string> names[kDims];
+  std::unordered_map<std::string, int> index[kDims];
+};
+
 Store::Store(const StoreOptions& options) {
   const int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX;
-  writer_ = std::make_unique<SQLite::Database>(options.path, flags, 5000);
-  writer_->exec("PRAGMA journal_mode = WAL");
-  writer_->exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  int version = writer_->execAndGet("PRAGMA user_version").getInt();
+  writer_db_ = std::make_unique<SQLite::Database>(options.path, flags, 5000);
+  SQLite::Database& db = *writer_db_;
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  // Rollup upserts touch pages all over the current month's rows: keep them cached (32 MiB).
+  db.exec("PRAGMA cache_size = -32768");
+  sqlite3_create_function(db.getHandle(), "aiusage_month", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                          nullptr, sql_month_bucket, nullptr, nullptr);
+  int version = db.execAndGet("PRAGMA user_version").getInt();
   if (version > kSchemaVersion)
-    throw std::runtime_error("database " + options.path + " has schema version " + std::to_string(version) +
-                             ", newer than this binary's " + std::to_string(kSchemaVersion));
+    throw std::runtime_error("database " + options.path + " has schema version " +
+                             std::to_string(version) + ", newer than this binary's " +
+                             std::to_string(kSchemaVersion));
   for (; version < kSchemaVersion; ++version) {
-    SQLite::Transaction tx(*writer_);
-    writer_->exec(kMigrations[version]);
-    writer_->exec("PRAGMA user_version = " + std::to_string(version + 1));
+    SQLite::Transaction tx(db);
+    db.exec(kMigrations[version]);
+    db.exec("PRAGMA user_version = " + std::to_string(version + 1));
     tx.commit();
   }
-  reader_ = std::make_unique<SQLite::Database>(options.path, SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX, 5000);
+  writer_ = std::make_unique<Writer>(db);
+  reader_ = std::make_unique<Reader>(options.path);
 }
 
 Store::~Store() = default;
 
-Result<std::vector<BatchOutcome>> Store::commit(std::span<std::vector<UsageRecord>* const> batches) {
-  SQLite::Database& db = *writer_;
+Result<std::vector<BatchOutcome>> Store::commit(
+    std::span<std::vector<UsageRecord>* const> batches) {
+  SQLite::Database& db = *writer_db_;
+  Writer& w = *writer_;
   std::vector<BatchOutcome> outcomes(batches.size());
+  std::vector<const SeriesKey*> added;
   bool in_tx = false;
   try {
     db.exec("BEGIN IMMEDIATE");
     in_tx = true;
-    SQLite::Statement insert(db,
-        "INSERT INTO ai_usage (id, user_id, project_id, provider, model, prompt_tokens, "
-        "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, priced, "
-        "cached, timestamp_ms, received_ms, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO NOTHING");
-    SQLite::Statement lookup(db, "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE id = ?");
-    std::map<HourKey, UsageSums> hourly;
-    std::map<SeriesKey, UsageSums> totals;
-
+    std::vector<const UsageRecord*> inserted;
     for (std::size_t b = 0; b < batches.size(); ++b) {
       std::vector<UsageRecord>& records = *batches[b];
       BatchOutcome& out = outcomes[b];
       out.duplicate.assign(records.size(), false);
+      const std::size_t batch_start = inserted.size();
       db.exec("SAVEPOINT batch");
-      std::map<HourKey, UsageSums> batch_hourly;
-      for (std::size_t i = 0; i < records.size() && !out.conflict; ++i) {
+      for (std::size_t i = 0; i < records.size(); ++i) {
         UsageRecord& r = records[i];
-        insert.reset();
-        insert.bind(1, r.id);
-        insert.bind(2, r.user);
-        insert.bind(3, r.project);
-        insert.bind(4, r.provider);
-        insert.bind(5, r.model);
-        insert.bind(6, static_cast<std::int64_t>(r.prompt_tokens));
-        insert.bind(7, static_cast<std::int64_t>(r.completion_tokens));
-        insert.bind(8, static_cast<std::int64_t>(r.total_tokens()));
-        insert.bind(9, static_cast<std::int64_t>(r.cache_read_tokens));
-        insert.bind(10, static_cast<std::int64_t>(r.cache_write_tokens));
-        insert.bind(11, static_cast<std::int64_t>(r.cost));
-        insert.bind(12, r.priced ? 1 : 0);
-        insert.bind(13, r.cached ? 1 : 0);
-        insert.bind(14, static_cast<std::int64_t>(r.timestamp_ms));
-        insert.bind(15, static_cast<std::int64_t>(r.received_ms));
-        insert.bind(16, r.fingerprint);
-        insert.exec();
+        w.insert_record(r);
         if (db.getChanges() == 1) {
-          batch_hourly[{floor_hour(r.timestamp_ms), SeriesKey{r.provider, r.model, r.project, r.user}}].add(r);
+          inserted.push_back(&r);
           continue;
         }
-        lookup.reset();
-        lookup.bind(1, r.id);
-        if (!lookup.executeStep()) throw std::logic_error("insert ignored but id not found: " + r.id);
-        if (lookup.getColumn(0).getString() != r.fingerprint) {
+        w.lookup.reset();
+        w.lookup.bind(1, r.id);
+        if (!w.lookup.executeStep())
+          throw std::logic_error("insert ignored but id not found: " + r.id);
+        if (w.lookup.getColumn(0).getString() != r.fingerprint) {
           out.conflict = true;
           out.conflict_index = i;
           break;
         }
         out.duplicate[i] = true;
-        r.cost = lookup.getColumn(1).getInt64();
-        r.priced = lookup.getColumn(2).getInt() != 0;
+        r.cost = w.lookup.getColumn(1).getInt64();
+        r.priced = w.lookup.getColumn(2).getInt() != 0;
       }
       if (out.conflict) {
         db.exec("ROLLBACK TO batch");
-        db.exec("RELEASE batch");
-        continue;
+        inserted.resize(batch_start);
       }
       db.exec("RELEASE batch");
-      for (const auto& [key, sums] : batch_hourly) {
-        hourly[key] += sums;
-        totals[std::get<1>(key)] += sums;
-      }
     }
 
-    SQLite::Statement up_hour(db, upsert_sql("usage_hourly", "hour_ms, provider, model, project_id, user_id", 5));
-    for (const auto& [key, sums] : hourly) {
-      const auto& [hour, k] = key;
-      up_hour.reset();
-      up_hour.bind(1, static_cast<std::int64_t>(hour));
-      up_hour.bind(2, k.provider);
-      up_hour.bind(3, k.model);
-      up_hour.bind(4, k.project);
-      up_hour.bind(5, k.user);
-      bind_sums(up_hour, 6, sums);
-      up_hour.exec();
+    // Sums by series, then by hour and month within it (a commit rarely spans many of either).
+    struct Bucketed {
+      UsageSums total;
+      std::vector<std::pair<std::int64_t, UsageSums>> hours, months;
+    };
+    auto add_to = [](std::vector<std::pair<std::int64_t, UsageSums>>& v, std::int64_t bucket,
+                     const UsageSums& s) {
+      for (auto& [b, sums] : v)
+        if (b == bucket) return void(sums += s);
+      v.emplace_back(bucket, s);
+    };
+    std::unordered_map<SeriesKey, Bucketed, KeyHash> by_series;
+    for (const UsageRecord* r : inserted) {
+      UsageSums one;
+      one.add(*r);
+      Bucketed& acc = by_series[SeriesKey{r->provider, r->model, r->project, r->user}];
+      acc.total += one;
+      add_to(acc.hours, hour_bucket(r->timestamp_ms), one);
+      add_to(acc.months, month_bucket(r->timestamp_ms), one);
     }
-    SQLite::Statement up_total(db, upsert_sql("series_totals", "provider, model, project_id, user_id", 4));
-    for (const auto& [k, sums] : totals) {
-      up_total.reset();
-      up_total.bind(1, k.provider);
-      up_total.bind(2, k.model);
-      up_total.bind(3, k.project);
-      up_total.bind(4, k.user);
-      bind_sums(up_total, 5, sums);
-      up_total.exec();
+    for (const auto& [key, acc] : by_series) {
+      const std::int64_t id = w.series_id(key, acc.total, added);
+      for (const auto& [hour, sums] : acc.hours) Writer::upsert(w.add_hour, hour, id, sums);
+      for (const auto& [month, sums] : acc.months) Writer::upsert(w.add_month, month, id, sums);
     }
     db.exec("COMMIT");
     return outcomes;
   } catch (const SQLite::Exception& e) {
     std::string message = e.what();
+    for (const SeriesKey* key : added) w.ids.erase(*key);
     if (in_tx && sqlite3_get_autocommit(db.getHandle()) == 0) {
       try {
         db.exec("ROLLBACK");
@@ -261,76 +615,58 @@ Result<std::vector<BatchOutcome>> Store::commit(std::span<std::vector<UsageRecor
   }
 }
 
-std::vector<SeriesSums> Store::aggregate_raw(const UsageFilter& f, std::int64_t start, std::int64_t end) const {
-  std::string sql =
-      "SELECT provider, model, project_id, user_id, count(*), sum(cached), sum(1 - priced), "
-      "sum(CASE WHEN cached THEN 0 ELSE prompt_tokens END), "
-      "sum(CASE WHEN cached THEN 0 ELSE completion_tokens END), "
-      "sum(CASE WHEN cached THEN 0 ELSE cache_read_tokens END), "
-      "sum(CASE WHEN cached THEN 0 ELSE cache_write_tokens END), "
-      "sum(CASE WHEN cached THEN total_tokens ELSE 0 END), sum(cost_nanos) "
-      "FROM ai_usage WHERE timestamp_ms >= ? AND timestamp_ms < ?";
-  auto values = filter_sql(f, sql);
-  sql += " GROUP BY provider, model, project_id, user_id";
-  return run_grouped(*reader_, sql, start, end, values);
-}
-
-std::vector<SeriesSums> Store::aggregate_hourly(const UsageFilter& f, std::int64_t start, std::int64_t end) const {
-  std::string sql =
-      "SELECT provider, model, project_id, user_id, sum(calls), sum(cache_hits), sum(unpriced), "
-      "sum(prompt_tokens), sum(completion_tokens), sum(cache_read_tokens), sum(cache_write_tokens), "
-      "sum(cached_tokens), sum(cost_nanos) FROM usage_hourly WHERE hour_ms >= ? AND hour_ms < ?";
-  auto values = filter_sql(f, sql);
-  sql += " GROUP BY provider, model, project_id, user_id";
-  return run_grouped(*reader_, sql, start, end, values);
-}
-
 std::vector<SeriesSums> Store::aggregate(const UsageFilter& f) const {
-  std::int64_t start = std::max(f.start_ms.value_or(kTimeMin), kTimeMin);
-  std::int64_t end = std::min(f.end_ms.value_or(kTimeMax), kTimeMax);
-  if (start >= end) return {};
   std::lock_guard lock(reader_mutex_);
-  // Whole hours come from the rollup; the partial hours at either edge from the records.
-  std::int64_t hour_start = ceil_hour(start);
-  std::int64_t hour_end = floor_hour(end);
-  std::vector<std::vector<SeriesSums>> parts;
-  if (hour_start < hour_end) {
-    parts.push_back(aggregate_hourly(f, hour_start, hour_end));
-    if (start < hour_start) parts.push_back(aggregate_raw(f, start, hour_start));
-    if (hour_end < end) parts.push_back(aggregate_raw(f, hour_end, end));
-  } else {
-    parts.push_back(aggregate_raw(f, start, end));
-  }
-  if (parts.size() == 1) return std::move(parts[0]);
-  std::map<SeriesKey, UsageSums> merged;
-  for (auto& part : parts)
-    for (auto& row : part) merged[row.key] += row.sums;
+  std::vector<UsageSums> acc = reader_->accumulate(f);
   std::vector<SeriesSums> rows;
-  rows.reserve(merged.size());
-  for (auto& [key, sums] : merged) rows.push_back({key, sums});
+  for (std::size_t id = 0; id < acc.size(); ++id)
+    if (acc[id].calls != 0)
+      rows.push_back({reader_->key_of(static_cast<std::int64_t>(id)), acc[id]});
+  std::sort(rows.begin(), rows.end(),
+            [](const SeriesSums& a, const SeriesSums& b) { return a.key < b.key; });
   return rows;
+}
+
+Breakdown Store::breakdown(const UsageFilter& f) const {
+  std::lock_guard lock(reader_mutex_);
+  const Reader& r = *reader_;
+  std::vector<UsageSums> acc = reader_->accumulate(f);
+  // Folds by name index first, so each name is looked up in a map once, not once per series.
+  std::vector<UsageSums> by[kDims];
+  for (int d = 0; d < kDims; ++d) by[d].resize(r.names[d].size());
+  Breakdown out;
+  for (std::size_t id = 0; id < acc.size(); ++id) {
+    if (acc[id].calls == 0) continue;
+    out.total += acc[id];
+    for (int d = 0; d < kDims; ++d) by[d][static_cast<std::size_t>(r.dims[id][d])] += acc[id];
+  }
+  std::map<std::string, UsageSums>* maps[kDims] = {&out.by_provider, &out.by_model, &out.by_project,
+                                                   &out.by_user};
+  for (int d = 0; d < kDims; ++d)
+    for (std::size_t i = 0; i < by[d].size(); ++i)
+      if (by[d][i].calls != 0) maps[d]->emplace(r.names[d][i], by[d][i]);
+  return out;
 }
 
 std::vector<SeriesSums> Store::series_totals() const {
   std::lock_guard lock(reader_mutex_);
-  SQLite::Statement st(*reader_, std::string("SELECT provider, model, project_id, user_id, ") + kSumColumns +
-                                     " FROM series_totals");
+  RawStatement st(reader_->db.getHandle(),
+                  std::string("SELECT provider, model, project_id, user_id, ") + kSumColumns +
+                      " FROM series ORDER BY provider, model, project_id, user_id");
+  st.start({});
   std::vector<SeriesSums> rows;
-  while (st.executeStep())
-    rows.push_back({{st.getColumn(0).getString(), st.getColumn(1).getString(),
-                     st.getColumn(2).getString(), st.getColumn(3).getString()},
-                    read_sums(st, 4)});
+  while (st.step()) rows.push_back({{st.text(0), st.text(1), st.text(2), st.text(3)}, st.sums(4)});
   return rows;
 }
 
 std::int64_t Store::record_count() const {
   std::lock_guard lock(reader_mutex_);
-  return reader_->execAndGet("SELECT count(*) FROM ai_usage").getInt64();
+  return reader_->db.execAndGet("SELECT count(*) FROM ai_usage").getInt64();
 }
 
 std::string Store::integrity_check() const {
   std::lock_guard lock(reader_mutex_);
-  return reader_->execAndGet("PRAGMA integrity_check").getString();
+  return reader_->db.execAndGet("PRAGMA integrity_check").getString();
 }
 
 }  // namespace aiusage

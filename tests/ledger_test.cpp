@@ -156,7 +156,8 @@ TEST_CASE("store - schema is versioned") {
     db.exec("PRAGMA user_version = 99");
   }
   CHECK_THROWS_WITH(Store({path, true}),
-                    "database " + path + " has schema version 99, newer than this binary's 1");
+                    "database " + path + " has schema version 99, newer than this binary's " +
+                        std::to_string(Store::kSchemaVersion));
 }
 
 TEST_CASE("ledger - folds dropped labels and keeps the month apart") {

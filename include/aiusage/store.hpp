@@ -1,6 +1,8 @@
 #pragma once
-// SQLite ledger: records, hourly rollups and all-time series totals, written in one transaction.
+// SQLite ledger: records, hourly and monthly rollups and all-time series totals, in one
+// transaction.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -23,9 +25,18 @@ struct StoreOptions {
 };
 
 struct BatchOutcome {
-  bool conflict = false;             // an id was reused with other content: nothing stored
-  std::size_t conflict_index = 0;    // the offending record
-  std::vector<bool> duplicate;       // per record: already stored with the same content
+  bool conflict = false;           // an id was reused with other content: nothing stored
+  std::size_t conflict_index = 0;  // the offending record
+  std::vector<bool> duplicate;     // per record: already stored with the same content
+};
+
+// Sums over the records matching a filter, by each label on its own.
+struct Breakdown {
+  UsageSums total;
+  std::map<std::string, UsageSums> by_provider;
+  std::map<std::string, UsageSums> by_model;
+  std::map<std::string, UsageSums> by_project;
+  std::map<std::string, UsageSums> by_user;
 };
 
 class Store {
@@ -36,27 +47,32 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Commits several batches in one transaction, each all-or-nothing. Duplicates get the stored
-  // cost and priced flag copied back. An error means nothing was committed.
+  // cost and priced flag copied back. An error means nothing was committed. One writer at a time.
   Result<std::vector<BatchOutcome>> commit(std::span<std::vector<UsageRecord>* const> batches);
 
-  // Sums by series over records matching `filter`; exact for any range (rollups + raw edges).
+  // Sums by series over records matching `filter`, in key order; exact for any range.
   std::vector<SeriesSums> aggregate(const UsageFilter& filter) const;
+  // The same sums folded by label; reads few rows for long ranges (monthly rollup).
+  Breakdown breakdown(const UsageFilter& filter) const;
   // All-time sums by series, from the totals table.
   std::vector<SeriesSums> series_totals() const;
   std::int64_t record_count() const;
   std::string integrity_check() const;
 
  private:
-  std::vector<SeriesSums> aggregate_raw(const UsageFilter& filter, std::int64_t start,
-                                        std::int64_t end) const;
-  std::vector<SeriesSums> aggregate_hourly(const UsageFilter& filter, std::int64_t start,
-                                           std::int64_t end) const;
-  std::unique_ptr<SQLite::Database> writer_;
-  std::unique_ptr<SQLite::Database> reader_;
+  struct Writer;
+  struct Reader;
+  std::unique_ptr<SQLite::Database> writer_db_;
+  std::unique_ptr<Writer> writer_;
   mutable std::mutex reader_mutex_;
+  std::unique_ptr<Reader> reader_;
 };
+
+// First instant of the UTC calendar month that contains `ms`, and of the next month.
+std::int64_t floor_utc_month(std::int64_t ms);
+std::int64_t next_utc_month(std::int64_t month_start_ms);
 
 }  // namespace aiusage

@@ -1,0 +1,234 @@
+// Store rollups: hourly + monthly buckets combined (and subtracted) stay exact for any range.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <catch2/catch.hpp>
+#include <random>
+
+#include "aiusage/calendar.hpp"
+#include "aiusage/store.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace aiusage;
+using namespace aiusage::testing;
+
+namespace {
+
+constexpr std::int64_t kHour = 3'600'000;
+constexpr std::int64_t kDay = 24 * kHour;
+
+std::int64_t at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
+
+UsageRecord record(int i, std::int64_t ts, std::mt19937_64& rng) {
+  UsageRecord r;
+  r.id = "r" + std::to_string(i);
+  r.user = "u" + std::to_string(rng() % 4);
+  r.project = rng() % 3 ? "p" + std::to_string(rng() % 2) : "";
+  r.provider = rng() % 2 ? "openai" : "anthropic";
+  r.model = "m" + std::to_string(rng() % 3);
+  r.prompt_tokens = 100 + static_cast<std::int64_t>(rng() % 1000);
+  r.completion_tokens = static_cast<std::int64_t>(rng() % 500);
+  r.cache_read_tokens = r.prompt_tokens / 4;
+  r.cached = rng() % 9 == 0;
+  r.timestamp_ms = ts;
+  r.received_ms = ts;
+  r.cost = static_cast<Nanos>(rng() % 1'000'000);
+  r.priced = rng() % 11 != 0;
+  r.fingerprint = "fp-" + r.id;
+  return r;
+}
+
+bool selected(const UsageRecord& r, const UsageFilter& f) {
+  if (f.start_ms && r.timestamp_ms < *f.start_ms) return false;
+  if (f.end_ms && r.timestamp_ms >= *f.end_ms) return false;
+  if (f.user && r.user != *f.user) return false;
+  if (f.project && r.project != *f.project) return false;
+  if (f.provider && r.provider != *f.provider) return false;
+  if (f.model && r.model != *f.model) return false;
+  return true;
+}
+
+Breakdown brute_force(const std::vector<UsageRecord>& all, const UsageFilter& f) {
+  Breakdown b;
+  for (const auto& r : all) {
+    if (!selected(r, f)) continue;
+    UsageSums one;
+    one.add(r);
+    b.total += one;
+    b.by_provider[r.provider] += one;
+    b.by_model[r.model] += one;
+    b.by_project[r.project] += one;
+    b.by_user[r.user] += one;
+  }
+  return b;
+}
+
+void check_exact(const Store& store, const std::vector<UsageRecord>& all, const UsageFilter& f) {
+  const Breakdown want = brute_force(all, f);
+  const Breakdown got = store.breakdown(f);
+  CHECK(got.total == want.total);
+  CHECK(got.by_provider == want.by_provider);
+  CHECK(got.by_model == want.by_model);
+  CHECK(got.by_project == want.by_project);
+  CHECK(got.by_user == want.by_user);
+  UsageSums series_total;
+  for (const SeriesSums& row : store.aggregate(f)) {
+    CHECK(row.sums.calls > 0);
+    series_total += row.sums;
+  }
+  CHECK(series_total == want.total);
+}
+
+// Four months of records around a year boundary, committed in batches of 100.
+std::vector<UsageRecord> fill(Store& store, int count, std::int64_t from, std::int64_t to) {
+  std::mt19937_64 rng(7);
+  std::vector<UsageRecord> all, batch;
+  for (int i = 0; i < count; ++i) {
+    batch.push_back(record(
+        i, from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(to - from)), rng));
+    if (batch.size() == 100 || i + 1 == count) {
+      std::vector<UsageRecord>* batches[] = {&batch};
+      REQUIRE(store.commit(batches).ok());
+      all.insert(all.end(), batch.begin(), batch.end());
+      batch.clear();
+    }
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("rollup - months, hours and raw edges add up exactly for ranges cutting buckets") {
+  TempDir dir;
+  Store store({dir.file("usage.db"), false});
+  const std::int64_t from = at("2026-10-20T00:00:00Z"), to = at("2027-02-10T00:00:00Z");
+  const std::vector<UsageRecord> all = fill(store, 3000, from, to);
+
+  struct Range {
+    const char* what;
+    std::int64_t start, end;
+  };
+  const Range ranges[] = {
+      {"one UTC month", at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z")},
+      {"a month in +08:00 (buckets minus edges)", at("2026-11-01T00:00:00+08:00"),
+       at("2026-12-01T00:00:00+08:00")},
+      {"a month in -05:30 (edges off the hour)", at("2026-11-01T00:00:00-05:30"),
+       at("2026-12-01T00:00:00-05:30")},
+      {"across the year end", at("2026-12-03T07:13:00Z"), at("2027-01-29T22:59:59.999Z")},
+      {"a few days inside a month", at("2026-11-14T10:30:00Z"), at("2026-11-18T02:00:00Z")},
+      {"one hour less two minutes", at("2026-11-14T10:01:00Z"), at("2026-11-14T10:59:00Z")},
+      {"one millisecond", at("2026-11-14T10:00:00Z"), at("2026-11-14T10:00:00.001Z")},
+      {"beyond the data", from - 40 * kDay, to + 40 * kDay},
+  };
+  for (const Range& r : ranges) {
+    CAPTURE(r.what);
+    UsageFilter f;
+    f.start_ms = r.start;
+    f.end_ms = r.end;
+    check_exact(store, all, f);
+    f.user = "u1";
+    check_exact(store, all, f);
+    f.user.reset();
+    f.project = "";
+    f.model = "m2";
+    check_exact(store, all, f);
+  }
+
+  SECTION("random ranges") {
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 60; ++i) {
+      std::int64_t a =
+          from - kDay +
+          static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(to - from + 2 * kDay));
+      std::int64_t b = a + static_cast<std::int64_t>(rng() % (i % 2 ? 3 * kHour : 70 * kDay));
+      UsageFilter f;
+      f.start_ms = a;
+      f.end_ms = b;
+      if (i % 3 == 0) f.provider = "openai";
+      CAPTURE(a, b);
+      check_exact(store, all, f);
+    }
+  }
+  SECTION("open-ended and unbounded ranges") {
+    UsageFilter f;
+    check_exact(store, all, f);
+    f.start_ms = at("2026-12-15T12:34:56Z");
+    check_exact(store, all, f);
+    f.start_ms.reset();
+    f.end_ms = at("2026-12-15T12:34:56Z");
+    check_exact(store, all, f);
+  }
+  SECTION("a label value never seen matches nothing") {
+    UsageFilter f;
+    f.user = "nobody";
+    CHECK(store.breakdown(f).total == UsageSums{});
+    CHECK(store.aggregate(f).empty());
+  }
+}
+
+TEST_CASE("rollup - UTC month boundaries") {
+  CHECK(floor_utc_month(at("2026-11-15T12:00:00Z")) == at("2026-11-01T00:00:00Z"));
+  CHECK(floor_utc_month(at("2026-11-01T00:00:00Z")) == at("2026-11-01T00:00:00Z"));
+  CHECK(floor_utc_month(at("2026-10-31T23:59:59.999Z")) == at("2026-10-01T00:00:00Z"));
+  CHECK(next_utc_month(at("2026-12-01T00:00:00Z")) == at("2027-01-01T00:00:00Z"));
+  CHECK(floor_utc_month(-1) == at("1969-12-01T00:00:00Z"));
+}
+
+TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(R"SQL(
+      CREATE TABLE ai_usage (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, user_id TEXT NOT NULL,
+        project_id TEXT NOT NULL DEFAULT '', provider TEXT NOT NULL, model TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0, cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_nanos INTEGER NOT NULL, priced INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0,
+        timestamp_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, fingerprint TEXT NOT NULL);
+      CREATE UNIQUE INDEX ai_usage_id_idx ON ai_usage(id);
+      CREATE INDEX ai_usage_user_idx ON ai_usage(user_id);
+      CREATE INDEX ai_usage_project_idx ON ai_usage(project_id);
+      CREATE INDEX ai_usage_timestamp_idx ON ai_usage(timestamp_ms);
+      CREATE INDEX ai_usage_provider_model_idx ON ai_usage(provider, model);
+      CREATE TABLE usage_hourly (hour_ms INTEGER NOT NULL, user_id TEXT NOT NULL,
+        project_id TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, calls INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+        PRIMARY KEY (hour_ms, user_id, project_id, provider, model)) WITHOUT ROWID;
+      CREATE TABLE series_totals (provider TEXT NOT NULL, model TEXT NOT NULL,
+        project_id TEXT NOT NULL, user_id TEXT NOT NULL, calls INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+        PRIMARY KEY (provider, model, project_id, user_id)) WITHOUT ROWID;
+      -- two records of one series: 2026-10-31T23:30Z and 2026-11-01T00:30Z
+      INSERT INTO ai_usage VALUES (1, 'a', 'u', '', 'openai', 'gpt-4o', 100, 10, 110, 0, 0, 7, 1, 0,
+        1793489400000, 1793489400000, 'fa');
+      INSERT INTO ai_usage VALUES (2, 'b', 'u', '', 'openai', 'gpt-4o', 200, 20, 220, 0, 0, 9, 1, 0,
+        1793493000000, 1793493000000, 'fb');
+      INSERT INTO usage_hourly VALUES (1793487600000, 'u', '', 'openai', 'gpt-4o', 1, 0, 0, 100, 10, 0, 0, 0, 7);
+      INSERT INTO usage_hourly VALUES (1793491200000, 'u', '', 'openai', 'gpt-4o', 1, 0, 0, 200, 20, 0, 0, 0, 9);
+      INSERT INTO series_totals VALUES ('openai', 'gpt-4o', '', 'u', 2, 0, 0, 300, 30, 0, 0, 0, 16);
+      PRAGMA user_version = 1;
+    )SQL");
+  }
+  Store store({path, true});
+  REQUIRE(store.series_totals().size() == 1);
+  CHECK(store.series_totals()[0].sums.cost == 16);
+  UsageFilter november;
+  november.start_ms = at("2026-11-01T00:00:00Z");
+  november.end_ms = at("2026-12-01T00:00:00Z");
+  CHECK(store.breakdown(november).total.cost == 9);
+  UsageFilter october_end;
+  october_end.start_ms = at("2026-10-01T00:00:00Z");
+  october_end.end_ms = at("2026-11-01T00:00:00Z");
+  CHECK(store.breakdown(october_end).total.prompt_tokens == 100);
+  std::vector<UsageRecord> more{UsageRecord{"c", "u", "", "openai", "gpt-4o", 5, 5, 0, 0, false,
+                                            at("2026-11-02T00:00:00Z"), 0, 1, true, "fc"}};
+  std::vector<UsageRecord>* batches[] = {&more};
+  REQUIRE(store.commit(batches).ok());
+  CHECK(store.breakdown(november).total.cost == 10);
+  CHECK(store.breakdown({}).total.calls == 3);
+  CHECK(store.integrity_check() == "ok");
+}
