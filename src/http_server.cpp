@@ -1,8 +1,6 @@
 #include "aiusage/http_server.hpp"
 
 #include <civetweb.h>
-#include <prometheus/collectable.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <map>
@@ -10,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "exposition.hpp"
 #include "json_out.hpp"
 #include "log.hpp"
 
@@ -187,8 +186,7 @@ class Router {
 
  private:
   Response metrics() {
-    auto families = service_.collector()->Collect();
-    return {200, "text/plain; version=0.0.4; charset=utf-8", prometheus::TextSerializer().Serialize(families), {}};
+    return {200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(service_), {}};
   }
 
   Response ingest(mg_connection* conn, const mg_request_info* ri) {

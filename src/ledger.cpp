@@ -11,6 +11,13 @@ SeriesKey Ledger::fold(SeriesKey key) const {
   return key;
 }
 
+std::unique_lock<std::shared_mutex> Ledger::write_lock() {
+  writers_waiting_.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_lock lock(mutex_);
+  writers_waiting_.fetch_sub(1, std::memory_order_acq_rel);
+  return lock;
+}
+
 void Ledger::add_month_row(const SeriesKey& key, const UsageSums& sums) {
   MonthUsage billed{sums.tokens(), sums.cost};
   state_.month_series[fold(key)] += sums;
@@ -21,13 +28,14 @@ void Ledger::add_month_row(const SeriesKey& key, const UsageSums& sums) {
 
 void Ledger::reset(const std::vector<SeriesSums>& totals, Period month,
                    const std::vector<SeriesSums>& month_rows) {
-  std::unique_lock lock(mutex_);
+  auto lock = write_lock();
   state_.series.clear();
   state_.unpriced.clear();
   state_.records = 0;
   for (const auto& row : totals) {
     state_.series[fold(row.key)] += row.sums;
-    if (row.sums.unpriced > 0) state_.unpriced[{row.key.provider, row.key.model}] += row.sums.unpriced;
+    if (row.sums.unpriced > 0)
+      state_.unpriced[{row.key.provider, row.key.model}] += row.sums.unpriced;
     state_.records += row.sums.calls;
   }
   lock.unlock();
@@ -35,7 +43,7 @@ void Ledger::reset(const std::vector<SeriesSums>& totals, Period month,
 }
 
 void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows) {
-  std::unique_lock lock(mutex_);
+  auto lock = write_lock();
   state_.month = month;
   state_.month_series.clear();
   state_.month_users.clear();
@@ -45,7 +53,7 @@ void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows
 }
 
 void Ledger::apply(const std::vector<const UsageRecord*>& records) {
-  std::unique_lock lock(mutex_);
+  auto lock = write_lock();
   for (const UsageRecord* r : records) {
     SeriesKey key{r->provider, r->model, r->project, r->user};
     UsageSums one;
@@ -66,7 +74,8 @@ Period Ledger::month() const {
 MonthUsage Ledger::month_usage(Scope scope, const std::string& subject) const {
   std::shared_lock lock(mutex_);
   switch (scope) {
-    case Scope::global: return state_.month_global;
+    case Scope::global:
+      return state_.month_global;
     case Scope::user: {
       auto it = state_.month_users.find(subject);
       return it == state_.month_users.end() ? MonthUsage{} : it->second;

@@ -3,6 +3,7 @@
 
 #include "aiusage/service.hpp"
 #include "build_info.hpp"
+#include "exposition.hpp"
 
 namespace aiusage {
 
@@ -12,6 +13,77 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 using Labels = std::vector<ClientMetric::Label>;
+
+struct FamilyInfo {
+  const char* name;
+  const char* help;
+  MetricType type;
+};
+
+constexpr FamilyInfo kRequests{
+    "ai_usage_requests_total",
+    "LLM calls recorded, by whether the application's response cache answered them.",
+    MetricType::Counter};
+constexpr FamilyInfo kTokens{
+    "ai_usage_tokens_total",
+    "Billed tokens by price class: input (uncached prompt), cache_read, cache_write, output.",
+    MetricType::Counter};
+constexpr FamilyInfo kCost{"ai_usage_cost_total", "Cost of recorded calls in the billing currency.",
+                           MetricType::Counter};
+constexpr FamilyInfo kUnpriced{"ai_usage_unpriced_requests_total",
+                               "Calls of models without a configured price (stored with cost 0).",
+                               MetricType::Counter};
+constexpr FamilyInfo kHitRatio{
+    "ai_usage_cache_hit_ratio",
+    "Share of this calendar month's calls answered from the response cache.", MetricType::Gauge};
+constexpr FamilyInfo kIngest{
+    "ai_usage_ingest_records_total",
+    "Records received by result; accepted counts every record in the store.", MetricType::Counter};
+constexpr FamilyInfo kLimit{"ai_usage_quota_limit",
+                            "Monthly quota limit (tokens, or cost in the billing currency).",
+                            MetricType::Gauge};
+constexpr FamilyInfo kUsed{"ai_usage_quota_used",
+                           "Usage counted against the quota in the current calendar month.",
+                           MetricType::Gauge};
+constexpr FamilyInfo kRatio{"ai_usage_quota_usage_ratio",
+                            "Quota used / limit for the current calendar month (1 = 100 %).",
+                            MetricType::Gauge};
+constexpr FamilyInfo kBuild{"ai_usage_build_info",
+                            "Version and revision of this exporter; always 1.", MetricType::Gauge};
+
+const char* const kTokenTypes[] = {"input", "cache_read", "cache_write", "output"};
+
+// Token counts by price class, in kTokenTypes order.
+std::array<double, 4> token_values(const UsageSums& s) {
+  return {static_cast<double>(s.input_tokens()), static_cast<double>(s.cache_read_tokens),
+          static_cast<double>(s.cache_write_tokens), static_cast<double>(s.completion_tokens)};
+}
+
+double hit_ratio(const UsageSums& s) {
+  return static_cast<double>(s.cache_hits) / static_cast<double>(s.calls);
+}
+
+// One quota gauge triple: limit, used and used / limit, for one resource.
+struct QuotaSample {
+  const QuotaReport* report;
+  const char* resource;
+  double limit, used, ratio;
+};
+
+std::vector<QuotaSample> quota_samples(const std::vector<QuotaReport>& reports) {
+  std::vector<QuotaSample> out;
+  for (const QuotaReport& r : reports) {
+    const QuotaStatus& s = r.status;
+    if (s.limits.tokens)
+      out.push_back({&r, "tokens", static_cast<double>(*s.limits.tokens),
+                     static_cast<double>(s.usage.tokens),
+                     static_cast<double>(s.usage.tokens) / static_cast<double>(*s.limits.tokens)});
+    if (s.limits.cost)
+      out.push_back({&r, "cost", nanos_to_units(*s.limits.cost), nanos_to_units(s.usage.cost),
+                     static_cast<double>(s.usage.cost) / static_cast<double>(*s.limits.cost)});
+  }
+  return out;
+}
 
 Labels series_labels(const SeriesKey& k, const LabelSet& set) {
   Labels l{{"provider", k.provider}};
@@ -29,12 +101,17 @@ Labels with(Labels l, std::string name, std::string value) {
 void add(MetricFamily& f, Labels labels, double value) {
   ClientMetric m;
   m.label = std::move(labels);
-  if (f.type == MetricType::Counter) m.counter.value = value;
-  else m.gauge.value = value;
+  if (f.type == MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
   f.metric.push_back(std::move(m));
 }
 
-// Exposes the ledger's committed totals and this month's quotas; the one Collectable of the service.
+MetricFamily family(const FamilyInfo& info) { return {info.name, info.help, info.type, {}}; }
+
+// The service's metrics as prometheus-cpp families: the reference that render_metrics() matches
+// byte for byte (tests compare the two), and the scrape benchmark's baseline.
 class UsageCollector : public prometheus::Collectable {
  public:
   explicit UsageCollector(UsageService& service) : service_(service) {}
@@ -42,57 +119,45 @@ class UsageCollector : public prometheus::Collectable {
   std::vector<MetricFamily> Collect() const override {
     const LabelSet& set = service_.config().labels;
     const std::string& currency = service_.config().currency;
-    MetricFamily requests{"ai_usage_requests_total", "LLM calls recorded, by whether the application's response cache answered them.", MetricType::Counter, {}};
-    MetricFamily tokens{"ai_usage_tokens_total", "Billed tokens by price class: input (uncached prompt), cache_read, cache_write, output.", MetricType::Counter, {}};
-    MetricFamily cost{"ai_usage_cost_total", "Cost of recorded calls in the billing currency.", MetricType::Counter, {}};
-    MetricFamily unpriced{"ai_usage_unpriced_requests_total", "Calls of models without a configured price (stored with cost 0).", MetricType::Counter, {}};
-    MetricFamily hit_ratio{"ai_usage_cache_hit_ratio", "Share of this calendar month's calls answered from the response cache.", MetricType::Gauge, {}};
-    MetricFamily ingest{"ai_usage_ingest_records_total", "Records received by result; accepted counts every record in the store.", MetricType::Counter, {}};
+    MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
+                 unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
     service_.ensure_current_month();
     service_.ledger().read([&](const LedgerState& st) {
       for (const auto& [key, s] : st.series) {
         Labels base = series_labels(key, set);
         add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
         add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
-        add(tokens, with(base, "token_type", "input"), static_cast<double>(s.input_tokens()));
-        add(tokens, with(base, "token_type", "cache_read"), static_cast<double>(s.cache_read_tokens));
-        add(tokens, with(base, "token_type", "cache_write"), static_cast<double>(s.cache_write_tokens));
-        add(tokens, with(base, "token_type", "output"), static_cast<double>(s.completion_tokens));
+        const auto values = token_values(s);
+        for (int i = 0; i < 4; ++i)
+          add(tokens, with(base, "token_type", kTokenTypes[i]), values[i]);
         add(cost, with(base, "currency", currency), nanos_to_units(s.cost));
       }
       for (const auto& [key, n] : st.unpriced)
         add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
       for (const auto& [key, s] : st.month_series)
-        if (s.calls > 0)
-          add(hit_ratio, series_labels(key, set), static_cast<double>(s.cache_hits) / static_cast<double>(s.calls));
+        if (s.calls > 0) add(hits, series_labels(key, set), hit_ratio(s));
       add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
     });
     IngestCounters c = service_.ingest_counters();
     add(ingest, {{"result", "duplicate"}}, static_cast<double>(c.duplicate));
     add(ingest, {{"result", "rejected"}}, static_cast<double>(c.rejected));
 
-    MetricFamily limit{"ai_usage_quota_limit", "Monthly quota limit (tokens, or cost in the billing currency).", MetricType::Gauge, {}};
-    MetricFamily used{"ai_usage_quota_used", "Usage counted against the quota in the current calendar month.", MetricType::Gauge, {}};
-    MetricFamily ratio{"ai_usage_quota_usage_ratio", "Quota used / limit for the current calendar month (1 = 100 %).", MetricType::Gauge, {}};
-    for (const QuotaReport& r : service_.quota_reports()) {
-      Labels base{{"scope", to_string(r.scope)}, {"subject", r.subject}};
-      const QuotaStatus& s = r.status;
-      if (s.limits.tokens) {
-        add(limit, with(base, "resource", "tokens"), static_cast<double>(*s.limits.tokens));
-        add(used, with(base, "resource", "tokens"), static_cast<double>(s.usage.tokens));
-        add(ratio, with(base, "resource", "tokens"), static_cast<double>(s.usage.tokens) / static_cast<double>(*s.limits.tokens));
-      }
-      if (s.limits.cost) {
-        add(limit, with(base, "resource", "cost"), nanos_to_units(*s.limits.cost));
-        add(used, with(base, "resource", "cost"), nanos_to_units(s.usage.cost));
-        add(ratio, with(base, "resource", "cost"), static_cast<double>(s.usage.cost) / static_cast<double>(*s.limits.cost));
-      }
+    MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio);
+    const std::vector<QuotaReport> reports = service_.quota_reports();
+    for (const QuotaSample& q : quota_samples(reports)) {
+      Labels base{{"scope", to_string(q.report->scope)},
+                  {"subject", q.report->subject},
+                  {"resource", q.resource}};
+      add(limit, base, q.limit);
+      add(used, base, q.used);
+      add(ratio, base, q.ratio);
     }
-    MetricFamily build{"ai_usage_build_info", "Version and revision of this exporter; always 1.", MetricType::Gauge, {}};
+    MetricFamily build = family(kBuild);
     add(build, {{"version", kVersion}, {"revision", kRevision}}, 1.0);
 
     std::vector<MetricFamily> out;
-    for (MetricFamily* f : {&build, &cost, &hit_ratio, &ingest, &limit, &used, &ratio, &requests, &tokens, &unpriced})
+    for (MetricFamily* f :
+         {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &requests, &tokens, &unpriced})
       out.push_back(std::move(*f));
     return out;
   }
@@ -101,10 +166,102 @@ class UsageCollector : public prometheus::Collectable {
   UsageService& service_;
 };
 
+void header(std::string& out, const FamilyInfo& f) {
+  exposition::header(out, f.name, f.help, f.type == MetricType::Counter ? "counter" : "gauge");
+}
+
+void series_block(std::string& out, const SeriesKey& k, const LabelSet& set) {
+  out.clear();
+  exposition::label(out, "provider", k.provider, true);
+  if (set.model) exposition::label(out, "model", k.model);
+  if (set.project) exposition::label(out, "project", k.project);
+  if (set.user) exposition::label(out, "user", k.user);
+}
+
 }  // namespace
 
 std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service) {
   return std::make_shared<UsageCollector>(service);
+}
+
+// Same families, order and values as UsageCollector, written as text in one pass per family; the
+// ledger is read slice by slice, so ingest keeps committing during a long scrape.
+std::string render_metrics(UsageService& service) {
+  namespace ex = exposition;
+  const LabelSet& set = service.config().labels;
+  const std::string& currency = service.config().currency;
+  const Ledger& ledger = service.ledger();
+  service.ensure_current_month();
+  std::string out, block, labels;
+  auto line = [&](const FamilyInfo& f, const char* name, std::string_view value, double v) {
+    labels = block;
+    ex::label(labels, name, value, labels.empty());
+    ex::sample(out, f.name, labels, v);
+  };
+
+  header(out, kBuild);
+  block.clear();
+  ex::label(block, "version", kVersion, true);
+  ex::label(block, "revision", kRevision);
+  ex::sample(out, kBuild.name, block, 1.0);
+
+  header(out, kCost);
+  ledger.for_each_series([&](const SeriesKey& key, const UsageSums& s) {
+    series_block(block, key, set);
+    line(kCost, "currency", currency, nanos_to_units(s.cost));
+  });
+  header(out, kHitRatio);
+  ledger.for_each_month_series([&](const SeriesKey& key, const UsageSums& s) {
+    if (s.calls <= 0) return;
+    series_block(block, key, set);
+    ex::sample(out, kHitRatio.name, block, hit_ratio(s));
+  });
+
+  std::int64_t accepted = 0;
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
+  ledger.read([&](const LedgerState& st) {
+    accepted = st.records;
+    unpriced.assign(st.unpriced.begin(), st.unpriced.end());
+  });
+  const IngestCounters c = service.ingest_counters();
+  header(out, kIngest);
+  block.clear();
+  line(kIngest, "result", "accepted", static_cast<double>(accepted));
+  line(kIngest, "result", "duplicate", static_cast<double>(c.duplicate));
+  line(kIngest, "result", "rejected", static_cast<double>(c.rejected));
+
+  const std::vector<QuotaReport> reports = service.quota_reports();
+  const std::vector<QuotaSample> quotas = quota_samples(reports);
+  for (const FamilyInfo* f : {&kLimit, &kUsed, &kRatio}) {
+    header(out, *f);
+    for (const QuotaSample& q : quotas) {
+      block.clear();
+      ex::label(block, "scope", to_string(q.report->scope), true);
+      ex::label(block, "subject", q.report->subject);
+      line(*f, "resource", q.resource, f == &kLimit ? q.limit : f == &kUsed ? q.used : q.ratio);
+    }
+  }
+
+  header(out, kRequests);
+  ledger.for_each_series([&](const SeriesKey& key, const UsageSums& s) {
+    series_block(block, key, set);
+    line(kRequests, "cached", "false", static_cast<double>(s.calls - s.cache_hits));
+    line(kRequests, "cached", "true", static_cast<double>(s.cache_hits));
+  });
+  header(out, kTokens);
+  ledger.for_each_series([&](const SeriesKey& key, const UsageSums& s) {
+    series_block(block, key, set);
+    const auto values = token_values(s);
+    for (int i = 0; i < 4; ++i) line(kTokens, "token_type", kTokenTypes[i], values[i]);
+  });
+  header(out, kUnpriced);
+  for (const auto& [key, n] : unpriced) {
+    block.clear();
+    ex::label(block, "provider", key.first, true);
+    ex::label(block, "model", key.second);
+    ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
+  }
+  return out;
 }
 
 }  // namespace aiusage

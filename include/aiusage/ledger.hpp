@@ -1,9 +1,14 @@
 #pragma once
 // In-memory totals of what is committed: all-time series counters and current-month usage.
+#include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -45,12 +50,41 @@ class Ledger {
     std::shared_lock lock(mutex_);
     fn(state_);
   }
+  // Runs `fn(key, sums)` over the all-time series in key order, locking one slice at a time so a
+  // commit never waits for a whole scrape; a commit between slices shows in the later ones.
+  template <typename Fn>
+  void for_each_series(Fn&& fn) const {
+    for_each_sliced(&LedgerState::series, fn);
+  }
+  // The same over this month's series.
+  template <typename Fn>
+  void for_each_month_series(Fn&& fn) const {
+    for_each_sliced(&LedgerState::month_series, fn);
+  }
   SeriesKey fold(SeriesKey key) const;
 
  private:
+  static constexpr std::size_t kSlice = 512;
+  using SeriesMap = std::map<SeriesKey, UsageSums>;
+  template <typename Fn>
+  void for_each_sliced(SeriesMap LedgerState::*member, Fn& fn) const {
+    std::optional<SeriesKey> last;
+    for (;;) {
+      // Readers step aside while a writer waits: shared_mutex lets a reader in ahead of it.
+      while (writers_waiting_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+      std::shared_lock lock(mutex_);
+      const SeriesMap& map = state_.*member;
+      auto it = last ? map.upper_bound(*last) : map.begin();
+      for (std::size_t n = 0; n < kSlice && it != map.end(); ++n, ++it) fn(it->first, it->second);
+      if (it == map.end()) return;
+      last = std::prev(it)->first;
+    }
+  }
+  std::unique_lock<std::shared_mutex> write_lock();
   void add_month_row(const SeriesKey& key, const UsageSums& sums);
   LabelSet labels_;
   mutable std::shared_mutex mutex_;
+  std::atomic<int> writers_waiting_{0};
   LedgerState state_;
 };
 

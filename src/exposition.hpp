@@ -1,0 +1,27 @@
+#pragma once
+// Prometheus text format 0.0.4 appended straight to a string: the bytes prometheus-cpp's
+// TextSerializer writes for the same families, labels and values, without building them first.
+#include <string>
+#include <string_view>
+
+namespace aiusage {
+
+class UsageService;
+
+namespace exposition {
+
+// "# HELP name help\n# TYPE name type\n"; `type` is "counter" or "gauge".
+void header(std::string& out, std::string_view name, std::string_view help, std::string_view type);
+// name="value" with \, " and newline escaped; a comma first unless `first`.
+void label(std::string& out, std::string_view name, std::string_view value, bool first = false);
+// A sample value as TextSerializer prints it (%.16g, "Nan", "+Inf", "-Inf").
+void value(std::string& out, double v);
+// "name{labels} value\n" ("name value\n" without labels); `labels` is text made with label().
+void sample(std::string& out, std::string_view name, std::string_view labels, double v);
+
+}  // namespace exposition
+
+// The service's whole /metrics page (src/metrics.cpp).
+std::string render_metrics(UsageService& service);
+
+}  // namespace aiusage
