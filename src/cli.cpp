@@ -6,6 +6,7 @@
 
 #include "aiusage/config.hpp"
 #include "aiusage/http_server.hpp"
+#include "aiusage/reload.hpp"
 #include "aiusage/service.hpp"
 #include "build_info.hpp"
 #include "log.hpp"
@@ -74,34 +75,45 @@ int run_main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   try {
-    Config config;
-    if (cli->config_path) {
-      auto loaded = load_config_file(*cli->config_path);
-      if (!loaded) {
-        log::error("invalid configuration", {{"err", loaded.error().message}});
-        return 1;
-      }
-      config = std::move(*loaded);
-    } else {
-      config = default_config();
+    // The file (or the embedded defaults) with the command-line overrides; reload reads it again.
+    auto load = [&cli]() -> Result<Config> {
+      Result<Config> loaded =
+          cli->config_path ? load_config_file(*cli->config_path) : default_config();
+      if (!loaded) return loaded;
+      if (cli->listen) loaded->listen = *cli->listen;
+      if (cli->storage_path) loaded->storage_path = *cli->storage_path;
+      return loaded;
+    };
+    auto loaded = load();
+    if (!loaded) {
+      log::error("invalid configuration", {{"err", loaded.error().message}});
+      return 1;
     }
-    if (cli->listen) config.listen = *cli->listen;
-    if (cli->storage_path) config.storage_path = *cli->storage_path;
+    const Config& config = *loaded;
     UsageService service(config);
-    HttpServer server(service, {config.listen, config.http_threads, config.max_body_bytes});
-    log::info("listening", {{"address", config.listen}, {"port", std::to_string(server.port())},
-                            {"storage", config.storage_path}, {"currency", config.currency},
-                            {"timezone", config.timezone}, {"version", kVersion}});
+    ConfigReloader reloader(service, load);
+    HttpServer server(service, http_options(config, &reloader));
+    log::info("listening", {{"address", config.listen},
+                            {"port", std::to_string(server.port())},
+                            {"tls", config.tls_certificate.empty() ? "off" : "on"},
+                            {"storage", config.storage_path},
+                            {"currency", config.currency},
+                            {"timezone", config.timezone},
+                            {"version", kVersion}});
     for (;;) {
       int sig = 0;
       sigwait(&signals, &sig);
       if (sig == SIGHUP) {
-        log::warn("SIGHUP ignored: configuration reload is not supported yet");
+        reloader.reload("SIGHUP");
         continue;
       }
       log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
       break;
     }
+    // In-flight requests finish (new ones get 503); every acknowledged record is already committed.
+    if (!server.drain(config.drain_timeout_ms))
+      log::warn("in-flight requests still running after the drain timeout",
+                {{"drain_timeout", std::to_string(config.drain_timeout_ms) + "ms"}});
   } catch (const std::exception& e) {
     log::error("fatal", {{"err", e.what()}});
     return 1;

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "aiusage/duration.hpp"
 #include "build_info.hpp"
 
 namespace aiusage {
@@ -86,12 +87,154 @@ std::int64_t get_date(const std::string& source, const toml::node& node, const s
   return *r;
 }
 
+std::int64_t get_duration(const std::string& source, const toml::node& node,
+                          const std::string& path) {
+  auto r = parse_duration_ms(get_string(source, node, path));
+  if (!r) fail(source, node, path + ": " + r.error().message);
+  return *r;
+}
+
+std::int64_t get_bounded_int(const std::string& source, const toml::node& node,
+                             const std::string& path, std::int64_t max) {
+  std::int64_t v = get_positive_int(source, node, path);
+  if (v > max) fail(source, node, path + ": must be at most " + std::to_string(max));
+  return v;
+}
+
 void parse_server(const std::string& src, const toml::table& t, Config& c) {
-  check_keys(src, t, "server", {"listen", "threads", "max_body_bytes"});
+  check_keys(src, t, "server",
+             {"listen", "threads", "max_body_bytes", "body_timeout", "request_timeout",
+              "max_header_bytes", "drain_timeout", "tls_certificate"});
   if (auto n = t.get("listen")) c.listen = get_string(src, *n, "server.listen");
-  if (auto n = t.get("threads")) c.http_threads = static_cast<int>(get_positive_int(src, *n, "server.threads"));
+  if (auto n = t.get("threads"))
+    c.http_threads = static_cast<int>(get_bounded_int(src, *n, "server.threads", 4096));
   if (auto n = t.get("max_body_bytes"))
-    c.max_body_bytes = static_cast<std::size_t>(get_positive_int(src, *n, "server.max_body_bytes"));
+    c.max_body_bytes =
+        static_cast<std::size_t>(get_bounded_int(src, *n, "server.max_body_bytes", INT32_MAX));
+  if (auto n = t.get("max_header_bytes"))
+    c.max_header_bytes =
+        static_cast<std::size_t>(get_bounded_int(src, *n, "server.max_header_bytes", 1 << 20));
+  if (auto n = t.get("body_timeout"))
+    c.body_timeout_ms = get_duration(src, *n, "server.body_timeout");
+  if (auto n = t.get("request_timeout"))
+    c.request_timeout_ms = get_duration(src, *n, "server.request_timeout");
+  if (auto n = t.get("drain_timeout"))
+    c.drain_timeout_ms = get_duration(src, *n, "server.drain_timeout");
+  if (auto n = t.get("tls_certificate")) {
+    c.tls_certificate = get_string(src, *n, "server.tls_certificate");
+    if (c.tls_certificate.empty()) fail(src, *n, "server.tls_certificate: must not be empty");
+  }
+}
+
+// A duration, or "none" for no bound.
+std::optional<std::int64_t> get_bound(const std::string& src, const toml::node& node,
+                                      const std::string& path) {
+  if (auto s = node.as_string(); s && s->get() == "none") return std::nullopt;
+  return get_duration(src, node, path);
+}
+
+void parse_ingest(const std::string& src, const toml::table& t, Config& c) {
+  check_keys(src, t, "ingest", {"max_future", "max_age"});
+  if (auto n = t.get("max_future"))
+    c.window.max_future_ms = get_bound(src, *n, "ingest.max_future");
+  if (auto n = t.get("max_age")) c.window.max_age_ms = get_bound(src, *n, "ingest.max_age");
+}
+
+Sha256 get_sha256(const std::string& src, const toml::node& node, const std::string& path) {
+  auto r = parse_sha256_hex(get_string(src, node, path));
+  if (!r) fail(src, node, path + ": " + r.error().message);
+  return *r;
+}
+
+const toml::array& get_tables(const std::string& src, const toml::node& node,
+                              const std::string& path) {
+  auto arr = node.as_array();
+  if (!arr || !arr->is_array_of_tables())
+    fail(src, node, path + ": expected [[" + path + "]] tables");
+  return *arr;
+}
+
+void parse_auth(const std::string& src, const toml::table& t, Config& c) {
+  check_keys(src, t, "auth", {"tokens", "metrics_users"});
+  std::set<std::string> names;
+  if (auto n = t.get("tokens")) {
+    const toml::array& arr = get_tables(src, *n, "auth.tokens");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string path = "auth.tokens[" + std::to_string(i) + "]";
+      const toml::table& tt = *arr[i].as_table();
+      check_keys(src, tt, path, {"name", "sha256", "scopes", "project"});
+      auto required = [&](const char* key) -> const toml::node& {
+        if (auto k = tt.get(key)) return *k;
+        fail(src, tt, path + "." + key + ": missing");
+      };
+      ApiToken token;
+      token.name = get_string(src, required("name"), path + ".name");
+      if (token.name.empty()) fail(src, tt, path + ".name: must not be empty");
+      if (!names.insert(token.name).second)
+        fail(src, tt, path + ".name: duplicate token name \"" + token.name + "\"");
+      token.hash = get_sha256(src, required("sha256"), path + ".sha256");
+      for (const ApiToken& other : c.auth.tokens)
+        if (other.hash == token.hash)
+          fail(src, tt, path + ".sha256: same token as \"" + other.name + "\"");
+      const toml::node& scopes = required("scopes");
+      auto list = scopes.as_array();
+      if (!list || list->empty())
+        fail(src, scopes, path + ".scopes: expected a non-empty array such as [\"ingest\"]");
+      for (const auto& v : *list) {
+        std::string s = get_string(src, v, path + ".scopes");
+        Permission p;
+        if (s == "ingest")
+          p = Permission::ingest;
+        else if (s == "read")
+          p = Permission::read;
+        else if (s == "metrics")
+          p = Permission::metrics;
+        else if (s == "admin")
+          p = Permission::admin;
+        else
+          fail(src, v,
+               path + ".scopes: unknown scope \"" + s +
+                   "\" (expected ingest, read, metrics, admin)");
+        token.scopes |= static_cast<unsigned>(p);
+      }
+      if (auto p = tt.get("project")) {
+        token.project = get_string(src, *p, path + ".project");
+        if (token.project->empty()) fail(src, *p, path + ".project: must not be empty");
+      }
+      c.auth.tokens.push_back(std::move(token));
+    }
+  }
+  if (auto n = t.get("metrics_users")) {
+    const toml::array& arr = get_tables(src, *n, "auth.metrics_users");
+    std::set<std::string> users;
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const std::string path = "auth.metrics_users[" + std::to_string(i) + "]";
+      const toml::table& ut = *arr[i].as_table();
+      check_keys(src, ut, path, {"name", "password_sha256", "password_bcrypt"});
+      MetricsUser user;
+      auto name = ut.get("name");
+      if (!name) fail(src, ut, path + ".name: missing");
+      user.name = get_string(src, *name, path + ".name");
+      if (user.name.empty() || user.name.find(':') != std::string::npos)
+        fail(src, *name, path + ".name: must be non-empty and without ':'");
+      if (!users.insert(user.name).second)
+        fail(src, *name, path + ".name: duplicate user \"" + user.name + "\"");
+      auto sha = ut.get("password_sha256");
+      auto bcrypt = ut.get("password_bcrypt");
+      if ((sha == nullptr) == (bcrypt == nullptr))
+        fail(src, ut, path + ": needs exactly one of password_sha256 and password_bcrypt");
+      if (sha) user.password_sha256 = get_sha256(src, *sha, path + ".password_sha256");
+      if (bcrypt) {
+        user.password_bcrypt = get_string(src, *bcrypt, path + ".password_bcrypt");
+        const std::string& h = user.password_bcrypt;
+        if (h.size() != 60 ||
+            (h.rfind("$2a$", 0) != 0 && h.rfind("$2b$", 0) != 0 && h.rfind("$2y$", 0) != 0))
+          fail(src, *bcrypt,
+               path + ".password_bcrypt: expected a bcrypt hash ($2b$..., 60 characters)");
+      }
+      c.auth.metrics_users.push_back(std::move(user));
+    }
+  }
 }
 
 void parse_storage(const std::string& src, const toml::table& t, Config& c) {
@@ -257,7 +400,9 @@ void parse_table(const toml::table& root, const std::string& source, const std::
   if (is_include) {
     check_keys(source, root, "", {"pricing", "quota"});
   } else {
-    check_keys(source, root, "", {"include", "server", "storage", "billing", "metrics", "pricing", "quota"});
+    check_keys(source, root, "",
+               {"include", "server", "storage", "billing", "metrics", "ingest", "auth", "pricing",
+                "quota"});
     auto section = [&](const char* name) -> const toml::table* {
       auto n = root.get(name);
       if (!n) return nullptr;
@@ -268,6 +413,8 @@ void parse_table(const toml::table& root, const std::string& source, const std::
     if (auto t = section("storage")) parse_storage(source, *t, d.config);
     if (auto t = section("billing")) parse_billing(source, *t, d);
     if (auto t = section("metrics")) parse_metrics(source, *t, d.config);
+    if (auto t = section("ingest")) parse_ingest(source, *t, d.config);
+    if (auto t = section("auth")) parse_auth(source, *t, d.config);
     if (auto n = root.get("include")) {
       auto arr = n->as_array();
       if (!arr) fail(source, *n, "include: expected an array of file names");
@@ -324,6 +471,30 @@ Result<Config> load_config_file(const std::string& path) {
   } catch (const ConfigError& e) {
     return Error{e.message};
   }
+}
+
+std::optional<std::string> restart_required(const Config& a, const Config& b) {
+  const std::pair<bool, const char*> checks[] = {
+      {a.listen != b.listen, "server.listen"},
+      {a.http_threads != b.http_threads, "server.threads"},
+      {a.max_body_bytes != b.max_body_bytes, "server.max_body_bytes"},
+      {a.body_timeout_ms != b.body_timeout_ms, "server.body_timeout"},
+      {a.request_timeout_ms != b.request_timeout_ms, "server.request_timeout"},
+      {a.max_header_bytes != b.max_header_bytes, "server.max_header_bytes"},
+      {a.drain_timeout_ms != b.drain_timeout_ms, "server.drain_timeout"},
+      {a.tls_certificate != b.tls_certificate, "server.tls_certificate"},
+      {a.storage_path != b.storage_path, "storage.path"},
+      {a.synchronous_full != b.synchronous_full, "storage.synchronous"},
+      {a.group_commit != b.group_commit, "storage.group_commit"},
+      {a.currency != b.currency, "billing.currency"},
+      {a.timezone != b.timezone, "billing.timezone"},
+      {a.labels.project != b.labels.project || a.labels.user != b.labels.user ||
+           a.labels.model != b.labels.model,
+       "metrics.labels"},
+  };
+  for (const auto& [differs, name] : checks)
+    if (differs) return std::string(name);
+  return std::nullopt;
 }
 
 Config default_config() {

@@ -1,13 +1,27 @@
 #include "aiusage/http_server.hpp"
 
 #include <civetweb.h>
+#include <prometheus/collectable.h>
+#include <prometheus/text_serializer.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
+#include "aiusage/auth.hpp"
+#include "aiusage/duration.hpp"
+#include "aiusage/reload.hpp"
 #include "exposition.hpp"
 #include "json_out.hpp"
 #include "log.hpp"
@@ -25,6 +39,73 @@ struct Response {
 
 Response json_response(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
 Response json_error(int status, const std::string& message) { return json_response(status, json::error(message)); }
+
+// An error after which the rest of the request is not read: the connection must not be reused.
+Response closing_error(int status, const std::string& message) {
+  Response r = json_error(status, message);
+  r.headers.push_back({"Connection", "close"});
+  return r;
+}
+
+Response denied(const AuthDenial& d) {
+  Response r = json_error(d.status, d.message);
+  for (const std::string& c : d.challenges) r.headers.push_back({"WWW-Authenticate", c});
+  return r;
+}
+
+// The accepted socket of a request: CivetWeb does not expose it, so it is the descriptor whose
+// peer is the client's address and port and whose local port is the server's; -1 if none is.
+int socket_of(const mg_request_info* ri) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  while (dirent* e = readdir(dir)) {
+    int fd = std::atoi(e->d_name);
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(dir)) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_len = sizeof peer, local_len = sizeof local;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+      continue;
+    char addr[INET6_ADDRSTRLEN] = "";
+    int peer_port = 0, local_port = 0;
+    if (peer.ss_family == AF_INET) {
+      auto* p = reinterpret_cast<sockaddr_in*>(&peer);
+      inet_ntop(AF_INET, &p->sin_addr, addr, sizeof addr);
+      peer_port = ntohs(p->sin_port);
+      local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+    } else if (peer.ss_family == AF_INET6) {
+      auto* p = reinterpret_cast<sockaddr_in6*>(&peer);
+      inet_ntop(AF_INET6, &p->sin6_addr, addr, sizeof addr);
+      peer_port = ntohs(p->sin6_port);
+      local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    }
+    if (peer_port == ri->remote_port && local_port == ri->server_port &&
+        ri->remote_addr == std::string(addr)) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+// How much to ask mg_read for so that it never waits for bytes that have not arrived: it keeps
+// waiting while bytes trickle in, so a bigger request would let a slow client outlast the deadline.
+int read_size(int fd, bool tls, int max) {
+  int available = 0;
+  if (fd < 0) return max;
+  if (ioctl(fd, FIONREAD, &available) != 0 || available <= 0) return 1;
+  // TLS: the kernel holds ciphertext, of which a small record carries far fewer plaintext bytes.
+  if (tls) available = 1 + available / 64;
+  return std::min(available, max);
+}
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 using Query = std::map<std::string, std::string>;
 
@@ -57,6 +138,15 @@ std::optional<std::string> get(const Query& q, const char* name) {
   auto it = q.find(name);
   if (it == q.end()) return std::nullopt;
   return it->second;
+}
+
+// A project-bound token reads its own project only: the filter is narrowed to it.
+std::optional<std::string> bind_project(const Principal& who, std::optional<std::string>& project) {
+  if (!who.project) return std::nullopt;
+  if (project && *project != *who.project)
+    return "token \"" + who.name + "\" may only read project \"" + *who.project + "\"";
+  project = who.project;
+  return std::nullopt;
 }
 
 const std::set<std::string> kFilterParams = {"userId", "projectId", "provider", "model", "start", "end"};
@@ -151,9 +241,23 @@ class Router {
       r.headers.push_back({"Allow", allowed});
       return r;
     };
+    const std::shared_ptr<const Config> live = service_.current();
+    auto check = [&](Permission needed) {
+      return authorize(live->auth, mg_get_header(conn, "Authorization"), needed);
+    };
     if (path == "/api/v1/usage") {
       if (auto r = only("POST")) return *r;
-      return ingest(conn, ri);
+      auto who = check(Permission::ingest);
+      if (!who) return denied(who.error());
+      return ingest(conn, ri, *who);
+    }
+    if (path == "/-/reload" && options_.reloader != nullptr) {
+      if (auto r = only("POST")) return *r;
+      auto who = check(Permission::admin);
+      if (!who) return denied(who.error());
+      auto done = options_.reloader->reload("HTTP");
+      if (!done) return json_error(400, "configuration reload failed: " + done.error().message);
+      return json_response(200, R"({"status":"reloaded"})");
     }
     static const std::set<std::string> kGets = {"/", "/-/healthy", "/-/ready", "/metrics", "/api/v1/statistics",
                                                 "/api/v1/quota", "/api/v1/alerts", "/api/v1/cache-hit-rate"};
@@ -162,12 +266,15 @@ class Router {
     if (path == "/") return {200, "text/html; charset=utf-8", kLandingPage, {}};
     if (path == "/-/healthy") return {200, "text/plain; charset=utf-8", "Healthy.\n", {}};
     if (path == "/-/ready") return {200, "text/plain; charset=utf-8", "Ready.\n", {}};
+    auto who = check(path == "/metrics" ? Permission::metrics : Permission::read);
+    if (!who) return denied(who.error());
     if (path == "/metrics") return metrics();
     if (path == "/api/v1/statistics" || path == "/api/v1/cache-hit-rate") {
       auto q = parse_query(ri->query_string, kFilterParams);
       if (!q) return json_error(400, q.error().message);
       auto f = filter_from(*q, service_.calendar());
       if (!f) return json_error(400, f.error().message);
+      if (auto refused = bind_project(*who, f->project)) return json_error(403, *refused);
       if (path == "/api/v1/statistics")
         return json_response(200, json::statistics(service_.statistics(*f), service_.config().currency));
       return json_response(200, json::cache_hit_rate(service_.cache_hit_rate(*f)));
@@ -176,6 +283,9 @@ class Router {
     if (!q) return json_error(400, q.error().message);
     auto qq = quota_query_from(*q);
     if (!qq) return json_error(400, qq.error().message);
+    if (who->project && (qq->scope != Scope::project || qq->subject != *who->project))
+      return json_error(403, "token \"" + who->name + "\" may only read project \"" +
+                                 *who->project + "\"; give projectId=" + *who->project);
     if (path == "/api/v1/quota")
       return json_response(200, json::quota(service_.quota(qq->scope, qq->subject, qq->overrides), service_.calendar(),
                                             service_.config().currency));
@@ -186,10 +296,13 @@ class Router {
 
  private:
   Response metrics() {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(service_), {}};
+    std::string text = render_metrics(service_);
+    if (options_.reloader != nullptr)
+      text += prometheus::TextSerializer().Serialize(options_.reloader->collector()->Collect());
+    return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), {}};
   }
 
-  Response ingest(mg_connection* conn, const mg_request_info* ri) {
+  Response ingest(mg_connection* conn, const mg_request_info* ri, const Principal& who) {
     std::string type = lower_media_type(mg_get_header(conn, "Content-Type"));
     BodyFormat format;
     if (type == "application/json") format = BodyFormat::json;
@@ -197,21 +310,33 @@ class Router {
     else return json_error(415, "Content-Type must be application/json or application/x-ndjson");
     const std::size_t limit = options_.max_body_bytes;
     auto too_large = [&] {
-      Response r = json_error(413, "request body exceeds " + std::to_string(limit) + " bytes");
-      r.headers.push_back({"Connection", "close"});
-      return r;
+      return closing_error(413, "request body exceeds " + std::to_string(limit) + " bytes");
     };
+    // Checked before reading: a declared length over the limit is refused without reading a byte.
     if (ri->content_length > 0 && static_cast<std::size_t>(ri->content_length) > limit) return too_large();
     std::string body;
     if (ri->content_length > 0) body.reserve(static_cast<std::size_t>(ri->content_length));
+    const std::int64_t deadline = steady_ms() + options_.body_timeout_ms;
+    const int fd = socket_of(ri);
     char buf[16384];
+    int n = 0;
     for (;;) {
-      int n = mg_read(conn, buf, sizeof buf);
-      if (n <= 0) break;
-      body.append(buf, static_cast<std::size_t>(n));
+      n = mg_read(conn, buf, read_size(fd, ri->is_ssl != 0, sizeof buf));
+      if (n > 0) body.append(buf, static_cast<std::size_t>(n));
+      // A chunked body has no declared length: it is cut as soon as it passes the limit.
       if (body.size() > limit) return too_large();
+      if (steady_ms() > deadline)
+        return closing_error(408, "request body not received within " +
+                                      format_duration_ms(options_.body_timeout_ms));
+      if (n <= 0) break;
     }
-    auto result = service_.ingest(body, format);
+    // A body cut short (client gone, read timeout, broken chunks) is never ingested, even if it
+    // parses.
+    if (ri->content_length >= 0 && body.size() != static_cast<std::size_t>(ri->content_length))
+      return closing_error(400, "request body ended after " + std::to_string(body.size()) + " of " +
+                                    std::to_string(ri->content_length) + " bytes");
+    if (n < 0) return closing_error(400, "request body could not be read completely");
+    auto result = service_.ingest(body, format, who.project);
     if (!result) {
       const IngestError& e = result.error();
       if (e.status >= 500) log::error("ingest failed", {{"status", std::to_string(e.status)}, {"err", e.message}});
@@ -239,17 +364,30 @@ int send(mg_connection* conn, const Response& r, bool head) {
   return r.status;
 }
 
+struct Handler {
+  HttpServer* server;
+  Router* router;
+};
+
 int handle_request(mg_connection* conn, void* data) {
-  auto* router = static_cast<Router*>(data);
+  auto* h = static_cast<Handler*>(data);
   const mg_request_info* ri = mg_get_request_info(conn);
+  const bool head = std::string(ri->request_method) == "HEAD";
+  if (!h->server->begin_request()) {
+    Response r = closing_error(503, "shutting down");
+    r.headers.push_back({"Retry-After", "1"});
+    return send(conn, r, head);
+  }
   Response r;
   try {
-    r = router->handle(conn);
+    r = h->router->handle(conn);
   } catch (const std::exception& e) {
     log::error("request failed", {{"path", ri->local_uri ? ri->local_uri : ""}, {"err", e.what()}});
     r = json_error(500, std::string("internal error: ") + e.what());
   }
-  return send(conn, r, std::string(ri->request_method) == "HEAD");
+  int status = send(conn, r, head);
+  h->server->end_request();
+  return status;
 }
 
 int log_message(const mg_connection*, const char* message) {
@@ -259,26 +397,116 @@ int log_message(const mg_connection*, const char* message) {
 
 std::once_flag g_init;
 
+// Opens and closes a loopback connection to `port` (IPv4, then IPv6).
+void wake_listener(int port) {
+  for (int family : {AF_INET, AF_INET6}) {
+    int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) continue;
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    if (family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&addr);
+      a->sin_family = AF_INET;
+      a->sin_port = htons(static_cast<std::uint16_t>(port));
+      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      len = sizeof *a;
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&addr);
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons(static_cast<std::uint16_t>(port));
+      a->sin6_addr = in6addr_loopback;
+      len = sizeof *a;
+    }
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), len);
+    ::close(fd);
+    if (rc == 0 || errno == EINPROGRESS) return;
+  }
+}
+
 }  // namespace
+
+HttpOptions http_options(const Config& c, ConfigReloader* reloader) {
+  return {c.listen,
+          c.http_threads,
+          c.max_body_bytes,
+          c.body_timeout_ms,
+          c.request_timeout_ms,
+          c.max_header_bytes,
+          c.tls_certificate,
+          reloader};
+}
+
+struct HttpServer::Impl {
+  Handler handler;
+};
 
 HttpServer::HttpServer(UsageService& service, HttpOptions options)
     : service_(service), options_(std::move(options)) {
-  std::call_once(g_init, [] { mg_init_library(0); });
+  std::call_once(g_init, [] { mg_init_library(MG_FEATURES_TLS); });
   mg_callbacks callbacks{};
   callbacks.log_message = log_message;
+  const bool tls = !options_.tls_certificate.empty();
+  // CivetWeb marks an HTTPS port with a trailing "s"; with a certificate every port is HTTPS.
+  const std::string ports = tls ? options_.listen + "s" : options_.listen;
   const std::string threads = std::to_string(options_.threads);
-  const char* opts[] = {"listening_ports", options_.listen.c_str(), "num_threads", threads.c_str(),
-                        "enable_keep_alive", "yes", "keep_alive_timeout_ms", "5000",
-                        "request_timeout_ms", "30000", nullptr};
+  const std::string request_timeout = std::to_string(options_.request_timeout_ms);
+  const std::string max_request = std::to_string(options_.max_header_bytes);
+  std::vector<const char*> opts = {"listening_ports",       ports.c_str(),
+                                   "num_threads",           threads.c_str(),
+                                   "enable_keep_alive",     "yes",
+                                   "keep_alive_timeout_ms", "5000",
+                                   "request_timeout_ms",    request_timeout.c_str(),
+                                   "max_request_size",      max_request.c_str()};
+  if (tls) {
+    // ssl_protocol_version 4: TLS 1.2 and later only.
+    for (const char* o :
+         {"ssl_certificate", options_.tls_certificate.c_str(), "ssl_protocol_version", "4"})
+      opts.push_back(o);
+  }
+  opts.push_back(nullptr);
   router_ = std::make_unique<Router>(service_, options_);
-  ctx_ = mg_start(&callbacks, nullptr, opts);
-  if (ctx_ == nullptr) throw std::runtime_error("cannot listen on " + options_.listen);
-  mg_set_request_handler(ctx_, "/", handle_request, router_.get());
-  mg_server_port ports[4];
-  int n = mg_get_server_ports(ctx_, 4, ports);
-  port_ = n > 0 ? ports[0].port : 0;
+  impl_ = std::make_unique<Impl>(Impl{{this, router_.get()}});
+  ctx_ = mg_start(&callbacks, nullptr, opts.data());
+  if (ctx_ == nullptr)
+    throw std::runtime_error("cannot listen on " + options_.listen +
+                             (tls ? " with certificate " + options_.tls_certificate : ""));
+  mg_set_request_handler(ctx_, "/", handle_request, &impl_->handler);
+  mg_server_port ports_out[4];
+  int n = mg_get_server_ports(ctx_, 4, ports_out);
+  port_ = n > 0 ? ports_out[0].port : 0;
 }
 
-HttpServer::~HttpServer() { mg_stop(ctx_); }
+HttpServer::~HttpServer() {
+  // CivetWeb's listener polls in 2 s steps; connecting to it wakes it so mg_stop returns promptly.
+  std::atomic<bool> stopped{false};
+  std::thread waker([&] {
+    while (!stopped) {
+      wake_listener(port_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  mg_stop(ctx_);
+  stopped = true;
+  waker.join();
+}
+
+bool HttpServer::begin_request() {
+  std::lock_guard lock(drain_mutex_);
+  if (draining_) return false;
+  ++in_flight_;
+  return true;
+}
+
+void HttpServer::end_request() {
+  std::lock_guard lock(drain_mutex_);
+  if (--in_flight_ == 0) drained_cv_.notify_all();
+}
+
+bool HttpServer::drain(std::int64_t timeout_ms) {
+  std::unique_lock lock(drain_mutex_);
+  draining_ = true;
+  return drained_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                              [&] { return in_flight_ == 0; });
+}
 
 }  // namespace aiusage

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "aiusage/calendar.hpp"
+#include "aiusage/duration.hpp"
 
 namespace aiusage {
 
@@ -17,6 +18,25 @@ namespace {
 using rapidjson::Value;
 
 constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+// 9999-12-31T23:59:59.999Z: the largest epoch-milliseconds timestamp accepted.
+constexpr std::int64_t kMaxTimestampMs = 253'402'300'799'999;
+
+// Field errors of a body: counts every invalid record, keeps the first kMaxErrorDetails details.
+struct ErrorSink {
+  std::vector<FieldError> details;
+  std::size_t bad_records = 0;
+  std::size_t total = 0;
+  std::optional<std::size_t> last_index;
+
+  void add(std::size_t index, std::string field, std::string message) {
+    ++total;
+    if (last_index != index) ++bad_records;
+    last_index = index;
+    if (details.size() < kMaxErrorDetails)
+      details.push_back({index, std::move(field), std::move(message)});
+  }
+  bool empty() const { return total == 0; }
+};
 
 std::size_t utf8_length(std::string_view s) {
   std::size_t n = 0;
@@ -26,10 +46,10 @@ std::size_t utf8_length(std::string_view s) {
 
 class RecordReader {
  public:
-  RecordReader(std::size_t index, std::vector<FieldError>& errors) : index_(index), errors_(errors) {}
+  RecordReader(std::size_t index, ErrorSink& errors) : index_(index), errors_(errors) {}
 
   void error(std::string field, std::string message) {
-    errors_.push_back({index_, std::move(field), std::move(message)});
+    errors_.add(index_, std::move(field), std::move(message));
   }
 
   // Returns the string at `key`; records an error when required and missing, or malformed.
@@ -78,14 +98,30 @@ class RecordReader {
 
  private:
   std::size_t index_;
-  std::vector<FieldError>& errors_;
+  ErrorSink& errors_;
 };
 
+// Checks a given timestamp against the policy's window around the time of receipt.
+void check_window(RecordReader& r, std::int64_t ts, const IngestPolicy& policy) {
+  const std::string received = " (received at " + format_utc(policy.now_ms) + ")";
+  if (ts > kMaxTimestampMs) {
+    r.error("timestamp", "must be at most " + std::to_string(kMaxTimestampMs) + " (year 9999)");
+  } else if (policy.window.max_future_ms && ts - policy.now_ms > *policy.window.max_future_ms) {
+    r.error("timestamp", "must not be more than " +
+                             format_duration_ms(*policy.window.max_future_ms) + " in the future" +
+                             received);
+  } else if (policy.window.max_age_ms && policy.now_ms - ts > *policy.window.max_age_ms) {
+    r.error("timestamp",
+            "must not be older than " + format_duration_ms(*policy.window.max_age_ms) + received);
+  }
+}
+
 // Fills `rec` from one JSON value; returns whether "timestamp" was given.
-bool read_record(const Value& v, std::size_t index, std::int64_t now_ms, UsageRecord& rec,
-                 std::vector<FieldError>& errors) {
+bool read_record(const Value& v, std::size_t index, const IngestPolicy& policy, UsageRecord& rec,
+                 ErrorSink& errors) {
   RecordReader r(index, errors);
-  const std::size_t before = errors.size();
+  const std::int64_t now_ms = policy.now_ms;
+  const std::size_t before = errors.total;
   if (!v.IsObject()) {
     r.error("", "must be a JSON object");
     return false;
@@ -134,16 +170,21 @@ bool read_record(const Value& v, std::size_t index, std::int64_t now_ms, UsageRe
     timestamp_given = true;
     if (ts->value.IsString()) {
       auto parsed = parse_rfc3339({ts->value.GetString(), ts->value.GetStringLength()});
-      if (parsed) rec.timestamp_ms = *parsed;
-      else r.error("timestamp", parsed.error().message);
+      if (parsed) {
+        rec.timestamp_ms = *parsed;
+        check_window(r, rec.timestamp_ms, policy);
+      } else {
+        r.error("timestamp", parsed.error().message);
+      }
     } else if (ts->value.IsInt64() && ts->value.GetInt64() >= 0) {
       rec.timestamp_ms = ts->value.GetInt64();
+      check_window(r, rec.timestamp_ms, policy);
     } else {
       r.error("timestamp", "must be an RFC 3339 string or epoch milliseconds");
     }
   }
   rec.received_ms = now_ms;
-  return errors.size() == before && timestamp_given;
+  return errors.total == before && timestamp_given;
 }
 
 IngestError malformed(const rapidjson::Document& doc, std::size_t base_offset) {
@@ -203,12 +244,22 @@ std::string make_uuid() {
 Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
                                                                BodyFormat format,
                                                                std::int64_t now_ms) {
+  return parse_usage_body(
+      body, format, IngestPolicy{now_ms, TimeWindow{std::nullopt, std::nullopt}, std::nullopt});
+}
+
+Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
+                                                               BodyFormat format,
+                                                               const IngestPolicy& policy) {
   std::vector<UsageRecord> records;
-  std::vector<FieldError> errors;
+  std::size_t count = 0;
+  ErrorSink errors;
+  // Once a record is invalid nothing will be stored: later records are validated, not kept.
   auto take = [&](const Value& v) {
     UsageRecord rec;
-    bool ts_given = read_record(v, records.size(), now_ms, rec, errors);
-    rec.fingerprint = errors.empty() ? content_fingerprint(rec, ts_given) : std::string();
+    bool ts_given = read_record(v, count++, policy, rec, errors);
+    if (!errors.empty()) return;
+    rec.fingerprint = content_fingerprint(rec, ts_given);
     records.push_back(std::move(rec));
   };
 
@@ -236,14 +287,23 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
       pos = end + 1;
     }
   }
-  if (records.empty()) return IngestError{400, "the body contains no records", {}, std::nullopt, 1};
+  if (count == 0) return IngestError{400, "the body contains no records", {}, std::nullopt, 1};
   if (!errors.empty()) {
-    std::size_t bad = 0;
-    for (std::size_t i = 0; i < errors.size(); ++i)
-      bad += (i == 0 || errors[i].index != errors[i - 1].index);
-    return IngestError{400, std::to_string(bad) + " of " + std::to_string(records.size()) +
-                                " records are invalid; nothing was stored",
-                       std::move(errors), std::nullopt, records.size()};
+    return IngestError{400,
+                       std::to_string(errors.bad_records) + " of " + std::to_string(count) +
+                           " records are invalid; nothing was stored",
+                       std::move(errors.details), std::nullopt, count};
+  }
+  if (policy.project) {
+    ErrorSink foreign;
+    for (std::size_t i = 0; i < records.size(); ++i)
+      if (records[i].project != *policy.project)
+        foreign.add(i, "projectId", "must be \"" + *policy.project + "\" for this token");
+    if (!foreign.empty())
+      return IngestError{403,
+                         "this token may only write records of project \"" + *policy.project +
+                             "\"; nothing was stored",
+                         std::move(foreign.details), std::nullopt, count};
   }
   return records;
 }

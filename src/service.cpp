@@ -49,13 +49,27 @@ UsageService::UsageService(Config config, Clock clock)
   ledger_.reset(store_->series_totals(), month, store_->aggregate(month_filter(month)));
   writer_ = std::make_unique<GroupCommitWriter>(*store_, ledger_, config_.group_commit ? 4096 : 1);
   collector_ = make_usage_collector(*this);
+  live_ = std::make_shared<const Config>(config_);
+}
+
+std::shared_ptr<const Config> UsageService::current() const {
+  std::lock_guard lock(live_mutex_);
+  return live_;
+}
+
+void UsageService::reload(Config next) {
+  auto fresh = std::make_shared<const Config>(std::move(next));
+  std::lock_guard lock(live_mutex_);
+  live_ = std::move(fresh);
 }
 
 UsageService::~UsageService() = default;
 
-Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, BodyFormat format) {
+Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, BodyFormat format,
+                                                        const std::optional<std::string>& project) {
   const std::int64_t now = clock_();
-  auto parsed = parse_usage_body(body, format, now);
+  const std::shared_ptr<const Config> live = current();
+  auto parsed = parse_usage_body(body, format, IngestPolicy{now, live->window, project});
   if (!parsed) {
     counters_->rejected += static_cast<std::int64_t>(parsed.error().records);
     return parsed.error();
@@ -63,7 +77,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   std::vector<UsageRecord>& records = *parsed;
   for (UsageRecord& r : records) {
     if (r.id.empty()) r.id = make_uuid();
-    CostQuote q = config_.prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
+    CostQuote q = live->prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
     r.cost = r.cached ? 0 : q.cost;
     r.priced = q.priced;
   }
@@ -105,7 +119,7 @@ void UsageService::ensure_current_month() {
 QuotaReport UsageService::quota(Scope scope, const std::string& subject,
                                 const std::optional<QuotaLimits>& overrides) {
   ensure_current_month();
-  QuotaLimits limits = limits_for(config_.quotas, scope, subject);
+  QuotaLimits limits = limits_for(current()->quotas, scope, subject);
   if (overrides) {
     if (overrides->tokens) limits.tokens = overrides->tokens;
     if (overrides->cost) limits.cost = overrides->cost;
@@ -130,7 +144,8 @@ std::vector<QuotaReport> UsageService::quota_reports() {
   ensure_current_month();
   std::set<std::pair<Scope, std::string>> subjects;
   bool user_wildcard = false, project_wildcard = false;
-  for (const QuotaRule& rule : config_.quotas) {
+  const std::shared_ptr<const Config> live = current();
+  for (const QuotaRule& rule : live->quotas) {
     if (rule.scope == Scope::global) subjects.insert({Scope::global, ""});
     else if (rule.subject != "*") subjects.insert({rule.scope, rule.subject});
     else (rule.scope == Scope::user ? user_wildcard : project_wildcard) = true;

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "aiusage/auth.hpp"
 #include "aiusage/calendar.hpp"
+#include "aiusage/ingest.hpp"
 #include "aiusage/money.hpp"
 #include "aiusage/pricing.hpp"
 #include "aiusage/quota.hpp"
@@ -28,12 +30,23 @@ struct Config {
   bool group_commit = true;  // false: one transaction per request
   std::size_t max_body_bytes = 10 * 1024 * 1024;
   int http_threads = 16;
+  std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
+  std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
+  std::size_t max_header_bytes = 16 * 1024;  // request line and headers
+  std::int64_t drain_timeout_ms = 10'000;    // on SIGTERM, wait this long for in-flight requests
+  std::string tls_certificate;               // PEM with certificate and key; empty: plain HTTP
   std::string currency = "USD";
   std::string timezone = "UTC";
   PriceBook prices;
   std::vector<QuotaRule> quotas;
   LabelSet labels;
+  TimeWindow window;  // [ingest]
+  AuthConfig auth;
 };
+
+// The first setting that differs between `running` and `next` and only applies after a restart
+// (listen address, storage, currency, time zone, labels...); nullopt when `next` can be reloaded.
+std::optional<std::string> restart_required(const Config& running, const Config& next);
 
 // Loads `path` and the files its `include` list names (relative to its folder).
 Result<Config> load_config_file(const std::string& path);

@@ -1,7 +1,11 @@
 #pragma once
 // One CivetWeb server for the API, /metrics and the health endpoints.
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "aiusage/service.hpp"
@@ -10,11 +14,21 @@ struct mg_context;
 
 namespace aiusage {
 
+class ConfigReloader;
+
 struct HttpOptions {
   std::string listen = "127.0.0.1:9477";  // HOST:PORT; port 0 picks a free port
   int threads = 16;
   std::size_t max_body_bytes = 10 * 1024 * 1024;
+  std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
+  std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
+  std::size_t max_header_bytes = 16 * 1024;
+  std::string tls_certificate;         // PEM with certificate and key: HTTPS only, TLS >= 1.2
+  ConfigReloader* reloader = nullptr;  // serves POST /-/reload and the reload gauges when set
 };
+
+// The server settings of a configuration.
+HttpOptions http_options(const Config& config, ConfigReloader* reloader = nullptr);
 
 class Router;
 
@@ -27,16 +41,28 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // Answers new requests 503 and waits up to `timeout_ms` for those in flight; true when all ended.
+  bool drain(std::int64_t timeout_ms);
   int port() const { return port_; }
   UsageService& service() { return service_; }
   const HttpOptions& options() const { return options_; }
+
+  // Request accounting for drain(); called by the request handler.
+  bool begin_request();
+  void end_request();
 
  private:
   UsageService& service_;
   HttpOptions options_;
   std::unique_ptr<Router> router_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
   mg_context* ctx_ = nullptr;
   int port_ = 0;
+  std::mutex drain_mutex_;
+  std::condition_variable drained_cv_;
+  int in_flight_ = 0;
+  bool draining_ = false;
 };
 
 }  // namespace aiusage

@@ -31,9 +31,29 @@ enum class BodyFormat { json, ndjson };
 
 inline constexpr std::size_t kMaxIdLength = 128;
 inline constexpr std::size_t kMaxLabelLength = 256;
+// An error response lists at most this many field errors (the count in its message is exact).
+inline constexpr std::size_t kMaxErrorDetails = 100;
+
+// How far a record's timestamp may lie from the time it is received; nullopt = no bound.
+struct TimeWindow {
+  std::optional<std::int64_t> max_future_ms = 5 * 60 * 1000;
+  std::optional<std::int64_t> max_age_ms = std::int64_t{35} * 24 * 3600 * 1000;
+  bool operator==(const TimeWindow&) const = default;
+};
+
+struct IngestPolicy {
+  std::int64_t now_ms = 0;
+  TimeWindow window;
+  std::optional<std::string> project;  // set: every record must belong to it (403 otherwise)
+};
 
 // Parses one object, an array of objects, or NDJSON into unpriced records; every invalid record
-// is reported. Records without "timestamp" get `now_ms`; ids are left empty when absent.
+// is reported (400), then records of a project other than `policy.project` (403). Records without
+// "timestamp" get `now_ms`; ids are left empty when absent.
+Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
+                                                               BodyFormat format,
+                                                               const IngestPolicy& policy);
+// Same with no time window (only the year-9999 limit) and no project binding.
 Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
                                                                BodyFormat format,
                                                                std::int64_t now_ms);

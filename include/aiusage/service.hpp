@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,7 +75,9 @@ class UsageService {
   UsageService& operator=(const UsageService&) = delete;
 
   // Validates, prices and durably stores a body; acknowledges only committed data.
-  Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format);
+  // `project` set: every record must belong to it (403 otherwise).
+  Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format,
+                                            const std::optional<std::string>& project = {});
   Statistics statistics(const UsageFilter& filter) const;
   // Current calendar month of the configured zone; `overrides` replace the configured limits.
   QuotaReport quota(Scope scope, const std::string& subject,
@@ -87,7 +90,11 @@ class UsageService {
   // Every quota that applies this month (configured subjects and subjects seen).
   std::vector<QuotaReport> quota_reports();
 
+  // The configuration at startup; prices, quotas, auth and the ingest window come from current().
   const Config& config() const { return config_; }
+  std::shared_ptr<const Config> current() const;
+  // Swaps in a checked configuration for prices, quotas, auth and the ingest window, atomically.
+  void reload(Config next);
   const MonthCalendar& calendar() const { return calendar_; }
   const Ledger& ledger() const { return ledger_; }
   const Store& store() const { return *store_; }
@@ -107,6 +114,8 @@ class UsageService {
   std::shared_ptr<prometheus::Collectable> collector_;
   struct Counters;
   std::unique_ptr<Counters> counters_;
+  mutable std::mutex live_mutex_;
+  std::shared_ptr<const Config> live_;
 };
 
 }  // namespace aiusage

@@ -1,0 +1,65 @@
+#pragma once
+// Who may call the API and read /metrics: SHA-256-hashed bearer tokens and hashed passwords.
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiusage/result.hpp"
+
+namespace aiusage {
+
+using Sha256 = std::array<unsigned char, 32>;
+
+// What a credential allows; a token holds a set of these.
+enum class Permission : unsigned { ingest = 1, read = 2, metrics = 4, admin = 8 };
+const char* to_string(Permission permission);
+
+struct ApiToken {
+  std::string name;  // for logs and error messages; never the token itself
+  Sha256 hash{};     // SHA-256 of the token text
+  unsigned scopes = 0;
+  std::optional<std::string> project;  // set: may only write records of this project
+  bool allows(Permission p) const { return (scopes & static_cast<unsigned>(p)) != 0; }
+};
+
+// A basic-auth user for /metrics; exactly one of the two hashes is set.
+struct MetricsUser {
+  std::string name;
+  std::optional<Sha256> password_sha256;
+  std::string password_bcrypt;  // "$2b$..." (crypt(3) format)
+};
+
+struct AuthConfig {
+  std::vector<ApiToken> tokens;
+  std::vector<MetricsUser> metrics_users;
+  // Any token protects the API (ingest, queries, reload).
+  bool api_protected() const { return !tokens.empty(); }
+  // /metrics is protected by a metrics user or a token with the "metrics" scope.
+  bool metrics_protected() const;
+};
+
+// The caller a request was authorized as; `name` is "anonymous" when auth is off.
+struct Principal {
+  std::string name = "anonymous";
+  std::optional<std::string> project;
+};
+
+struct AuthDenial {
+  int status = 401;  // 401: no or wrong credentials; 403: valid but not allowed
+  std::string message;
+  std::vector<std::string> challenges;  // WWW-Authenticate values for a 401
+};
+
+Sha256 sha256(std::string_view data);
+// 64 hex digits, either case.
+Result<Sha256> parse_sha256_hex(std::string_view hex);
+std::string to_hex(const Sha256& digest);
+
+// Checks an Authorization header (nullptr when absent) for an endpoint needing `needed`.
+// Token hashes are compared in constant time; Basic is accepted for /metrics only.
+Result<Principal, AuthDenial> authorize(const AuthConfig& config, const char* authorization,
+                                        Permission needed);
+
+}  // namespace aiusage

@@ -1,0 +1,194 @@
+#include "aiusage/auth.hpp"
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace aiusage {
+
+namespace {
+
+constexpr const char* kRealm = "realm=\"ai-usage-exporter\"";
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Standard base64 with padding; nullopt on any other character.
+std::optional<std::string> base64_decode(std::string_view in) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      char c = in[i + k];
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+      } else if (pad > 0 || (v[k] = value(c)) < 0) {
+        return std::nullopt;
+      }
+    }
+    unsigned n = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out += static_cast<char>(n >> 16);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 0xFF);
+    if (pad < 1) out += static_cast<char>(n & 0xFF);
+  }
+  return out;
+}
+
+bool same_digest(const Sha256& a, const Sha256& b) {
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool bcrypt_matches(const std::string& password, const std::string& stored) {
+  auto data = std::make_unique<crypt_data>();
+  const char* out = crypt_rn(password.c_str(), stored.c_str(), data.get(), sizeof(crypt_data));
+  if (out == nullptr || out[0] == '*') return false;
+  std::string_view computed(out);
+  return computed.size() == stored.size() &&
+         CRYPTO_memcmp(computed.data(), stored.data(), stored.size()) == 0;
+}
+
+std::vector<std::string> challenges_for(const AuthConfig& config, Permission needed) {
+  std::vector<std::string> out;
+  if (needed == Permission::metrics && !config.metrics_users.empty())
+    out.push_back(std::string("Basic ") + kRealm + ", charset=\"UTF-8\"");
+  out.push_back(std::string("Bearer ") + kRealm);
+  return out;
+}
+
+AuthDenial unauthorized(const AuthConfig& config, Permission needed, std::string message) {
+  return {401, std::move(message), challenges_for(config, needed)};
+}
+
+Result<Principal, AuthDenial> check_basic(const AuthConfig& config, std::string_view encoded) {
+  auto decoded = base64_decode(encoded);
+  std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
+  if (colon == std::string::npos)
+    return unauthorized(config, Permission::metrics, "malformed basic credentials");
+  std::string user = decoded->substr(0, colon);
+  std::string password = decoded->substr(colon + 1);
+  const Sha256 presented = sha256(password);
+  for (const MetricsUser& u : config.metrics_users) {
+    if (u.name != user) continue;
+    bool ok = u.password_sha256 ? same_digest(*u.password_sha256, presented)
+                                : bcrypt_matches(password, u.password_bcrypt);
+    if (ok) return Principal{u.name, std::nullopt};
+  }
+  return unauthorized(config, Permission::metrics, "invalid user name or password");
+}
+
+Result<Principal, AuthDenial> check_bearer(const AuthConfig& config, std::string_view token,
+                                           Permission needed) {
+  const Sha256 presented = sha256(token);
+  // Every configured hash is compared, so the time taken does not depend on which one matches.
+  const ApiToken* found = nullptr;
+  for (const ApiToken& t : config.tokens)
+    if (same_digest(t.hash, presented)) found = &t;
+  if (found == nullptr) return unauthorized(config, needed, "invalid bearer token");
+  if (!found->allows(needed))
+    return AuthDenial{
+        403, "token \"" + found->name + "\" lacks the \"" + to_string(needed) + "\" scope", {}};
+  return Principal{found->name, found->project};
+}
+
+}  // namespace
+
+const char* to_string(Permission permission) {
+  switch (permission) {
+    case Permission::ingest:
+      return "ingest";
+    case Permission::read:
+      return "read";
+    case Permission::metrics:
+      return "metrics";
+    case Permission::admin:
+      return "admin";
+  }
+  return "?";
+}
+
+bool AuthConfig::metrics_protected() const {
+  if (!metrics_users.empty()) return true;
+  for (const ApiToken& t : tokens)
+    if (t.allows(Permission::metrics)) return true;
+  return false;
+}
+
+Sha256 sha256(std::string_view data) {
+  Sha256 out{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
+      len != out.size())
+    throw std::runtime_error("SHA-256 failed");
+  return out;
+}
+
+Result<Sha256> parse_sha256_hex(std::string_view hex) {
+  if (hex.size() != 64) return Error{"expected 64 hex digits (a SHA-256 digest)"};
+  Sha256 out{};
+  for (std::size_t i = 0; i < 64; ++i) {
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i])));
+    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return Error{"expected 64 hex digits (a SHA-256 digest)"};
+    out[i / 2] = static_cast<unsigned char>(out[i / 2] | (i % 2 ? v : v << 4));
+  }
+  return out;
+}
+
+std::string to_hex(const Sha256& digest) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : digest) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+Result<Principal, AuthDenial> authorize(const AuthConfig& config, const char* authorization,
+                                        Permission needed) {
+  const bool protected_ =
+      needed == Permission::metrics ? config.metrics_protected() : config.api_protected();
+  if (!protected_) return Principal{};
+  std::string_view header = trim(authorization ? authorization : "");
+  std::size_t space = header.find(' ');
+  std::string_view scheme = header.substr(0, space);
+  std::string_view credentials =
+      space == std::string_view::npos ? std::string_view{} : trim(header.substr(space + 1));
+  if (iequals(scheme, "Bearer") && !credentials.empty())
+    return check_bearer(config, credentials, needed);
+  if (iequals(scheme, "Basic") && !credentials.empty() && needed == Permission::metrics &&
+      !config.metrics_users.empty())
+    return check_basic(config, credentials);
+  return unauthorized(config, needed,
+                      needed == Permission::metrics && !config.metrics_users.empty()
+                          ? "authentication required: send basic credentials or a bearer token"
+                          : "authentication required: send Authorization: Bearer <token>");
+}
+
+}  // namespace aiusage
