@@ -1,0 +1,184 @@
+// Hostile clients: oversized, chunked, trickled and truncated bodies, big headers, deep or huge
+// JSON, invalid UTF-8. Nothing they send is stored, and the server keeps serving.
+#include <rapidjson/document.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+
+#include "aiusage/calendar.hpp"
+#include "support/http_client.hpp"
+#include "support/live_server.hpp"
+#include "support/raw_client.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace aiusage;
+using namespace aiusage::testing;
+
+namespace {
+
+const std::string kRecord =
+    R"({"id":"h1","userId":"u","provider":"ollama","model":"m","usage":{"promptTokens":1,"completionTokens":1}})";
+
+std::string post_head(const std::string& extra_headers) {
+  return "POST /api/v1/usage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+         extra_headers + "\r\n";
+}
+
+std::string chunk(const std::string& data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+std::int64_t stored(const LiveServer& ts) { return ts.service->store().record_count(); }
+
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
+      .count();
+}
+
+}  // namespace
+
+TEST_CASE("hostile - body size, deadline and truncation") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(*parse_rfc3339("2026-11-15T12:00:00Z"));
+  Config config = live_config(
+      dir.file("usage.db"),
+      "\n[server]\nmax_body_bytes = 4096\nbody_timeout = \"1s\"\nrequest_timeout = \"300ms\"\n");
+  LiveServer ts(config, clock.clock());
+  std::int64_t expected_stored = 0;
+
+  SECTION("a declared length over the limit is refused before any body byte is sent") {
+    RawSocket s(ts.port());
+    s.send(post_head("Content-Length: 1000000\r\n"));
+    RawResponse r = parse_response(s.read_all(3000));
+    CHECK(r.status == 413);
+    CHECK(r.body == R"({"error":"request body exceeds 4096 bytes"})");
+    CHECK(r.headers["connection"] == "close");
+  }
+  SECTION("a chunked body without Content-Length is cut at the limit") {
+    RawSocket s(ts.port());
+    s.send(post_head("Transfer-Encoding: chunked\r\n"));
+    const std::string filler(1000, ' ');
+    for (int i = 0; i < 50 && s.send(chunk(filler)) && !s.readable(0); ++i) {
+    }
+    RawResponse r = parse_response(s.read_all(3000));
+    CHECK(r.status == 413);
+    CHECK(r.body == R"({"error":"request body exceeds 4096 bytes"})");
+  }
+  SECTION("a trickled body is cut at the body deadline, not per byte") {
+    RawSocket s(ts.port());
+    const auto start = std::chrono::steady_clock::now();
+    s.send(post_head("Content-Length: " + std::to_string(kRecord.size()) + "\r\n"));
+    // One byte every 100 ms would take ~10 s; each byte resets any per-read timeout.
+    for (std::size_t i = 0; i < kRecord.size() && !s.readable(100); ++i)
+      s.send(kRecord.substr(i, 1));
+    RawResponse r = parse_response(s.read_all(3000));
+    const std::int64_t took = elapsed_ms(start);
+    CHECK(r.status == 408);
+    CHECK(r.body == R"({"error":"request body not received within 1s"})");
+    CHECK(took >= 1000);
+    CHECK(took < 1000 + 300 + 700);  // deadline + one read timeout + slack
+  }
+  SECTION("a body cut short is never ingested, even when what arrived parses") {
+    RawSocket s(ts.port());
+    s.send(post_head("Content-Length: " + std::to_string(kRecord.size() + 50) + "\r\n") + kRecord);
+    s.shutdown_write();
+    RawResponse r = parse_response(s.read_all(3000));
+    CHECK(r.status == 400);
+    CHECK(r.body == R"({"error":"request body ended after )" + std::to_string(kRecord.size()) +
+                        " of " + std::to_string(kRecord.size() + 50) + R"( bytes"})");
+  }
+  SECTION("a chunked body without its last chunk is never ingested") {
+    RawSocket s(ts.port());
+    s.send(post_head("Transfer-Encoding: chunked\r\n") + chunk(kRecord));
+    s.shutdown_write();
+    RawResponse r = parse_response(s.read_all(3000));
+    CHECK(r.status == 400);
+  }
+  SECTION("a complete chunked body is ingested") {
+    RawSocket s(ts.port());
+    s.send(post_head("Transfer-Encoding: chunked\r\nConnection: close\r\n") +
+           chunk(kRecord.substr(0, 10)) + chunk(kRecord.substr(10)) + "0\r\n\r\n");
+    RawResponse r = parse_response(s.read_all(3000));
+    CHECK(r.status == 200);
+    expected_stored = 1;
+  }
+  SECTION("headers over the limit are refused by CivetWeb") {
+    RawSocket s(ts.port());
+    s.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') +
+           "\r\n\r\n");
+    CHECK(parse_response(s.read_all(3000)).status == 400);
+  }
+  SECTION("trickled headers are cut by the request timeout") {
+    RawSocket s(ts.port());
+    const auto start = std::chrono::steady_clock::now();
+    const std::string head = "GET /-/healthy HTTP/1.1\r\nHost: x\r\n";
+    for (std::size_t i = 0; i < head.size() && !s.readable(100); ++i) s.send(head.substr(i, 1));
+    s.read_all(3000);
+    CHECK(elapsed_ms(start) < 2000);
+  }
+  CHECK(http_get(ts.port(), "/-/healthy").status == 200);
+  CHECK(stored(ts) == expected_stored);
+}
+
+TEST_CASE("hostile - deep, huge and malformed JSON") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(*parse_rfc3339("2026-11-15T12:00:00Z"));
+  LiveServer ts(live_config(dir.file("usage.db")), clock.clock());
+  auto post = [&](const std::string& body) {
+    return http_post_json(ts.port(), "/api/v1/usage", body);
+  };
+
+  SECTION("a million nested arrays") {
+    auto r = post(std::string(1'000'000, '[') + std::string(1'000'000, ']'));
+    CHECK(r.status == 400);
+    CHECK(r.body == R"({"error":"1 of 1 records are invalid; nothing was stored","details":[)"
+                    R"({"index":0,"field":"","message":"must be a JSON object"}]})");
+    auto open = post(std::string(1'000'000, '['));
+    CHECK(open.status == 400);
+  }
+  SECTION("a million nested objects") {
+    std::string body;
+    for (int i = 0; i < 300'000; ++i) body += R"({"a":)";
+    body += "1" + std::string(300'000, '}');
+    CHECK(post(body).status == 400);
+  }
+  SECTION("a million invalid records: an exact count, at most 100 details") {
+    std::string body = "[{}";
+    for (int i = 1; i < 1'000'000; ++i) body += ",{}";
+    body += "]";
+    auto r = post(body);
+    CHECK(r.status == 400);
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    REQUIRE(d.IsObject());
+    CHECK(std::string(d["error"].GetString()) ==
+          "1000000 of 1000000 records are invalid; nothing was stored");
+    CHECK(d["details"].Size() == 100);
+  }
+  SECTION("invalid UTF-8 in a string") {
+    const std::string bad =
+        R"({"userId":"a)" + std::string("\xff\xfe") +
+        R"(","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})";
+    auto r = post(bad);
+    CHECK(r.status == 400);
+    CHECK(
+        r.body ==
+        R"({"error":"malformed JSON at byte 12: Invalid encoding in string.","offset":12,"details":[]})");
+  }
+  SECTION("a huge number and a NUL escape") {
+    CHECK(
+        post(
+            R"({"userId":"u","provider":"p","model":"m","usage":{"promptTokens":1e400,"completionTokens":1}})")
+            .status == 400);
+    auto r = post(
+        R"({"userId":"a\u0000b","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})");
+    CHECK(r.status == 200);
+  }
+  CHECK(http_get(ts.port(), "/-/healthy").status == 200);
+}

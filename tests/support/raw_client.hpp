@@ -1,0 +1,38 @@
+#pragma once
+// Byte-level HTTP over loopback for hostile-client tests: partial writes, trickles, raw bytes.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace aiusage::testing {
+
+class RawSocket {
+ public:
+  // Connects to 127.0.0.1:`port`; throws on failure.
+  explicit RawSocket(int port);
+  ~RawSocket();
+  RawSocket(const RawSocket&) = delete;
+  RawSocket& operator=(const RawSocket&) = delete;
+
+  // False once the peer has closed or reset the connection.
+  bool send(std::string_view bytes);
+  void shutdown_write();
+  // Everything until the peer closes or `timeout_ms` passes.
+  std::string read_all(int timeout_ms);
+  // True when the peer has sent something (or closed) within `timeout_ms`.
+  bool readable(int timeout_ms);
+
+ private:
+  int fd_ = -1;
+};
+
+struct RawResponse {
+  int status = 0;                              // 0: no status line
+  std::map<std::string, std::string> headers;  // names lower-cased; repeated names joined by "\n"
+  std::string body;
+};
+
+RawResponse parse_response(const std::string& raw);
+
+}  // namespace aiusage::testing
