@@ -29,3 +29,8 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Long reliability runs, documented in docs/reliability.md.
+.PHONY: torture
+torture: build
+	python3 tests/reliability/torture.py --exporter $(BUILD)/ai-usage-exporter --cycles 100
