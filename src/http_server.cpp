@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -397,6 +398,25 @@ int log_message(const mg_connection*, const char* message) {
 
 std::once_flag g_init;
 
+// Loads src/tls_compat.cpp's shim (next to the binary, or where it was built) before CivetWeb
+// opens OpenSSL; unneeded when the system's libssl.so still exports SSL_get_peer_certificate.
+void load_tls_compat() {
+  static std::once_flag once;
+  static std::string error;
+  std::call_once(once, [] {
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    std::string beside = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "";
+    beside = beside.substr(0, beside.rfind('/') + 1) + "libaiusage-tls-compat.so";
+    for (const std::string& path : {beside, std::string(AIUSAGE_TLS_COMPAT_PATH)})
+      if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) != nullptr) return;
+    void* ssl = dlopen("libssl.so", RTLD_NOW);
+    if (ssl != nullptr && dlsym(ssl, "SSL_get_peer_certificate") != nullptr) return;
+    error = "TLS needs libaiusage-tls-compat.so beside the binary (CivetWeb 1.15 with OpenSSL 3)";
+  });
+  if (!error.empty()) throw std::runtime_error(error);
+}
+
 // Opens and closes a loopback connection to `port` (IPv4, then IPv6).
 void wake_listener(int port) {
   for (int family : {AF_INET, AF_INET6}) {
@@ -442,7 +462,8 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(UsageService& service, HttpOptions options)
     : service_(service), options_(std::move(options)) {
-  std::call_once(g_init, [] { mg_init_library(MG_FEATURES_TLS); });
+  if (!options_.tls_certificate.empty()) load_tls_compat();
+  std::call_once(g_init, [] { mg_init_library(0); });
   mg_callbacks callbacks{};
   callbacks.log_message = log_message;
   const bool tls = !options_.tls_certificate.empty();

@@ -20,54 +20,13 @@ import random
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-CONFIG = """
-[server]
-listen = "127.0.0.1:0"
-threads = 32
-
-[storage]
-path = "{db}"
-
-[billing]
-currency = "USD"
-timezone = "UTC"
-
-[[pricing]]
-provider = "acme"
-model = "*"
-input = 1.25
-output = "3.333333333"
-"""
-
-
-class Failure(Exception):
-    pass
-
-
-def start(exporter, config, log_path):
-    log = open(log_path, "ab")
-    proc = subprocess.Popen([exporter, "--config", config], stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise Failure(f"exporter exited with {proc.returncode}; log:\n{open(log_path).read()[-3000:]}")
-        with open(log_path) as f:
-            ports = re.findall(r"msg=listening .*port=(\d+)", f.read())
-        if len(ports) > start.seen:
-            start.seen = len(ports)
-            return proc, int(ports[-1])
-        time.sleep(0.02)
-    proc.kill()
-    raise Failure("exporter did not start within 20 s")
-
-
-start.seen = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Exporter, Failure, base_config, write  # noqa: E402
 
 
 def record(rid, rng_seed):
@@ -250,16 +209,16 @@ def main():
     print(f"torture: seed {args.seed}, {args.cycles} cycles, {args.clients} clients", flush=True)
     with tempfile.TemporaryDirectory(prefix="aiusage-torture-") as tmp:
         db_path = os.path.join(tmp, "usage.db")
-        config = os.path.join(tmp, "torture.toml")
+        config = write(os.path.join(tmp, "torture.toml"),
+                       base_config(db_path).replace('listen = "127.0.0.1:0"', 'listen = "127.0.0.1:0"\nthreads = 32'))
         log_path = os.path.join(tmp, "exporter.log")
-        with open(config, "w") as f:
-            f.write(CONFIG.format(db=db_path))
         ledger = Ledger()
         totals = None
         passed = 0
         try:
             for cycle in range(args.cycles + 1):
-                proc, port = start(args.exporter, config, log_path)
+                server = Exporter(args.exporter, config, log_path)
+                proc, port = server.proc, server.port
                 if totals is not None:
                     check_metrics(port, totals)  # the restarted server agrees with the store
                     passed += 1
