@@ -69,4 +69,15 @@ void sample(std::string& out, std::string_view name, std::string_view labels, do
   out += '\n';
 }
 
+void sample(std::string& out, std::string_view name, std::string_view labels,
+            std::string_view extra, std::string_view extra_value, double v) {
+  out += name;
+  out += '{';
+  out += labels;
+  label(out, extra, extra_value, labels.empty());
+  out += "} ";
+  value(out, v);
+  out += '\n';
+}
+
 }  // namespace aiusage::exposition

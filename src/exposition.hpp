@@ -18,6 +18,9 @@ void label(std::string& out, std::string_view name, std::string_view value, bool
 void value(std::string& out, double v);
 // "name{labels} value\n" ("name value\n" without labels); `labels` is text made with label().
 void sample(std::string& out, std::string_view name, std::string_view labels, double v);
+// The same with one more label after `labels`: "name{labels,extra="value"} v\n".
+void sample(std::string& out, std::string_view name, std::string_view labels,
+            std::string_view extra, std::string_view extra_value, double v);
 
 }  // namespace exposition
 

@@ -475,6 +475,7 @@ HttpServer::HttpServer(UsageService& service, HttpOptions options)
   std::vector<const char*> opts = {"listening_ports",       ports.c_str(),
                                    "num_threads",           threads.c_str(),
                                    "enable_keep_alive",     "yes",
+                                   "tcp_nodelay",           "1",  // headers and body are 2 writes
                                    "keep_alive_timeout_ms", "5000",
                                    "request_timeout_ms",    request_timeout.c_str(),
                                    "max_request_size",      max_request.c_str()};

@@ -1,6 +1,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <atomic>
+
 #include "aiusage/service.hpp"
 #include "build_info.hpp"
 #include "exposition.hpp"
@@ -192,11 +194,12 @@ std::string render_metrics(UsageService& service) {
   const std::string& currency = service.config().currency;
   const Ledger& ledger = service.ledger();
   service.ensure_current_month();
-  std::string out, block, labels;
+  std::string out, block;
+  // Sized like the last page, so a 100 MB page is not copied while it grows.
+  static std::atomic<std::size_t> last_size{0};
+  out.reserve(last_size.load() + last_size.load() / 16);
   auto line = [&](const FamilyInfo& f, const char* name, std::string_view value, double v) {
-    labels = block;
-    ex::label(labels, name, value, labels.empty());
-    ex::sample(out, f.name, labels, v);
+    ex::sample(out, f.name, block, name, value, v);
   };
 
   header(out, kBuild);
@@ -261,6 +264,7 @@ std::string render_metrics(UsageService& service) {
     ex::label(block, "model", key.second);
     ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
   }
+  last_size = out.size();
   return out;
 }
 

@@ -356,11 +356,11 @@ struct Store::Writer {
             "cost_nanos = cost_nanos + ? WHERE id = ?"),
         add_hour(db, upsert_rollup_sql("usage_hourly", "hour_ms")),
         add_month(db, upsert_rollup_sql("usage_monthly", "month_ms")) {
-    SQLite::Statement all(db, "SELECT id, provider, model, project_id, user_id FROM series");
-    while (all.executeStep())
-      ids.emplace(SeriesKey{all.getColumn(1).getString(), all.getColumn(2).getString(),
-                            all.getColumn(3).getString(), all.getColumn(4).getString()},
-                  all.getColumn(0).getInt64());
+    ids.reserve(static_cast<std::size_t>(db.execAndGet("SELECT count(*) FROM series").getInt64()));
+    RawStatement all(db.getHandle(), "SELECT id, provider, model, project_id, user_id FROM series");
+    all.start({});
+    while (all.step())
+      ids.emplace(SeriesKey{all.text(1), all.text(2), all.text(3), all.text(4)}, all.i64(0));
   }
 
   void insert_record(const UsageRecord& r) {
@@ -685,9 +685,9 @@ Breakdown Store::breakdown(const UsageFilter& f) const {
 
 std::vector<SeriesSums> Store::series_totals() const {
   std::lock_guard lock(reader_mutex_);
-  RawStatement st(reader_->db.getHandle(),
-                  std::string("SELECT provider, model, project_id, user_id, ") + kSumColumns +
-                      " FROM series ORDER BY provider, model, project_id, user_id");
+  RawStatement st(
+      reader_->db.getHandle(),
+      std::string("SELECT provider, model, project_id, user_id, ") + kSumColumns + " FROM series");
   st.start({});
   std::vector<SeriesSums> rows;
   while (st.step()) rows.push_back({{st.text(0), st.text(1), st.text(2), st.text(3)}, st.sums(4)});

@@ -57,7 +57,7 @@ class Store {
   std::vector<SeriesSums> aggregate(const UsageFilter& filter) const;
   // The same sums folded by label; reads few rows for long ranges (monthly rollup).
   Breakdown breakdown(const UsageFilter& filter) const;
-  // All-time sums by series, from the totals table.
+  // All-time sums by series, from the totals table, in no particular order.
   std::vector<SeriesSums> series_totals() const;
   std::int64_t record_count() const;
   std::string integrity_check() const;
