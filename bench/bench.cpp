@@ -1,0 +1,478 @@
+// Benchmark harness: data generator, servers for wrk, and in-process measurements, each of which
+// prints "name value" lines next to a baseline measured in the same run (bench/run.sh drives it).
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <SQLiteCpp/VariadicBind.h>
+#include <civetweb.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aiusage/calendar.hpp"
+#include "aiusage/config.hpp"
+#include "aiusage/http_server.hpp"
+#include "aiusage/ingest.hpp"
+#include "aiusage/service.hpp"
+#include "aiusage/store.hpp"
+#include "exposition.hpp"
+#include "support/http_client.hpp"
+
+using namespace aiusage;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Median wall time of `reps` runs of fn, in milliseconds.
+double median_ms(int reps, const std::function<void()>& fn) {
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    fn();
+    times.push_back(ms_since(t0));
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+void report(const char* name, double value) { std::printf("%s %.3f\n", name, value); }
+
+// The synthetic population: 1000 users x 20 priced models x 5 projects = 100k series.
+constexpr int kUsers = 1000, kModels = 20, kProjects = 5, kSeries = kUsers * kModels * kProjects;
+
+std::vector<std::pair<std::string, std::string>> bench_models() {
+  std::set<std::pair<std::string, std::string>> all;
+  const Config config = default_config();
+  for (const Price& p : config.prices.prices())
+    if (p.model != "*") all.insert({p.provider, p.model});
+  std::vector<std::pair<std::string, std::string>> list(all.begin(), all.end()), picked;
+  for (int i = 0; i < kModels; ++i)
+    picked.push_back(list[static_cast<std::size_t>(i) * list.size() / kModels]);
+  return picked;
+}
+
+struct Population {
+  std::vector<std::pair<std::string, std::string>> models = bench_models();
+  PriceBook prices = default_config().prices;
+
+  // A record at `ts` of series `series` (mod 100k); the other fields come from `rng`.
+  UsageRecord make(const std::string& id, std::int64_t ts, std::uint64_t series,
+                   std::mt19937_64& rng) const {
+    UsageRecord r;
+    r.id = id;
+    char user[16];
+    std::snprintf(user, sizeof user, "user-%04d", static_cast<int>(series % kUsers));
+    r.user = user;
+    r.project = "project-" + std::to_string(series / kUsers % kProjects);
+    const auto& m = models[series / kUsers / kProjects % kModels];
+    r.provider = m.first;
+    r.model = m.second;
+    r.prompt_tokens = 200 + static_cast<std::int64_t>(rng() % 4000);
+    r.completion_tokens = 50 + static_cast<std::int64_t>(rng() % 1000);
+    r.cache_read_tokens = rng() % 4 == 0 ? r.prompt_tokens / 2 : 0;
+    r.cached = rng() % 10 == 0;
+    r.timestamp_ms = ts;
+    r.received_ms = ts;
+    CostQuote q = prices.quote(r.provider, r.model, ts, r.billed());
+    r.cost = r.cached ? 0 : q.cost;
+    r.priced = q.priced;
+    r.fingerprint = content_fingerprint(r, true);
+    return r;
+  }
+};
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// gen DB RECORDS: RECORDS records over the 365 days before now, through Store::commit.
+int gen(const std::string& path, std::int64_t count) {
+  Population pop;
+  Store store({path, false});
+  std::mt19937_64 rng(20261127);
+  const std::int64_t end = now_ms(), span = 365LL * 24 * 3'600'000, start = end - span;
+  constexpr std::size_t kBatch = 500'000;  // big transactions: few rollup updates per record
+  std::vector<UsageRecord> batch;
+  batch.reserve(kBatch);
+  auto t0 = Clock::now();
+  double commit_ms = 0;
+  for (std::int64_t i = 0; i < count; ++i) {
+    // Time-ordered, so record, hourly and monthly inserts append instead of landing anywhere.
+    // Every 100k consecutive records cover all 100k series once (7919 is prime to 100k).
+    const std::uint64_t series = static_cast<std::uint64_t>(i) * 7919 % kSeries;
+    batch.push_back(pop.make("gen-" + std::to_string(i), start + i * span / count, series, rng));
+    if (batch.size() == kBatch || i + 1 == count) {
+      std::vector<UsageRecord>* batches[] = {&batch};
+      auto t1 = Clock::now();
+      if (auto r = store.commit(batches); !r) throw std::runtime_error(r.error().message);
+      commit_ms += ms_since(t1);
+      batch.clear();
+    }
+  }
+  const double ms = ms_since(t0);
+  report("gen_commit_seconds", commit_ms / 1000);
+  report("gen_records", static_cast<double>(count));
+  report("gen_seconds", ms / 1000);
+  report("gen_records_per_s", static_cast<double>(count) / (ms / 1000));
+  return 0;
+}
+
+void wait_for_signal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int sig = 0;
+  sigwait(&signals, &sig);
+}
+
+void block_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+// The baseline server: reads the body, parses nothing, answers 200.
+int bare_handler(mg_connection* conn, void*) {
+  char buf[16384];
+  while (mg_read(conn, buf, sizeof buf) > 0) {
+  }
+  static const char kBody[] = R"({"accepted":1})";
+  mg_response_header_start(conn, 200);
+  mg_response_header_add(conn, "Content-Type", "application/json", -1);
+  mg_response_header_add(conn, "Content-Length", std::to_string(sizeof kBody - 1).c_str(), -1);
+  mg_response_header_send(conn);
+  mg_write(conn, kBody, sizeof kBody - 1);
+  return 200;
+}
+
+// serve bare|service PORT THREADS [DB GROUP_COMMIT]: serves until SIGTERM.
+int serve(const std::vector<std::string>& a) {
+  block_signals();
+  const std::string listen = "127.0.0.1:" + a.at(1);
+  const int threads = std::stoi(a.at(2));
+  if (a[0] == "bare") {
+    mg_init_library(0);
+    const std::string t = std::to_string(threads);
+    // The same CivetWeb settings as HttpServer.
+    const char* opts[] = {"listening_ports",
+                          listen.c_str(),  //
+                          "num_threads",
+                          t.c_str(),  //
+                          "enable_keep_alive",
+                          "yes",  //
+                          "tcp_nodelay",
+                          "1",  //
+                          "keep_alive_timeout_ms",
+                          "5000",  //
+                          "request_timeout_ms",
+                          "30000",  //
+                          nullptr};
+    mg_callbacks callbacks{};
+    mg_context* ctx = mg_start(&callbacks, nullptr, opts);
+    if (ctx == nullptr) throw std::runtime_error("cannot listen on " + listen);
+    mg_set_request_handler(ctx, "/", bare_handler, nullptr);
+    std::printf("ready\n");
+    std::fflush(stdout);
+    wait_for_signal();
+    mg_stop(ctx);
+    return 0;
+  }
+  Config config = default_config();
+  config.storage_path = a.at(3);
+  config.group_commit = a.at(4) == "1";
+  config.synchronous_full = true;
+  UsageService service(config);
+  HttpOptions options;
+  options.listen = listen;
+  options.threads = threads;
+  HttpServer server(service, options);
+  std::printf("ready\n");
+  std::fflush(stdout);
+  wait_for_signal();
+  return 0;
+}
+
+// scrape DB REPS: render_metrics() against prometheus-cpp Registry/Family + TextSerializer.
+int scrape(const std::string& path, int reps) {
+  Config config = default_config();
+  config.storage_path = path;
+  UsageService service(config);
+  std::size_t series = 0;
+  service.ledger().read([&](const LedgerState& st) { series = st.series.size(); });
+  std::size_t bytes = 0;
+  const double fast = median_ms(reps, [&] { bytes = render_metrics(service).size(); });
+
+  // The baseline keeps the same series in a Registry, as an exporter built on it would.
+  auto build = [&](prometheus::Registry& registry) {
+    auto& requests = prometheus::BuildCounter().Name("ai_usage_requests_total").Register(registry);
+    auto& tokens = prometheus::BuildCounter().Name("ai_usage_tokens_total").Register(registry);
+    auto& cost = prometheus::BuildCounter().Name("ai_usage_cost_total").Register(registry);
+    auto& hits = prometheus::BuildGauge().Name("ai_usage_cache_hit_ratio").Register(registry);
+    const std::string currency = config.currency;
+    service.ledger().read([&](const LedgerState& st) {
+      for (const auto& [k, s] : st.series) {
+        std::map<std::string, std::string> base{
+            {"provider", k.provider}, {"model", k.model}, {"project", k.project}, {"user", k.user}};
+        auto with = [&](const char* name, std::string value) {
+          auto l = base;
+          l.emplace(name, std::move(value));
+          return l;
+        };
+        requests.Add(with("cached", "false"))
+            .Increment(static_cast<double>(s.calls - s.cache_hits));
+        requests.Add(with("cached", "true")).Increment(static_cast<double>(s.cache_hits));
+        tokens.Add(with("token_type", "input")).Increment(static_cast<double>(s.input_tokens()));
+        tokens.Add(with("token_type", "cache_read"))
+            .Increment(static_cast<double>(s.cache_read_tokens));
+        tokens.Add(with("token_type", "cache_write"))
+            .Increment(static_cast<double>(s.cache_write_tokens));
+        tokens.Add(with("token_type", "output"))
+            .Increment(static_cast<double>(s.completion_tokens));
+        cost.Add(with("currency", currency)).Increment(nanos_to_units(s.cost));
+      }
+      for (const auto& [k, s] : st.month_series)
+        if (s.calls > 0)
+          hits.Add({{"provider", k.provider},
+                    {"model", k.model},
+                    {"project", k.project},
+                    {"user", k.user}})
+              .Set(static_cast<double>(s.cache_hits) / static_cast<double>(s.calls));
+    });
+  };
+  std::size_t base_bytes = 0;
+  const int base_reps = std::max(1, reps / 4);
+  const double built = median_ms(base_reps, [&] {
+    prometheus::Registry registry;
+    build(registry);
+    base_bytes = prometheus::TextSerializer().Serialize(registry.Collect()).size();
+  });
+  prometheus::Registry kept;
+  build(kept);
+  const double collected = median_ms(base_reps, [&] {
+    base_bytes = prometheus::TextSerializer().Serialize(kept.Collect()).size();
+  });
+  report("scrape_series", static_cast<double>(series));
+  report("scrape_records", static_cast<double>(service.store().record_count()));
+  report("scrape_bytes", static_cast<double>(bytes));
+  report("scrape_baseline_bytes", static_cast<double>(base_bytes));
+  report("scrape_fast_ms", fast);
+  report("scrape_promcpp_collect_ms", collected);
+  report("scrape_promcpp_build_collect_ms", built);
+  return 0;
+}
+
+std::string month_query(std::int64_t start, std::int64_t end) {
+  return "/api/v1/statistics?start=" + format_utc(start) + "&end=" + format_utc(end);
+}
+
+// stats DB REPS: one month's statistics (rollups) against the raw GROUP BY over the records.
+int stats(const std::string& path, int reps) {
+  Config config = default_config();
+  config.storage_path = path;
+  UsageService service(config);
+  // The last whole UTC month, and the same month in UTC+08:00 (ends cut through buckets).
+  const std::int64_t start = floor_utc_month(floor_utc_month(now_ms()) - 1);
+  const std::int64_t end = next_utc_month(start);
+  UsageFilter month;
+  month.start_ms = start;
+  month.end_ms = end;
+  UsageFilter shifted = month;
+  *shifted.start_ms -= 8 * 3'600'000;
+  *shifted.end_ms -= 8 * 3'600'000;
+  Statistics s;
+  const double rollup = median_ms(reps, [&] { s = service.statistics(month); });
+  const double rollup_shifted = median_ms(reps, [&] { service.statistics(shifted); });
+
+  HttpOptions options;
+  options.listen = "127.0.0.1:0";
+  options.threads = 4;
+  HttpServer server(service, options);
+  const std::string target = month_query(start, end);
+  testing::HttpResponse r;
+  const double http = median_ms(reps, [&] { r = testing::http_get(server.port(), target); });
+  if (r.status != 200) throw std::runtime_error("statistics answered " + std::to_string(r.status));
+
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  std::int64_t raw_calls = 0, raw_cost = 0;
+  const double raw = median_ms(std::max(1, reps / 10), [&] {
+    SQLite::Statement q(db,
+                        "SELECT provider, model, project_id, user_id, count(*), sum(cached), "
+                        "sum(1 - priced), sum(CASE WHEN cached THEN 0 ELSE prompt_tokens END), "
+                        "sum(CASE WHEN cached THEN 0 ELSE completion_tokens END), "
+                        "sum(cost_nanos) FROM ai_usage WHERE timestamp_ms >= ? AND "
+                        "timestamp_ms < ? GROUP BY provider, model, project_id, user_id");
+    q.bind(1, static_cast<std::int64_t>(start));
+    q.bind(2, static_cast<std::int64_t>(end));
+    raw_calls = raw_cost = 0;
+    while (q.executeStep()) {
+      raw_calls += q.getColumn(4).getInt64();
+      raw_cost += q.getColumn(9).getInt64();
+    }
+  });
+  if (raw_calls != s.total.calls || raw_cost != s.total.cost)
+    throw std::runtime_error("rollup statistics differ from the records");
+  report("stats_month_records", static_cast<double>(s.total.calls));
+  report("stats_month_users", static_cast<double>(s.by_user.size()));
+  report("stats_rollup_ms", rollup);
+  report("stats_rollup_utc8_ms", rollup_shifted);
+  report("stats_http_ms", http);
+  report("stats_raw_groupby_ms", raw);
+  return 0;
+}
+
+std::string json_escape_free(const UsageRecord& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                R"({"id":"%s","userId":"%s","projectId":"%s","provider":"%s","model":"%s",)"
+                R"("usage":{"promptTokens":%lld,"completionTokens":%lld,"cacheReadTokens":%lld},)"
+                R"("cached":%s,"timestamp":%lld})",
+                r.id.c_str(), r.user.c_str(), r.project.c_str(), r.provider.c_str(),
+                r.model.c_str(), static_cast<long long>(r.prompt_tokens),
+                static_cast<long long>(r.completion_tokens),
+                static_cast<long long>(r.cache_read_tokens), r.cached ? "true" : "false",
+                static_cast<long long>(r.timestamp_ms));
+  return buf;
+}
+
+// A plain SQLiteCpp loop: the same rows into a copy of the same database, 1000 per transaction.
+double plain_insert_ms(const std::string& start_db, const std::string& path,
+                       const std::vector<UsageRecord>& rows, bool seed_indexes) {
+  std::filesystem::copy_file(start_db, path);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  db.exec("PRAGMA synchronous = FULL");
+  if (seed_indexes)
+    db.exec(
+        "CREATE INDEX ai_usage_user_idx ON ai_usage(user_id);"
+        "CREATE INDEX ai_usage_project_idx ON ai_usage(project_id);"
+        "CREATE INDEX ai_usage_provider_model_idx ON ai_usage(provider, model);");
+  SQLite::Statement insert(
+      db,
+      "INSERT INTO ai_usage (id, user_id, project_id, provider, model, prompt_tokens, "
+      "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, priced, "
+      "cached, timestamp_ms, received_ms, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?, ?, ?, ?)");
+  auto t0 = Clock::now();
+  for (std::size_t i = 0; i < rows.size(); i += 1000) {
+    SQLite::Transaction tx(db);
+    for (std::size_t j = i; j < std::min(rows.size(), i + 1000); ++j) {
+      const UsageRecord& r = rows[j];
+      insert.reset();
+      SQLite::bind(insert, r.id, r.user, r.project, r.provider, r.model, r.prompt_tokens,
+                   r.completion_tokens, r.total_tokens(), r.cache_read_tokens, r.cache_write_tokens,
+                   r.cost, r.priced ? 1 : 0, r.cached ? 1 : 0, r.timestamp_ms, r.received_ms,
+                   r.fingerprint);
+      insert.exec();
+    }
+    tx.commit();
+  }
+  return ms_since(t0);
+}
+
+// batch START_DB DIR REQUESTS: POSTs of 1000 records (2 clients) against the plain insert loop,
+// each starting from a copy of START_DB.
+int batch(const std::string& start_db, const std::string& dir, int requests) {
+  Population pop;
+  std::mt19937_64 rng(4);
+  std::vector<UsageRecord> rows;
+  std::vector<std::string> bodies;
+  const std::int64_t t = now_ms() - 3'600'000;
+  for (int b = 0; b < requests; ++b) {
+    std::string body = "[";
+    for (int i = 0; i < 1000; ++i) {
+      rows.push_back(pop.make("b-" + std::to_string(b) + "-" + std::to_string(i), t + b * 1000 + i,
+                              rng() % kSeries, rng));
+      body += (i ? "," : "") + json_escape_free(rows.back());
+    }
+    bodies.push_back(body + "]");
+  }
+  const double seed = plain_insert_ms(start_db, dir + "/plain-seed.db", rows, true);
+  const double plain = plain_insert_ms(start_db, dir + "/plain.db", rows, false);
+  std::filesystem::copy_file(start_db, dir + "/service.db");
+  const std::int64_t before =
+      SQLite::Database(start_db).execAndGet("SELECT count(*) FROM ai_usage").getInt64();
+
+  Config config = default_config();
+  config.storage_path = dir + "/service.db";
+  config.synchronous_full = true;
+  UsageService service(config);
+  HttpOptions options;
+  options.listen = "127.0.0.1:0";
+  options.threads = 8;
+  HttpServer server(service, options);
+  std::atomic<int> next{0}, failures{0};
+  auto t0 = Clock::now();
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c)
+    clients.emplace_back([&] {
+      for (int i; (i = next++) < requests;) {
+        auto r = testing::http_post_json(server.port(), "/api/v1/usage",
+                                         bodies[static_cast<std::size_t>(i)]);
+        if (r.status != 200 && failures++ == 0)
+          std::fprintf(stderr, "batch: %d %s\n", r.status, r.body.substr(0, 300).c_str());
+      }
+    });
+  for (auto& c : clients) c.join();
+  const double service_ms = ms_since(t0);
+  if (failures > 0)
+    throw std::runtime_error(std::to_string(failures.load()) + " batch requests failed");
+  if (service.store().record_count() != before + static_cast<std::int64_t>(rows.size()))
+    throw std::runtime_error("records missing after the batch run");
+  const double n = static_cast<double>(rows.size());
+  report("batch_records", n);
+  report("batch_service_records_per_s", n / (service_ms / 1000));
+  report("batch_plain_records_per_s", n / (plain / 1000));
+  report("batch_plain_seed_indexes_records_per_s", n / (seed / 1000));
+  return 0;
+}
+
+int models() {
+  for (const auto& [provider, model] : bench_models())
+    std::printf("%s %s\n", provider.c_str(), model.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> a(argv + 1, argv + argc);
+  try {
+    if (a.size() == 3 && a[0] == "gen") return gen(a[1], std::stoll(a[2]));
+    if (a.size() >= 3 && a[0] == "serve") return serve({a.begin() + 1, a.end()});
+    if (a.size() == 3 && a[0] == "scrape") return scrape(a[1], std::stoi(a[2]));
+    if (a.size() == 3 && a[0] == "stats") return stats(a[1], std::stoi(a[2]));
+    if (a.size() == 4 && a[0] == "batch") return batch(a[1], a[2], std::stoi(a[3]));
+    if (a.size() == 1 && a[0] == "models") return models();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "aiusage_bench: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(
+      stderr,
+      "usage: aiusage_bench gen DB RECORDS | serve bare PORT THREADS | serve service PORT "
+      "THREADS DB GROUP_COMMIT | scrape DB REPS | stats DB REPS | batch START_DB DIR REQUESTS | "
+      "models\n");
+  return 2;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Prints each target of issue #4 as measured / baseline from a results file of bench/run.sh.
+set -euo pipefail
+awk '
+  { v[$1] = $2 }
+  function row(what, measured, baseline, ratio, goal) {
+    printf "%-44s %14s %14s %9s  %s\n", what, measured, baseline, ratio, goal
+  }
+  function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+  END {
+    row("target", "measured", "baseline", "ratio", "goal")
+    row("1 ingest req/s, group commit (vs bare)", v["group_requests_per_s"], v["bare_requests_per_s"],
+        r(v["group_requests_per_s"], v["bare_requests_per_s"]), ">= 0.40")
+    row("1 ingest p99 ms, group commit", v["group_p99_ms"], v["bare_p99_ms"], "-", "<= 10 ms")
+    row("1 ingest req/s, per-request tx (vs bare)", v["per_request_requests_per_s"], v["bare_requests_per_s"],
+        r(v["per_request_requests_per_s"], v["bare_requests_per_s"]), "(report)")
+    row("1 ingest p99 ms, per-request tx", v["per_request_p99_ms"], v["bare_p99_ms"], "-", "(report)")
+    row("2 batch records/s (vs plain loop)", sprintf("%.0f", v["batch_service_records_per_s"]),
+        sprintf("%.0f", v["batch_plain_records_per_s"]),
+        r(v["batch_service_records_per_s"], v["batch_plain_records_per_s"]), ">= 0.75")
+    row("2 plain loop with the seed 5 indexes", sprintf("%.0f", v["batch_plain_seed_indexes_records_per_s"]),
+        sprintf("%.0f", v["batch_plain_records_per_s"]),
+        r(v["batch_plain_seed_indexes_records_per_s"], v["batch_plain_records_per_s"]), "(report)")
+    row("3 scrape ms, speed-up vs prometheus-cpp", v["scrape_fast_ms"], v["scrape_promcpp_collect_ms"],
+        r(v["scrape_promcpp_collect_ms"], v["scrape_fast_ms"]) "x", ">= 3x")
+    row("3 scrape ms, vs building a Registry too", v["scrape_fast_ms"], v["scrape_promcpp_build_collect_ms"],
+        r(v["scrape_promcpp_build_collect_ms"], v["scrape_fast_ms"]) "x", "(report)")
+    row("3 scrape ms, 10M vs 100k records", v["scrape_fast_ms"], v["small_scrape_fast_ms"],
+        r(v["scrape_fast_ms"], v["small_scrape_fast_ms"]), "~ 1.00")
+    row("4 statistics ms, month (vs raw GROUP BY)", v["stats_rollup_ms"], v["stats_raw_groupby_ms"],
+        r(v["stats_raw_groupby_ms"], v["stats_rollup_ms"]) "x", "<= 20 ms, >= 50x")
+    row("4 GET /api/v1/statistics ms (HTTP+JSON)", v["stats_http_ms"], v["stats_raw_groupby_ms"],
+        r(v["stats_raw_groupby_ms"], v["stats_http_ms"]) "x", "<= 20 ms")
+    row("4 statistics ms, month in UTC+08:00", v["stats_rollup_utc8_ms"], v["stats_raw_groupby_ms"],
+        r(v["stats_raw_groupby_ms"], v["stats_rollup_utc8_ms"]) "x", "(report)")
+    row("5 startup ms, 10M records (vs empty db)", v["big_startup_ms"], v["empty_startup_ms"],
+        r(v["big_startup_ms"], v["empty_startup_ms"]), "<= 2000 ms")
+    row("6 RSS MB idle, 10M records (vs empty db)", v["big_rss_idle_mb"], v["empty_rss_idle_mb"],
+        r(v["big_rss_idle_mb"], v["empty_rss_idle_mb"]), "<= 200 MB")
+    row("6 peak RSS MB with one scrape", v["big_rss_peak_mb"], v["empty_rss_peak_mb"],
+        r(v["big_rss_peak_mb"], v["empty_rss_peak_mb"]), "<= 200 MB")
+    row("scrape ms while ingest runs", v["scrape_under_ingest_median_ms"], v["scrape_fast_ms"],
+        r(v["scrape_under_ingest_median_ms"], v["scrape_fast_ms"]), "(report)")
+    row("ingest p99 ms while scraped (vs not)", v["group_scraped_p99_ms"], v["group_p99_ms"],
+        r(v["group_scraped_p99_ms"], v["group_p99_ms"]), "<= 1.20")
+  }' "$1"

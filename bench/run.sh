@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The benchmark suite of issue #4 in one command: builds Release, generates the data, and prints
+# every measurement next to the baseline measured in the same run (also in bench/out/results.txt).
+# Loopback only. Knobs: BENCH_RECORDS (10000000), BENCH_DURATION (wrk seconds, 10), BENCH_BUILD.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BENCH_BUILD:-build-bench}
+OUT=bench/out
+RECORDS=${BENCH_RECORDS:-10000000}
+DURATION=${BENCH_DURATION:-10}
+PORT=${BENCH_PORT:-19477}
+mkdir -p "$OUT"
+rm -rf "$OUT"/*.db "$OUT"/*.db-* "$OUT"/batch "$OUT"/*.log "$OUT"/*.txt
+RES=$OUT/results.txt
+SUITE_START=$(date +%s)
+
+say() { echo "$*" | tee -a "$RES"; }
+# Appends the harness's "name value" lines, each name prefixed with $1.
+collect() { sed "s/^/$1/" | tee -a "$RES"; }
+ms_now() { date +%s%3N; }
+
+say "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
+  "$(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r), $(df -T "$OUT" | awk 'NR==2 {print $2}')" \
+  "on $(df "$OUT" | awk 'NR==2 {print $1}'); $(date -u +%FT%TZ)"
+
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAIUSAGE_BUILD_TESTS=OFF >/dev/null
+cmake --build "$BUILD" -j2 --target aiusage_bench ai-usage-exporter >/dev/null
+B=$BUILD/bench/aiusage_bench
+EXPORTER=$BUILD/ai-usage-exporter
+"$B" models >"$OUT/models.txt"
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_ready() {  # URL: polls every 10 ms for up to 60 s
+  for _ in $(seq 6000); do
+    curl -sf -o /dev/null "$1" && return 0
+    sleep 0.01
+  done
+  echo "bench: $1 never answered" >&2
+  return 1
+}
+stop() { kill "$1" && wait "$1" 2>/dev/null || true; }
+
+echo "== generate" >&2
+"$B" gen "$OUT/big.db" "$RECORDS" | collect ""
+"$B" gen "$OUT/small.db" 100000 | collect "small_"
+
+echo "== scrape" >&2
+"$B" scrape "$OUT/big.db" 5 | collect ""
+"$B" scrape "$OUT/small.db" 5 | collect "small_"
+
+echo "== statistics" >&2
+"$B" stats "$OUT/big.db" 20 | collect ""
+
+echo "== startup and memory (the real binary)" >&2
+# KEY DB: seconds until /-/ready answers, RSS when idle and at its peak over one scrape.
+startup() {
+  local t0 pid
+  t0=$(ms_now)
+  "$EXPORTER" --storage.path "$2" --web.listen-address "127.0.0.1:$PORT" 2>"$OUT/$1.log" &
+  pid=$!
+  PIDS+=("$pid")
+  wait_ready "http://127.0.0.1:$PORT/-/ready"
+  say "$1_startup_ms $(($(ms_now) - t0))"
+  say "$1_rss_idle_mb $(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")"
+  curl -sf "http://127.0.0.1:$PORT/metrics" >"$OUT/$1.metrics.txt"
+  say "$1_rss_peak_mb $(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")"
+  say "$1_accepted_counter $(awk '/^ai_usage_ingest_records_total\{result="accepted"\}/ {print $2}' "$OUT/$1.metrics.txt")"
+  stop "$pid"
+}
+startup empty "$OUT/empty.db"
+startup big "$OUT/big.db"
+if command -v promtool >/dev/null; then
+  promtool check metrics <"$OUT/big.metrics.txt" >"$OUT/promtool.txt" 2>&1 || true
+  say "big_promtool_problems $(wc -l <"$OUT/promtool.txt")"
+fi
+
+echo "== batch ingest" >&2
+mkdir -p "$OUT/batch"
+"$B" batch "$OUT/small.db" "$OUT/batch" 100 | collect ""
+rm -rf "$OUT/batch"
+
+echo "== single-record ingest (wrk, c=32)" >&2
+# NAME: wrk against the server on $PORT, one record per POST; prints req/s, p50 and p99 (ms).
+run_wrk() {
+  wrk -t2 -c32 -d"${DURATION}s" --latency -s bench/ingest.lua "http://127.0.0.1:$PORT" \
+    -- "$1-$(date +%s%N)" "$OUT/models.txt" >"$OUT/wrk-$1.txt"
+  awk -v name="$1" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec:/ { printf "%s_requests_per_s %s\n", name, $2 }
+    $1 == "50%" { printf "%s_p50_ms %.3f\n", name, ms($2) }
+    $1 == "99%" { printf "%s_p99_ms %.3f\n", name, ms($2) }
+    /Non-2xx/ { printf "%s_errors %s\n", name, $NF }
+    /Socket errors/ { printf "%s_socket_errors %s\n", name, $0 }' "$OUT/wrk-$1.txt" | tee -a "$RES"
+}
+serve() {  # bare | service DB GROUP_COMMIT
+  "$B" serve "$1" "$PORT" 64 "${@:2}" >"$OUT/serve.log" 2>&1 &
+  SERVER=$!
+  PIDS+=("$SERVER")
+  until grep -q ready "$OUT/serve.log"; do
+    kill -0 "$SERVER" || { cat "$OUT/serve.log" >&2; return 1; }
+    sleep 0.05
+  done
+}
+serve bare
+run_wrk bare
+stop "$SERVER"
+serve service "$OUT/big.db" 1
+run_wrk group
+stop "$SERVER"
+
+# Scrapes every 2 s while ingest runs flat out: scrape latency and the ingest p99 under it.
+serve service "$OUT/big.db" 1
+(
+  sleep 1
+  end=$(($(date +%s) + DURATION - 2))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/metrics" >>"$OUT/scrapes.txt"
+    sleep 2
+  done
+) &
+SCRAPER=$!
+run_wrk group_scraped
+wait "$SCRAPER"
+sort -n "$OUT/scrapes.txt" | awk '{ v[NR] = $1 * 1000 } END {
+  printf "scrape_under_ingest_count %d\nscrape_under_ingest_median_ms %.1f\nscrape_under_ingest_max_ms %.1f\n",
+    NR, v[int((NR + 1) / 2)], v[NR] }' | tee -a "$RES"
+stop "$SERVER"
+
+serve service "$OUT/big.db" 0
+run_wrk per_request
+stop "$SERVER"
+
+say "suite_seconds $(($(date +%s) - SUITE_START))"
+echo "== ratios" >&2
+bash bench/ratios.sh "$RES"
