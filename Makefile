@@ -34,3 +34,11 @@ clean:
 .PHONY: torture
 torture: build
 	python3 tests/reliability/torture.py --exporter $(BUILD)/ai-usage-exporter --cycles 100
+
+# libFuzzer over the ingest parser for FUZZ_SECONDS (default 10 minutes); the corpus grows in $(BUILD).
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz
+fuzz: build
+	mkdir -p $(BUILD)/tests/fuzz-corpus
+	$(BUILD)/tests/ingest_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+	  $(BUILD)/tests/fuzz-corpus tests/fuzz/corpus

@@ -1,0 +1,61 @@
+// libFuzzer target over the ingest parser and validator (parse_usage_body), the code that reads
+// untrusted request bodies. The first byte picks the body format and policy; the rest is the body.
+// Besides crashes and sanitizer reports it traps on a broken contract of the result.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "aiusage/ingest.hpp"
+#include "aiusage/pricing.hpp"
+
+namespace {
+
+constexpr std::int64_t kNow = 1'794'744'000'000;  // 2026-11-15T12:00:00Z
+
+void require(bool ok) {
+  if (!ok) __builtin_trap();
+}
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  using namespace aiusage;
+  const std::uint8_t mode = data[0];
+  const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
+  IngestPolicy policy{kNow, TimeWindow{}, std::nullopt};
+  if (mode & 2) policy.project = "web";
+  if (mode & 4) policy.window = TimeWindow{std::nullopt, std::nullopt};
+  auto r = parse_usage_body(body, mode & 1 ? BodyFormat::ndjson : BodyFormat::json, policy);
+  if (!r) {
+    const IngestError& e = r.error();
+    require(e.status == 400 || e.status == 403);
+    require(!e.message.empty());
+    require(e.details.size() <= kMaxErrorDetails);
+    require(e.records >= 1);
+    require(e.status == 403 ? policy.project.has_value() : true);
+    return 0;
+  }
+  require(!r->empty());
+  for (const UsageRecord& rec : *r) {
+    require(!rec.user.empty() && !rec.provider.empty() && !rec.model.empty());
+    require(utf8_length(rec.id) <= kMaxIdLength && utf8_length(rec.user) <= kMaxLabelLength);
+    require(rec.prompt_tokens >= 0 && rec.prompt_tokens <= kMaxTokens);
+    require(rec.completion_tokens >= 0 && rec.completion_tokens <= kMaxTokens);
+    require(rec.cache_read_tokens >= 0 && rec.cache_write_tokens >= 0);
+    require(rec.cache_read_tokens + rec.cache_write_tokens <= rec.prompt_tokens);
+    require(rec.fingerprint.size() == 32);
+    require(rec.timestamp_ms <= 253'402'300'799'999);
+    if (!(mode & 4)) require(rec.timestamp_ms <= kNow + 5 * 60'000 && rec.timestamp_ms >= kNow - 35LL * 86'400'000);
+    if (policy.project) require(rec.project == *policy.project);
+    require(rec.received_ms == kNow);
+  }
+  return 0;
+}
