@@ -56,7 +56,9 @@ CostQuote PriceBook::quote(std::string_view provider, std::string_view model, st
     sum *= rates_.at(p->currency);
     den *= kNanosPerUnit;
   }
-  return {static_cast<Nanos>(div_round_half_even(sum, den)), true};
+  Int128 cost = div_round_half_even(sum, den);
+  if (cost > kMaxRecordCostNanos) return {0, true, true};
+  return {static_cast<Nanos>(cost), true};
 }
 
 }  // namespace aiusage

@@ -75,24 +75,43 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
     return parsed.error();
   }
   std::vector<UsageRecord>& records = *parsed;
-  for (UsageRecord& r : records) {
+  std::vector<FieldError> too_large;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    UsageRecord& r = records[i];
     if (r.id.empty()) r.id = make_uuid();
     CostQuote q = live->prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
+    if (q.too_large && !r.cached)
+      too_large.push_back({i, "usage",
+                           "costs more than " + format_nanos(kMaxRecordCostNanos, 0) + " " +
+                               live->prices.billing_currency() + ", the most one record may cost"});
     r.cost = r.cached ? 0 : q.cost;
     r.priced = q.priced;
+  }
+  if (!too_large.empty()) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    return IngestError{400,
+                       std::to_string(too_large.size()) + " of " + std::to_string(records.size()) +
+                           " records are invalid; nothing was stored",
+                       std::move(too_large), std::nullopt, records.size()};
   }
   auto result = writer_->submit(records);
   if (!result) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
-    return IngestError{503, "storage unavailable, nothing was stored: " + result.error().message, {}, std::nullopt};
+    return IngestError{503,
+                       "storage unavailable, nothing was stored: " + result.error().message,
+                       {},
+                       std::nullopt};
   }
   const BatchOutcome& o = *result;
   if (o.conflict) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
     const std::string& id = records[o.conflict_index].id;
-    return IngestError{409, "id \"" + id + "\" was already used for a record with different content; nothing was stored",
-                       {{o.conflict_index, "id", "already used for a record with different content"}},
-                       std::nullopt};
+    return IngestError{
+        409,
+        "id \"" + id +
+            "\" was already used for a record with different content; nothing was stored",
+        {{o.conflict_index, "id", "already used for a record with different content"}},
+        std::nullopt};
   }
   IngestOutcome out;
   out.duplicate = o.duplicate;
@@ -112,7 +131,8 @@ void UsageService::ensure_current_month() {
   Period now_month = calendar_.month_of(clock_());
   if (now_month == ledger_.month()) return;
   writer_->exclusive([&] {
-    if (now_month != ledger_.month()) ledger_.reset_month(now_month, store_->aggregate(month_filter(now_month)));
+    if (now_month != ledger_.month())
+      ledger_.reset_month(now_month, store_->aggregate(month_filter(now_month)));
   });
 }
 
@@ -146,16 +166,20 @@ std::vector<QuotaReport> UsageService::quota_reports() {
   bool user_wildcard = false, project_wildcard = false;
   const std::shared_ptr<const Config> live = current();
   for (const QuotaRule& rule : live->quotas) {
-    if (rule.scope == Scope::global) subjects.insert({Scope::global, ""});
-    else if (rule.subject != "*") subjects.insert({rule.scope, rule.subject});
-    else (rule.scope == Scope::user ? user_wildcard : project_wildcard) = true;
+    if (rule.scope == Scope::global)
+      subjects.insert({Scope::global, ""});
+    else if (rule.subject != "*")
+      subjects.insert({rule.scope, rule.subject});
+    else
+      (rule.scope == Scope::user ? user_wildcard : project_wildcard) = true;
   }
   if (user_wildcard || project_wildcard) {
     ledger_.read([&](const LedgerState& st) {
       if (user_wildcard)
         for (const auto& [user, usage] : st.month_users) subjects.insert({Scope::user, user});
       if (project_wildcard)
-        for (const auto& [project, usage] : st.month_projects) subjects.insert({Scope::project, project});
+        for (const auto& [project, usage] : st.month_projects)
+          subjects.insert({Scope::project, project});
     });
   }
   std::vector<QuotaReport> reports;

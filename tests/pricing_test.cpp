@@ -372,27 +372,28 @@ TEST_CASE("pricing - rounding to the nano, half to even") {
   }
 }
 
-TEST_CASE("pricing - largest accepted record", "[!mayfail]") {
-  // Config accepts prices and exchange rates up to 10000 (kMaxPriceNanos, kMaxRateNanos) and
-  // ingest accepts up to kMaxTokens = 1e10 tokens per class. With conversion one input token
-  // at the largest price and rate costs 10000 / 1e6 × 10000 = 100 units = 1e11 nanos, so a
-  // record of 1e10 tokens costs 1e21 nanos: far more than INT64_MAX (≈ 9.22e18). The Int128
-  // sum is exact, but the final static_cast<Nanos> in PriceBook::quote wraps around.
+TEST_CASE("pricing - a record above the largest cost is refused, never wrapped") {
+  // At the largest price and rate one input token costs 10000 / 1e6 × 10000 = 100 units
+  // = 1e11 nanos, so 1e7 tokens cost exactly kMaxRecordCostNanos = 1e18 nanos.
   const Price p = price("p", "m", kMaxPriceNanos, kMaxPriceNanos, INT64_MIN, "EUR");
   const PriceBook book({p}, "USD", {{"EUR", kMaxRateNanos}});
-
-  // INT64_MAX / 1e11 = 92'233'720.37 → 92'233'720 tokens still fit.
-  const CostQuote fits = book.quote("p", "m", kSometime, {92'233'720, 0, 0, 0});
-  CHECK(fits.cost == 9'223'372'000'000'000'000);  // 92'233'720 × 1e11
-
-  // One more token: 9'223'372'100'000'000'000 > INT64_MAX. Correct: never less than the
-  // cheaper record (saturate at INT64_MAX, or refuse); actual: wraps to a negative cost.
-  const CostQuote one_more = book.quote("p", "m", kSometime, {92'233'721, 0, 0, 0});
-  CAPTURE(one_more.cost);
-  CHECK(one_more.cost >= fits.cost);
-
-  // The largest record ingest accepts: 1e10 input + 1e10 output tokens = 2e21 nanos.
-  const CostQuote full = book.quote("p", "m", kSometime, {kMaxTokens, 0, 0, kMaxTokens});
-  CAPTURE(full.cost);
-  CHECK(full.cost >= fits.cost);
+  struct Case {
+    const char* name;
+    TokenCounts tokens;
+    Nanos cost;
+    bool too_large;
+  };
+  const Case cases[] = {
+      {"exactly the limit", {10'000'000, 0, 0, 0}, kMaxRecordCostNanos, false},
+      {"one token more", {10'000'001, 0, 0, 0}, 0, true},
+      {"past 64 bits", {92'233'721, 0, 0, 0}, 0, true},
+      {"largest token counts", {kMaxTokens, 0, 0, kMaxTokens}, 0, true},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const CostQuote q = book.quote("p", "m", kSometime, c.tokens);
+    CHECK(q.priced);
+    CHECK(q.cost == c.cost);
+    CHECK(q.too_large == c.too_large);
+  }
 }

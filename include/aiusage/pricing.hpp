@@ -33,6 +33,7 @@ struct Price {
 struct CostQuote {
   Nanos cost = 0;
   bool priced = false;
+  bool too_large = false;  // above kMaxRecordCostNanos; cost is then 0 and the record is refused
 };
 
 class PriceBook {
@@ -63,5 +64,7 @@ inline constexpr std::int64_t kMaxTokens = 10'000'000'000;
 // Largest price per 1M tokens and largest exchange rate accepted from configuration.
 inline constexpr Nanos kMaxPriceNanos = 10'000 * kNanosPerUnit;
 inline constexpr Nanos kMaxRateNanos = 10'000 * kNanosPerUnit;
+// Largest cost of one record (one billion units); keeps every sum far inside 64 bits.
+inline constexpr Nanos kMaxRecordCostNanos = 1'000'000'000 * kNanosPerUnit;
 
 }  // namespace aiusage
