@@ -43,8 +43,8 @@ rapidjson::Document parse(const std::string& body) {
 }
 
 std::string request(const std::string& body) {
-  return "POST /api/v1/usage HTTP/1.1\r\nHost: x\r\nContent-Type: "
-         "application/json\r\nContent-Length: " +
+  return "POST /api/v1/usage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Connection: close\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
@@ -186,7 +186,7 @@ TEST_CASE("reliability - drain finishes in-flight requests and refuses new ones"
   CHECK(ts.service->store().record_count() == 5);
 }
 
-TEST_CASE("reliability - reload swaps prices, quotas and tokens; a bad config keeps serving") {
+TEST_CASE("reliability - reload swaps prices, quotas and tokens, a bad config keeps serving") {
   TempDir dir;
   FakeClock clock;
   clock.set(*parse_rfc3339(kNow));
