@@ -85,8 +85,10 @@ def client(n, cycle, port, ledger, stop, rng):
             resp = conn.getresponse()
             text = resp.read()
             status = resp.status
-        except (OSError, http.client.HTTPException):
-            status, text = None, b""
+            out = json.loads(text) if status == 200 else None
+        except (OSError, http.client.HTTPException, ValueError):
+            # No answer, or one cut short by the kill: unanswered, so the batch is resent.
+            status, out = None, None
             if conn is not None:
                 conn.close()
             conn = None
@@ -100,7 +102,6 @@ def client(n, cycle, port, ledger, stop, rng):
             continue
         with ledger.lock:
             ledger.ok += 1
-            out = json.loads(text)
             ids = [r["id"] for r in out["records"]]
             if ids != [r["id"] for r in batch]:
                 raise Failure(f"acknowledged ids {ids[:3]}... differ from the batch sent")
