@@ -54,41 +54,49 @@ Response denied(const AuthDenial& d) {
   return r;
 }
 
-// The accepted socket of a request: CivetWeb does not expose it, so it is the descriptor whose
-// peer is the client's address and port and whose local port is the server's; -1 if none is.
+// Whether `fd` is the connection of `ri`: its peer is the client's address and port, and its
+// local port the server's.
+bool is_connection_of(int fd, const mg_request_info* ri) {
+  sockaddr_storage peer{}, local{};
+  socklen_t peer_len = sizeof peer, local_len = sizeof local;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+    return false;
+  char addr[INET6_ADDRSTRLEN] = "";
+  int peer_port = 0, local_port = 0;
+  if (peer.ss_family == AF_INET) {
+    auto* p = reinterpret_cast<sockaddr_in*>(&peer);
+    inet_ntop(AF_INET, &p->sin_addr, addr, sizeof addr);
+    peer_port = ntohs(p->sin_port);
+    local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
+  } else if (peer.ss_family == AF_INET6) {
+    auto* p = reinterpret_cast<sockaddr_in6*>(&peer);
+    inet_ntop(AF_INET6, &p->sin6_addr, addr, sizeof addr);
+    peer_port = ntohs(p->sin6_port);
+    local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+  }
+  return peer_port == ri->remote_port && local_port == ri->server_port &&
+         ri->remote_addr == std::string(addr);
+}
+
+// The accepted socket of a request (CivetWeb does not expose it), or -1. A worker keeps its
+// connection across keep-alive requests, so the last one found is checked before a scan.
 int socket_of(const mg_request_info* ri) {
+  thread_local int last = -1;
+  if (last >= 0 && is_connection_of(last, ri)) return last;
+  last = -1;
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
-  int found = -1;
   while (dirent* e = readdir(dir)) {
     int fd = std::atoi(e->d_name);
     if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(dir)) continue;
-    sockaddr_storage peer{}, local{};
-    socklen_t peer_len = sizeof peer, local_len = sizeof local;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
-      continue;
-    char addr[INET6_ADDRSTRLEN] = "";
-    int peer_port = 0, local_port = 0;
-    if (peer.ss_family == AF_INET) {
-      auto* p = reinterpret_cast<sockaddr_in*>(&peer);
-      inet_ntop(AF_INET, &p->sin_addr, addr, sizeof addr);
-      peer_port = ntohs(p->sin_port);
-      local_port = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
-    } else if (peer.ss_family == AF_INET6) {
-      auto* p = reinterpret_cast<sockaddr_in6*>(&peer);
-      inet_ntop(AF_INET6, &p->sin6_addr, addr, sizeof addr);
-      peer_port = ntohs(p->sin6_port);
-      local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
-    }
-    if (peer_port == ri->remote_port && local_port == ri->server_port &&
-        ri->remote_addr == std::string(addr)) {
-      found = fd;
+    if (is_connection_of(fd, ri)) {
+      last = fd;
       break;
     }
   }
   closedir(dir);
-  return found;
+  return last;
 }
 
 // How much to ask mg_read for so that it never waits for bytes that have not arrived: it keeps
