@@ -134,3 +134,16 @@ class Checks:
     def finish(self):
         print(f"{self.name}: {self.passed} passed, {self.failed} failed")
         return 0 if self.failed == 0 else 1
+
+
+def run(name, test):
+    """Main of a test script: `test(exporter, checks, tmp)` with --exporter parsed and a temp dir."""
+    import argparse
+    import tempfile
+    p = argparse.ArgumentParser()
+    p.add_argument("--exporter", required=True)
+    args = p.parse_args()
+    checks = Checks(name)
+    with tempfile.TemporaryDirectory(prefix=f"aiusage-{name}-") as tmp:
+        test(args.exporter, checks, tmp)
+    return checks.finish()

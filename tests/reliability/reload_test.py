@@ -3,15 +3,13 @@
 refused with the reason logged while the old configuration keeps serving; the
 ai_usage_config_last_reload_* gauges follow.
 """
-import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Checks, Exporter, base_config, record, write  # noqa: E402
+from harness import Exporter, base_config, record, write, run  # noqa: E402
 
 
 def gauge(ex, name):
@@ -30,52 +28,46 @@ def wait_log(ex, needle, count):
     return False
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--exporter", required=True)
-    args = p.parse_args()
-    checks = Checks("reload")
-    with tempfile.TemporaryDirectory(prefix="aiusage-reload-") as tmp:
-        db = os.path.join(tmp, "usage.db")
-        path = os.path.join(tmp, "c.toml")
+def test(exporter, checks, tmp):
+    db = os.path.join(tmp, "usage.db")
+    path = os.path.join(tmp, "c.toml")
+    write(path, base_config(db))
+    ex = Exporter(exporter, path, os.path.join(tmp, "log"))
+    try:
+        checks.check(gauge(ex, "ai_usage_config_last_reload_successful") == 1, "successful gauge is 1 at start")
+        started = gauge(ex, "ai_usage_config_last_reload_success_timestamp_seconds")
+        checks.check(started and abs(started - time.time()) < 60, "success timestamp is the start time")
+        ex.ingest([record("r1")])
+        write(path, base_config(db, '\n[[quota]]\nscope = "user"\nsubject = "u"\ntokens = 100\n'))
+        time.sleep(1.1)  # the success timestamp has second resolution in this check
+        ex.proc.send_signal(signal.SIGHUP)
+        checks.check(wait_log(ex, 'msg="configuration reloaded" trigger=SIGHUP', 1), "SIGHUP reload logged")
+        _, q, _ = ex.request("GET", "/api/v1/quota?userId=u")
+        checks.check(q["limits"]["tokens"] == 100 and q["exceeded"], f"the new quota applies: {q['limits']}")
+        checks.check(gauge(ex, "ai_usage_config_last_reload_success_timestamp_seconds") > started,
+                     "success timestamp moved")
+        write(path, base_config(db, '\n[[quota]]\nscope = "user"\nsubject = "u"\ntokens = -1\n'))
+        ex.proc.send_signal(signal.SIGHUP)
+        checks.check(wait_log(ex, "configuration reload failed", 1), "bad file refused")
+        checks.check("quota[0].tokens: must be greater than 0" in ex.log_text(), "the reason is logged")
+        checks.check(gauge(ex, "ai_usage_config_last_reload_successful") == 0, "successful gauge is 0")
+        _, q, _ = ex.request("GET", "/api/v1/quota?userId=u")
+        checks.check(q["limits"]["tokens"] == 100, "the old configuration keeps serving")
+        status, body, _ = ex.request("POST", "/-/reload")
+        checks.check(status == 400 and "must be greater than 0" in body["error"], f"POST /-/reload refuses: {body}")
+        write(path, base_config(os.path.join(tmp, "other.db")))
+        status, body, _ = ex.request("POST", "/-/reload")
+        checks.check(status == 400 and "storage.path changed" in body["error"], "restart-only change refused")
         write(path, base_config(db))
-        ex = Exporter(args.exporter, path, os.path.join(tmp, "log"))
-        try:
-            checks.check(gauge(ex, "ai_usage_config_last_reload_successful") == 1, "successful gauge is 1 at start")
-            started = gauge(ex, "ai_usage_config_last_reload_success_timestamp_seconds")
-            checks.check(started and abs(started - time.time()) < 60, "success timestamp is the start time")
-            ex.ingest([record("r1")])
-            write(path, base_config(db, '\n[[quota]]\nscope = "user"\nsubject = "u"\ntokens = 100\n'))
-            time.sleep(1.1)  # the success timestamp has second resolution in this check
-            ex.proc.send_signal(signal.SIGHUP)
-            checks.check(wait_log(ex, 'msg="configuration reloaded" trigger=SIGHUP', 1), "SIGHUP reload logged")
-            _, q, _ = ex.request("GET", "/api/v1/quota?userId=u")
-            checks.check(q["limits"]["tokens"] == 100 and q["exceeded"], f"the new quota applies: {q['limits']}")
-            checks.check(gauge(ex, "ai_usage_config_last_reload_success_timestamp_seconds") > started,
-                         "success timestamp moved")
-            write(path, base_config(db, '\n[[quota]]\nscope = "user"\nsubject = "u"\ntokens = -1\n'))
-            ex.proc.send_signal(signal.SIGHUP)
-            checks.check(wait_log(ex, "configuration reload failed", 1), "bad file refused")
-            checks.check("quota[0].tokens: must be greater than 0" in ex.log_text(), "the reason is logged")
-            checks.check(gauge(ex, "ai_usage_config_last_reload_successful") == 0, "successful gauge is 0")
-            _, q, _ = ex.request("GET", "/api/v1/quota?userId=u")
-            checks.check(q["limits"]["tokens"] == 100, "the old configuration keeps serving")
-            status, body, _ = ex.request("POST", "/-/reload")
-            checks.check(status == 400 and "must be greater than 0" in body["error"], f"POST /-/reload refuses: {body}")
-            write(path, base_config(os.path.join(tmp, "other.db")))
-            status, body, _ = ex.request("POST", "/-/reload")
-            checks.check(status == 400 and "storage.path changed" in body["error"], "restart-only change refused")
-            write(path, base_config(db))
-            status, body, _ = ex.request("POST", "/-/reload")
-            checks.check(status == 200, f"POST /-/reload applies a good file ({status})")
-            checks.check(gauge(ex, "ai_usage_config_last_reload_successful") == 1, "successful gauge back to 1")
-            _, q, _ = ex.request("GET", "/api/v1/quota?userId=u")
-            checks.check(q["limits"]["tokens"] is None, "the quota is gone again")
-            checks.check(ex.proc.poll() is None, "the server kept running throughout")
-        finally:
-            checks.check(ex.stop(signal.SIGTERM) == 0, "clean exit")
-    return checks.finish()
+        status, body, _ = ex.request("POST", "/-/reload")
+        checks.check(status == 200, f"POST /-/reload applies a good file ({status})")
+        checks.check(gauge(ex, "ai_usage_config_last_reload_successful") == 1, "successful gauge back to 1")
+        _, q, _ = ex.request("GET", "/api/v1/quota?userId=u")
+        checks.check(q["limits"]["tokens"] is None, "the quota is gone again")
+        checks.check(ex.proc.poll() is None, "the server kept running throughout")
+    finally:
+        checks.check(ex.stop(signal.SIGTERM) == 0, "clean exit")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("reload", test))

@@ -6,16 +6,14 @@ one byte per connection every 0.3 s, reconnecting when the server cuts them. Mea
 client ingests 20 batches and scrapes /metrics: every request must succeed within 2 s. The
 server runs with its default thread count and timeouts.
 """
-import argparse
 import os
 import socket
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Checks, Exporter, base_config, record, write  # noqa: E402
+from harness import Exporter, base_config, record, write, run  # noqa: E402
 
 FLOOD = 200
 
@@ -54,43 +52,37 @@ def flood(port, stop, stats):
         s.close()
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--exporter", required=True)
-    args = p.parse_args()
-    checks = Checks("slow_flood")
-    with tempfile.TemporaryDirectory(prefix="aiusage-flood-") as tmp:
-        db = os.path.join(tmp, "usage.db")
-        ex = Exporter(args.exporter, write(os.path.join(tmp, "c.toml"), base_config(db)), os.path.join(tmp, "log"))
-        stop = threading.Event()
-        stats = {"connections": 0, "cut": 0, "ready": threading.Event()}
-        t = threading.Thread(target=flood, args=(ex.port, stop, stats))
-        t.start()
-        try:
-            stats["ready"].wait(30)
-            time.sleep(1.0)  # the flood holds its connections
-            worst, ok = 0.0, 0
-            for n in range(20):
-                start = time.time()
-                try:
-                    status, body, _ = ex.ingest([record(f"legit-{n}-{i}") for i in range(5)])
-                    ok += status == 200 and body["accepted"] == 5
-                except OSError as e:
-                    print(f"request {n}: {e}")
-                worst = max(worst, time.time() - start)
-                time.sleep(0.1)
-            status, _, _ = ex.request("GET", "/metrics")
-            checks.check(stats["connections"] >= FLOOD, f"{stats['connections']} slow connections opened")
-            checks.check(ok == 20, f"{ok} of 20 legitimate batches acknowledged during the flood")
-            checks.check(worst < 2.0, f"slowest legitimate request took {worst:.2f} s (limit 2 s)")
-            checks.check(status == 200, "/metrics answers during the flood")
-        finally:
-            stop.set()
-            t.join(timeout=30)
-            rc = ex.stop()
-        checks.check(rc in (0, -9), f"server alive until stopped (rc {rc})")
-    return checks.finish()
+def test(exporter, checks, tmp):
+    db = os.path.join(tmp, "usage.db")
+    ex = Exporter(exporter, write(os.path.join(tmp, "c.toml"), base_config(db)), os.path.join(tmp, "log"))
+    stop = threading.Event()
+    stats = {"connections": 0, "cut": 0, "ready": threading.Event()}
+    t = threading.Thread(target=flood, args=(ex.port, stop, stats))
+    t.start()
+    try:
+        stats["ready"].wait(30)
+        time.sleep(1.0)  # the flood holds its connections
+        worst, ok = 0.0, 0
+        for n in range(20):
+            start = time.time()
+            try:
+                status, body, _ = ex.ingest([record(f"legit-{n}-{i}") for i in range(5)])
+                ok += status == 200 and body["accepted"] == 5
+            except OSError as e:
+                print(f"request {n}: {e}")
+            worst = max(worst, time.time() - start)
+            time.sleep(0.1)
+        status, _, _ = ex.request("GET", "/metrics")
+        checks.check(stats["connections"] >= FLOOD, f"{stats['connections']} slow connections opened")
+        checks.check(ok == 20, f"{ok} of 20 legitimate batches acknowledged during the flood")
+        checks.check(worst < 2.0, f"slowest legitimate request took {worst:.2f} s (limit 2 s)")
+        checks.check(status == 200, "/metrics answers during the flood")
+    finally:
+        stop.set()
+        t.join(timeout=30)
+        rc = ex.stop()
+    checks.check(rc in (0, -9), f"server alive until stopped (rc {rc})")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run("slow_flood", test))
