@@ -3,8 +3,8 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -42,7 +42,8 @@ void check_keys(const std::string& source, const toml::table& table, const std::
     bool ok = false;
     for (auto a : allowed) ok |= key.str() == a;
     if (!ok)
-      fail(source, value, "unknown key \"" + (path.empty() ? "" : path + ".") + std::string(key.str()) + "\"");
+      fail(source, value,
+           "unknown key \"" + (path.empty() ? "" : path + ".") + std::string(key.str()) + "\"");
   }
 }
 
@@ -52,18 +53,23 @@ std::string get_string(const std::string& source, const toml::node& node, const 
 }
 
 // Money and prices: TOML integer, float, or a decimal string (exact).
-Nanos get_money(const std::string& source, const toml::node& node, const std::string& path, Nanos max) {
+Nanos get_money(const std::string& source, const toml::node& node, const std::string& path,
+                Nanos max) {
   Result<Nanos> r = Error{"expected a number"};
-  if (auto i = node.as_integer()) r = nanos_from_double(static_cast<double>(i->get()));
-  else if (auto f = node.as_floating_point()) r = nanos_from_double(f->get());
-  else if (auto s = node.as_string()) r = parse_decimal_nanos(s->get());
+  if (auto i = node.as_integer())
+    r = nanos_from_double(static_cast<double>(i->get()));
+  else if (auto f = node.as_floating_point())
+    r = nanos_from_double(f->get());
+  else if (auto s = node.as_string())
+    r = parse_decimal_nanos(s->get());
   if (!r) fail(source, node, path + ": " + r.error().message);
   if (*r < 0) fail(source, node, path + ": must not be negative");
   if (*r > max) fail(source, node, path + ": must be at most " + format_nanos(max, 0));
   return *r;
 }
 
-std::int64_t get_positive_int(const std::string& source, const toml::node& node, const std::string& path) {
+std::int64_t get_positive_int(const std::string& source, const toml::node& node,
+                              const std::string& path) {
   auto i = node.as_integer();
   if (!i) fail(source, node, path + ": expected an integer");
   if (i->get() <= 0) fail(source, node, path + ": must be greater than 0");
@@ -76,6 +82,10 @@ std::int64_t get_date(const std::string& source, const toml::node& node, const s
   if (auto d = node.as_date()) {
     std::ostringstream os;
     os << d->get();
+    text = os.str();
+  } else if (auto dt = node.as_date_time()) {
+    std::ostringstream os;
+    os << dt->get();
     text = os.str();
   } else if (auto s = node.as_string()) {
     text = s->get();
@@ -258,14 +268,16 @@ void parse_billing(const std::string& src, const toml::table& t, Draft& d) {
   if (auto n = t.get("currency")) d.config.currency = get_string(src, *n, "billing.currency");
   if (auto n = t.get("timezone")) {
     d.config.timezone = get_string(src, *n, "billing.timezone");
-    if (!MonthCalendar::make(d.config.timezone)) fail(src, *n, "billing.timezone: unknown time zone \"" + d.config.timezone + "\"");
+    if (!MonthCalendar::make(d.config.timezone))
+      fail(src, *n, "billing.timezone: unknown time zone \"" + d.config.timezone + "\"");
   }
   if (auto n = t.get("rates")) {
     auto rates = n->as_table();
     if (!rates) fail(src, *n, "billing.rates: expected a table such as { CNY = 0.138 }");
     for (const auto& [cur, value] : *rates) {
       Nanos rate = get_money(src, value, "billing.rates." + std::string(cur.str()), kMaxRateNanos);
-      if (rate == 0) fail(src, value, "billing.rates." + std::string(cur.str()) + ": must be greater than 0");
+      if (rate == 0)
+        fail(src, value, "billing.rates." + std::string(cur.str()) + ": must be greater than 0");
       d.rates[std::string(cur.str())] = rate;
     }
   }
@@ -279,16 +291,22 @@ void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
     c.labels = {false, false, false};
     for (const auto& v : *arr) {
       std::string name = get_string(src, v, "metrics.labels");
-      if (name == "project") c.labels.project = true;
-      else if (name == "user") c.labels.user = true;
-      else if (name == "model") c.labels.model = true;
+      if (name == "project")
+        c.labels.project = true;
+      else if (name == "user")
+        c.labels.user = true;
+      else if (name == "model")
+        c.labels.model = true;
       else if (name != "provider")
-        fail(src, v, "metrics.labels: unknown label \"" + name + "\" (expected provider, model, project, user)");
+        fail(src, v,
+             "metrics.labels: unknown label \"" + name +
+                 "\" (expected provider, model, project, user)");
     }
   }
 }
 
-void parse_prices(const std::string& src, const toml::node& node, Draft& d, const MonthCalendar& cal) {
+void parse_prices(const std::string& src, const toml::node& node, Draft& d,
+                  const MonthCalendar& cal) {
   auto arr = node.as_array();
   if (!arr) fail(src, node, "pricing: expected [[pricing]] tables");
   std::set<std::tuple<std::string, std::string, std::int64_t>> seen;
@@ -296,7 +314,9 @@ void parse_prices(const std::string& src, const toml::node& node, Draft& d, cons
     const std::string path = "pricing[" + std::to_string(i) + "]";
     auto t = (*arr)[i].as_table();
     if (!t) fail(src, (*arr)[i], path + ": expected a table");
-    check_keys(src, *t, path, {"provider", "model", "currency", "input", "output", "cache_read", "cache_write", "effective_from"});
+    check_keys(src, *t, path,
+               {"provider", "model", "currency", "input", "output", "cache_read", "cache_write",
+                "effective_from"});
     Price p;
     auto required = [&](const char* key) -> const toml::node& {
       if (auto n = t->get(key)) return *n;
@@ -311,9 +331,12 @@ void parse_prices(const std::string& src, const toml::node& node, Draft& d, cons
     p.input = get_money(src, required("input"), path + ".input", kMaxPriceNanos);
     p.output = get_money(src, required("output"), path + ".output", kMaxPriceNanos);
     p.cache_read = p.cache_write = p.input;
-    if (auto n = t->get("cache_read")) p.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
-    if (auto n = t->get("cache_write")) p.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
-    if (auto n = t->get("effective_from")) p.effective_from_ms = get_date(src, *n, path + ".effective_from", cal);
+    if (auto n = t->get("cache_read"))
+      p.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
+    if (auto n = t->get("cache_write"))
+      p.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
+    if (auto n = t->get("effective_from"))
+      p.effective_from_ms = get_date(src, *n, path + ".effective_from", cal);
     if (!seen.insert({p.provider, p.model, p.effective_from_ms}).second)
       fail(src, *t, path + ": duplicate price for " + p.provider + "/" + p.model);
     // A later file (the including one) overrides an earlier price for the same model and date.
@@ -345,10 +368,14 @@ void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
     auto scope_node = t->get("scope");
     if (!scope_node) fail(src, *t, path + ".scope: missing");
     std::string scope = get_string(src, *scope_node, path + ".scope");
-    if (scope == "user") rule.scope = Scope::user;
-    else if (scope == "project") rule.scope = Scope::project;
-    else if (scope == "global") rule.scope = Scope::global;
-    else fail(src, *scope_node, path + ".scope: expected \"user\", \"project\" or \"global\"");
+    if (scope == "user")
+      rule.scope = Scope::user;
+    else if (scope == "project")
+      rule.scope = Scope::project;
+    else if (scope == "global")
+      rule.scope = Scope::global;
+    else
+      fail(src, *scope_node, path + ".scope: expected \"user\", \"project\" or \"global\"");
     if (auto n = t->get("subject")) rule.subject = get_string(src, *n, path + ".subject");
     if (rule.subject.empty()) fail(src, *t, path + ".subject: must not be empty");
     if (rule.scope == Scope::global && rule.subject != "*")
@@ -386,14 +413,16 @@ Config assemble(Draft& d) {
   for (std::size_t k = 0; k < d.prices.size(); ++k) {
     const Price& p = d.prices[k];
     if (p.currency != d.config.currency && !d.rates.count(p.currency))
-      throw ConfigError{d.price_sources[k] + ": pricing.currency: no exchange rate for " + p.currency +
-                        " in billing.rates (billing currency is " + d.config.currency + ")"};
+      throw ConfigError{d.price_sources[k] + ": pricing.currency: no exchange rate for " +
+                        p.currency + " in billing.rates (billing currency is " + d.config.currency +
+                        ")"};
   }
   d.config.prices = PriceBook(std::move(d.prices), d.config.currency, std::move(d.rates));
   return std::move(d.config);
 }
 
-void parse_into(std::string_view text, const std::string& source, const std::string& base_dir, Draft& d);
+void parse_into(std::string_view text, const std::string& source, const std::string& base_dir,
+                Draft& d);
 
 void parse_table(const toml::table& root, const std::string& source, const std::string& base_dir,
                  Draft& d, bool is_include) {
@@ -432,18 +461,21 @@ void parse_table(const toml::table& root, const std::string& source, const std::
   if (auto n = root.get("quota")) parse_quotas(source, *n, d.config);
 }
 
-void parse_into(std::string_view text, const std::string& source, const std::string& base_dir, Draft& d) {
+void parse_into(std::string_view text, const std::string& source, const std::string& base_dir,
+                Draft& d) {
   toml::table root = parse_toml(text, source);
   parse_table(root, source, base_dir, d, false);
 }
 
 }  // namespace
 
-Result<Config> parse_config(std::string_view text, const std::string& source, const std::string& base_dir) {
+Result<Config> parse_config(std::string_view text, const std::string& source,
+                            const std::string& base_dir) {
   return parse_config(text, source, base_dir, read_file);
 }
 
-Result<Config> parse_config(std::string_view text, const std::string& source, const std::string& base_dir,
+Result<Config> parse_config(std::string_view text, const std::string& source,
+                            const std::string& base_dir,
                             const std::function<std::string(const std::string&)>& reader) {
   try {
     Draft d;

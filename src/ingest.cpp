@@ -17,7 +17,8 @@ namespace {
 
 using rapidjson::Value;
 
-constexpr unsigned kParseFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+constexpr unsigned kParseFlags =
+    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
 // 9999-12-31T23:59:59.999Z: the largest epoch-milliseconds timestamp accepted.
 constexpr std::int64_t kMaxTimestampMs = 253'402'300'799'999;
 
@@ -77,7 +78,7 @@ class RecordReader {
   }
 
   std::optional<std::int64_t> tokens(const Value& obj, const char* key, const std::string& field,
-                                     bool required) {
+                                     bool required, std::int64_t max = kMaxTokens) {
     auto it = obj.FindMember(key);
     if (it == obj.MemberEnd()) {
       if (required) error(field, "is required");
@@ -85,12 +86,14 @@ class RecordReader {
     }
     const Value& v = it->value;
     if (!v.IsInt64() || v.GetInt64() < 0) {
-      if (v.IsUint64()) error(field, "must be at most " + std::to_string(kMaxTokens));
-      else error(field, "must be a non-negative integer");
+      if (v.IsUint64())
+        error(field, "must be at most " + std::to_string(max));
+      else
+        error(field, "must be a non-negative integer");
       return std::nullopt;
     }
-    if (v.GetInt64() > kMaxTokens) {
-      error(field, "must be at most " + std::to_string(kMaxTokens));
+    if (v.GetInt64() > max) {
+      error(field, "must be at most " + std::to_string(max));
       return std::nullopt;
     }
     return v.GetInt64();
@@ -141,7 +144,7 @@ bool read_record(const Value& v, std::size_t index, const IngestPolicy& policy, 
     const Value& u = usage->value;
     auto prompt = r.tokens(u, "promptTokens", "usage.promptTokens", true);
     auto completion = r.tokens(u, "completionTokens", "usage.completionTokens", true);
-    auto total = r.tokens(u, "totalTokens", "usage.totalTokens", false);
+    auto total = r.tokens(u, "totalTokens", "usage.totalTokens", false, 2 * kMaxTokens);
     auto cache_read = r.tokens(u, "cacheReadTokens", "usage.cacheReadTokens", false);
     auto cache_write = r.tokens(u, "cacheWriteTokens", "usage.cacheWriteTokens", false);
     if (prompt && completion) {
@@ -159,8 +162,10 @@ bool read_record(const Value& v, std::size_t index, const IngestPolicy& policy, 
 
   auto cached = v.FindMember("cached");
   if (cached != v.MemberEnd() && !cached->value.IsNull()) {
-    if (cached->value.IsBool()) rec.cached = cached->value.GetBool();
-    else r.error("cached", "must be a boolean");
+    if (cached->value.IsBool())
+      rec.cached = cached->value.GetBool();
+    else
+      r.error("cached", "must be a boolean");
   }
 
   bool timestamp_given = false;
@@ -237,7 +242,8 @@ std::string make_uuid() {
   char out[37];
   std::snprintf(out, sizeof out,
                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return out;
 }
 

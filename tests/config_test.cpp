@@ -699,11 +699,8 @@ TEST_CASE("config - default_config") {
   }
 }
 
-TEST_CASE("config - effective_from as a TOML date-time", "[!mayfail]") {
-  // A TOML local date (2024-08-06) is accepted, and so is an RFC 3339 string, but a TOML
-  // offset date-time — which is RFC 3339 — is refused with "expected a date (YYYY-MM-DD) or
-  // an RFC 3339 time stamp" (get_date in src/config.cpp handles as_date() and as_string()
-  // only, not as_date_time()).
+TEST_CASE("config - effective_from as a TOML date-time") {
+  // A TOML offset date-time is RFC 3339, so it is accepted like the quoted string.
   auto r = parse(
       "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n"
       "effective_from = 2024-08-06T08:00:00+08:00\n");
