@@ -7,8 +7,11 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <limits>
+#include <map>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 namespace aiusage {
@@ -47,8 +50,47 @@ void sql_month_bucket(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, month_bucket(sqlite3_value_int64(argv[0])));
 }
 
+constexpr const char* kSumColumns =
+    "calls, cache_hits, unpriced, prompt_tokens, completion_tokens, cache_read_tokens, "
+    "cache_write_tokens, cached_tokens, cost_nanos";
+constexpr int kSums = 9;
+constexpr const char* kSumNames[kSums] = {"calls",
+                                          "cache_hits",
+                                          "unpriced",
+                                          "prompt_tokens",
+                                          "completion_tokens",
+                                          "cache_read_tokens",
+                                          "cache_write_tokens",
+                                          "cached_tokens",
+                                          "cost_nanos"};
+
+// Label columns of `series`, in the order of the `dim` numbers of usage_monthly_label.
+enum Dim { kProvider, kModel, kProject, kUser, kDims };
+constexpr const char* kDimColumns[kDims] = {"provider", "model", "project_id", "user_id"};
+
+// v3: all-time totals are summed from usage_monthly (series keeps only its labels), and a monthly
+// rollup per label value lets unfiltered month-long statistics read ~1k rows instead of 100k.
+std::string migration_v3() {
+  std::string sums, cols;
+  for (int i = 0; i < kSums; ++i) {
+    sums += std::string(", sum(m.") + kSumNames[i] + ")";
+    cols += std::string(", ") + kSumNames[i] + " INTEGER NOT NULL";
+  }
+  std::string sql =
+      "CREATE TABLE usage_monthly_label (month_ms INTEGER NOT NULL, dim INTEGER NOT "
+      "NULL, value TEXT NOT NULL" +
+      cols + ", PRIMARY KEY (month_ms, dim, value)) WITHOUT ROWID;\n";
+  for (int d = 0; d < kDims; ++d)
+    sql += "INSERT INTO usage_monthly_label SELECT m.month_ms, " + std::to_string(d) + ", s." +
+           kDimColumns[d] + sums +
+           " FROM usage_monthly m JOIN series s ON s.id = m.series_id GROUP BY 1, 3;\n";
+  for (const char* col : kSumNames)
+    sql += std::string("ALTER TABLE series DROP COLUMN ") + col + ";\n";
+  return sql;
+}
+
 // Schema migrations: index i takes user_version i to i + 1.
-const char* const kMigrations[] = {
+const std::string kMigrations[] = {
     R"SQL(
 CREATE TABLE ai_usage (
   seq INTEGER PRIMARY KEY,
@@ -141,29 +183,19 @@ SELECT aiusage_month(hour_ms), series_id, sum(calls), sum(cache_hits), sum(unpri
   sum(cached_tokens), sum(cost_nanos)
 FROM usage_hourly GROUP BY 1, 2;
 )SQL",
+    migration_v3(),
 };
 static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion));
 
-constexpr const char* kSumColumns =
-    "calls, cache_hits, unpriced, prompt_tokens, completion_tokens, cache_read_tokens, "
-    "cache_write_tokens, cached_tokens, cost_nanos";
-constexpr int kSums = 9;
-
-std::string upsert_rollup_sql(const char* table, const char* bucket) {
-  std::string sql = std::string("INSERT INTO ") + table + " (" + bucket + ", series_id, " +
-                    kSumColumns +
-                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET ";
-  const char* cols[] = {"calls",
-                        "cache_hits",
-                        "unpriced",
-                        "prompt_tokens",
-                        "completion_tokens",
-                        "cache_read_tokens",
-                        "cache_write_tokens",
-                        "cached_tokens",
-                        "cost_nanos"};
+// Adds the sums to the row of `keys` (`n_keys` columns), creating it if missing.
+std::string upsert_rollup_sql(const char* table, const char* keys, int n_keys) {
+  std::string sql =
+      std::string("INSERT INTO ") + table + " (" + keys + ", " + kSumColumns + ") VALUES (?";
+  for (int i = 1; i < n_keys + kSums; ++i) sql += ", ?";
+  sql += ") ON CONFLICT DO UPDATE SET ";
   for (int i = 0; i < kSums; ++i)
-    sql += std::string(i ? ", " : "") + cols[i] + " = " + cols[i] + " + excluded." + cols[i];
+    sql += std::string(i ? ", " : "") + kSumNames[i] + " = " + kSumNames[i] + " + excluded." +
+           kSumNames[i];
   return sql;
 }
 
@@ -316,8 +348,6 @@ std::vector<Piece> plan_range(std::int64_t start, std::int64_t end) {
   return pieces;
 }
 
-enum Dim { kProvider, kModel, kProject, kUser, kDims };
-
 }  // namespace
 
 std::int64_t floor_utc_month(std::int64_t ms) {
@@ -345,23 +375,11 @@ struct Store::Writer {
             "priced, cached, timestamp_ms, received_ms, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, "
             "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
         lookup(db, "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE id = ?"),
-        new_series(db, std::string("INSERT INTO series (provider, model, project_id, user_id, ") +
-                           kSumColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        add_series(
-            db,
-            "UPDATE series SET calls = calls + ?, cache_hits = cache_hits + ?, unpriced = "
-            "unpriced + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = "
-            "completion_tokens + ?, cache_read_tokens = cache_read_tokens + ?, "
-            "cache_write_tokens = cache_write_tokens + ?, cached_tokens = cached_tokens + ?, "
-            "cost_nanos = cost_nanos + ? WHERE id = ?"),
-        add_hour(db, upsert_rollup_sql("usage_hourly", "hour_ms")),
-        add_month(db, upsert_rollup_sql("usage_monthly", "month_ms")) {
-    ids.reserve(static_cast<std::size_t>(db.execAndGet("SELECT count(*) FROM series").getInt64()));
-    RawStatement all(db.getHandle(), "SELECT id, provider, model, project_id, user_id FROM series");
-    all.start({});
-    while (all.step())
-      ids.emplace(SeriesKey{all.text(1), all.text(2), all.text(3), all.text(4)}, all.i64(0));
-  }
+        new_series(db,
+                   "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)"),
+        add_hour(db, upsert_rollup_sql("usage_hourly", "hour_ms, series_id", 2)),
+        add_month(db, upsert_rollup_sql("usage_monthly", "month_ms, series_id", 2)),
+        add_label(db, upsert_rollup_sql("usage_monthly_label", "month_ms, dim, value", 3)) {}
 
   void insert_record(const UsageRecord& r) {
     insert.reset();
@@ -384,12 +402,10 @@ struct Store::Writer {
     insert.exec();
   }
 
-  // The series' id; a new series gets its row (with `sums`) now and is listed in `added`.
-  std::int64_t series_id(const KeyView& key, const UsageSums& sums,
-                         std::vector<const SeriesKey*>& added, bool& is_new) {
+  // The series' id; a new series gets its row now and is listed in `added`.
+  std::int64_t series_id(const KeyView& key, std::vector<const SeriesKey*>& added) {
     auto it = ids.find(key);
-    is_new = it == ids.end();
-    if (!is_new) return it->second;
+    if (it != ids.end()) return it->second;
     SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
                     std::string(key.user)};
     new_series.reset();
@@ -397,7 +413,6 @@ struct Store::Writer {
     new_series.bind(2, owned.model);
     new_series.bind(3, owned.project);
     new_series.bind(4, owned.user);
-    bind_sums(new_series, 5, sums);
     new_series.exec();
     const std::int64_t id = db.getLastInsertRowid();
     added.push_back(&ids.emplace(std::move(owned), id).first->first);
@@ -412,9 +427,17 @@ struct Store::Writer {
     bind_sums(st, 3, sums);
     st.exec();
   }
+  void upsert_label(std::int64_t month, int dim, std::string_view value, const UsageSums& sums) {
+    add_label.reset();
+    add_label.bind(1, static_cast<std::int64_t>(month));
+    add_label.bind(2, dim);
+    add_label.bind(3, std::string(value));
+    bind_sums(add_label, 4, sums);
+    add_label.exec();
+  }
 
   SQLite::Database& db;
-  SQLite::Statement insert, lookup, new_series, add_series, add_hour, add_month;
+  SQLite::Statement insert, lookup, new_series, add_hour, add_month, add_label;
   std::unordered_map<SeriesKey, std::int64_t, KeyHash, KeyEq> ids;  // every committed series
 };
 
@@ -436,7 +459,9 @@ struct Store::Reader {
             "FROM ai_usage a CROSS JOIN series s ON s.provider = a.provider AND s.model = a.model "
             "AND s.project_id = a.project_id AND s.user_id = a.user_id "
             "WHERE a.timestamp_ms >= ? AND a.timestamp_ms < ? GROUP BY s.id"),
-        totals(db.getHandle(), std::string("SELECT id, ") + kSumColumns + " FROM series"),
+        labels(db.getHandle(),
+               std::string("SELECT dim, value, ") + kSumColumns +
+                   " FROM usage_monthly_label WHERE month_ms >= ? AND month_ms < ?"),
         new_series(db.getHandle(),
                    "SELECT id, provider, model, project_id, user_id FROM series WHERE id > ?") {}
 
@@ -446,7 +471,7 @@ struct Store::Reader {
     while (new_series.step()) {
       const std::int64_t id = new_series.i64(0);
       if (static_cast<std::size_t>(id) >= dims.size())
-        dims.resize(static_cast<std::size_t>(id) + 1);
+        dims.resize(static_cast<std::size_t>(id) + 1, {-1, -1, -1, -1});
       for (int d = 0; d < kDims; ++d) {
         std::string value = new_series.text(d + 1);
         auto [it, added] = index[d].try_emplace(value, static_cast<int>(names[d].size()));
@@ -464,7 +489,9 @@ struct Store::Reader {
   }
 
   // Sums by series id over [start, end) for series matching `f`, from one consistent snapshot.
-  std::vector<UsageSums> accumulate(const UsageFilter& f) {
+  // With `by_label` (kDims vectors) and no label filter, whole months are added there instead,
+  // by name index, from the per-label rollup.
+  std::vector<UsageSums> accumulate(const UsageFilter& f, std::vector<UsageSums>* by_label) {
     SQLite::Transaction tx(db);
     refresh();
     // A label filter becomes a required name index; a name never seen matches nothing.
@@ -475,10 +502,14 @@ struct Store::Reader {
       auto it = index[d].find(**wanted[d]);
       if (it == index[d].end()) return {};
       want[d] = it->second;
+      by_label = nullptr;
     }
+    if (by_label)
+      for (int d = 0; d < kDims; ++d) by_label[d].assign(names[d].size(), UsageSums{});
     auto matches = [&](std::int64_t id) {
       if (id <= 0 || id > max_id) return false;
       const auto& d = dims[static_cast<std::size_t>(id)];
+      if (d[0] < 0) return false;
       for (int i = 0; i < kDims; ++i)
         if (want[i] >= 0 && d[i] != want[i]) return false;
       return true;
@@ -489,29 +520,47 @@ struct Store::Reader {
         if (std::int64_t id = st.i64(0); matches(id))
           acc[static_cast<std::size_t>(id)] += st.sums(1, sign);
     };
+    auto read_labels = [&](std::int64_t sign) {
+      while (labels.step()) {
+        const std::int64_t d = labels.i64(0);
+        if (d < 0 || d >= kDims) continue;
+        auto it = index[d].find(labels.text(1));
+        // Label rows are written with their series, so the snapshot always knows the name.
+        if (it == index[d].end())
+          throw std::logic_error("label without a series: " + labels.text(1));
+        by_label[d][static_cast<std::size_t>(it->second)] += labels.sums(2, sign);
+      }
+    };
+    std::vector<Piece> pieces;
     if (!f.start_ms && !f.end_ms) {
-      totals.start({});
-      read(totals, 1);
+      // All time, including records outside the queryable span (their months are far buckets).
+      pieces.push_back({Level::monthly, std::numeric_limits<std::int64_t>::min(),
+                        std::numeric_limits<std::int64_t>::max(), 1});
     } else {
       const std::int64_t start = std::max(f.start_ms.value_or(kTimeMin), kTimeMin);
       const std::int64_t end = std::min(f.end_ms.value_or(kTimeMax), kTimeMax);
-      if (start < end)
-        for (const Piece& p : plan_range(start, end)) {
-          RawStatement& st = p.level == Level::monthly  ? monthly
-                             : p.level == Level::hourly ? hourly
-                                                        : raw;
-          st.start({p.from, p.to});
-          read(st, p.sign);
-        }
+      if (start < end) pieces = plan_range(start, end);
+    }
+    for (const Piece& p : pieces) {
+      if (p.level == Level::monthly && by_label) {
+        labels.start({p.from, p.to});
+        read_labels(p.sign);
+        continue;
+      }
+      RawStatement& st = p.level == Level::monthly  ? monthly
+                         : p.level == Level::hourly ? hourly
+                                                    : raw;
+      st.start({p.from, p.to});
+      read(st, p.sign);
     }
     tx.commit();
     return acc;
   }
 
   SQLite::Database db;
-  RawStatement monthly, hourly, raw, totals, new_series;
+  RawStatement monthly, hourly, raw, labels, new_series;
   std::int64_t max_id = 0;
-  std::vector<std::array<int, kDims>> dims;  // by series id: index into names
+  std::vector<std::array<int, kDims>> dims;  // by series id: index into names, -1 for no series
   std::vector<std::string> names[kDims];
   std::unordered_map<std::string, int> index[kDims];
 };
@@ -542,6 +591,15 @@ Store::Store(const StoreOptions& options) {
   }
   writer_ = std::make_unique<Writer>(db);
   reader_ = std::make_unique<Reader>(options.path);
+  // The series list is read once, by the reader; the writer's id map is built from it.
+  SQLite::Transaction tx(reader_->db);
+  reader_->refresh();
+  tx.commit();
+  writer_->ids.reserve(reader_->dims.size());
+  for (std::size_t id = 1; id < reader_->dims.size(); ++id)
+    if (reader_->dims[id][0] >= 0)
+      writer_->ids.emplace(reader_->key_of(static_cast<std::int64_t>(id)),
+                           static_cast<std::int64_t>(id));
 }
 
 Store::~Store() = default;
@@ -592,7 +650,6 @@ Result<std::vector<BatchOutcome>> Store::commit(
 
     // Sums by series, then by hour and month within it (a commit rarely spans many of either).
     struct Bucketed {
-      UsageSums total;
       std::vector<std::pair<std::int64_t, UsageSums>> hours, months;
     };
     auto add_to = [](std::vector<std::pair<std::int64_t, UsageSums>>& v, std::int64_t bucket,
@@ -606,7 +663,6 @@ Result<std::vector<BatchOutcome>> Store::commit(
       UsageSums one;
       one.add(*r);
       Bucketed& acc = by_series[KeyView(*r)];
-      acc.total += one;
       add_to(acc.hours, hour_bucket(r->timestamp_ms), one);
       add_to(acc.months, month_bucket(r->timestamp_ms), one);
     }
@@ -618,23 +674,23 @@ Result<std::vector<BatchOutcome>> Store::commit(
         return bucket != o.bucket ? bucket < o.bucket : id < o.id;
       }
     };
-    std::vector<Row> totals, hours, months;
+    std::vector<Row> hours, months;
+    // Label rows in key order too; the views point into the committed records.
+    std::map<std::tuple<std::int64_t, int, std::string_view>, UsageSums> labels;
     for (const auto& [key, acc] : by_series) {
-      bool is_new = false;
-      const std::int64_t id = w.series_id(key, acc.total, added, is_new);
-      if (!is_new) totals.push_back({0, id, &acc.total});
+      const std::int64_t id = w.series_id(key, added);
       for (const auto& [hour, sums] : acc.hours) hours.push_back({hour, id, &sums});
-      for (const auto& [month, sums] : acc.months) months.push_back({month, id, &sums});
+      for (const auto& [month, sums] : acc.months) {
+        months.push_back({month, id, &sums});
+        const std::string_view values[kDims] = {key.provider, key.model, key.project, key.user};
+        for (int d = 0; d < kDims; ++d) labels[{month, d, values[d]}] += sums;
+      }
     }
-    for (auto* rows : {&totals, &hours, &months}) std::sort(rows->begin(), rows->end());
-    for (const Row& r : totals) {
-      w.add_series.reset();
-      bind_sums(w.add_series, 1, *r.sums);
-      w.add_series.bind(kSums + 1, static_cast<std::int64_t>(r.id));
-      w.add_series.exec();
-    }
+    for (auto* rows : {&hours, &months}) std::sort(rows->begin(), rows->end());
     for (const Row& r : hours) Writer::upsert(w.add_hour, r.bucket, r.id, *r.sums);
     for (const Row& r : months) Writer::upsert(w.add_month, r.bucket, r.id, *r.sums);
+    for (const auto& [k, sums] : labels)
+      w.upsert_label(std::get<0>(k), std::get<1>(k), std::get<2>(k), sums);
     db.exec("COMMIT");
     return outcomes;
   } catch (const SQLite::Exception& e) {
@@ -652,7 +708,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
 
 std::vector<SeriesSums> Store::aggregate(const UsageFilter& f) const {
   std::lock_guard lock(reader_mutex_);
-  std::vector<UsageSums> acc = reader_->accumulate(f);
+  std::vector<UsageSums> acc = reader_->accumulate(f, nullptr);
   std::vector<SeriesSums> rows;
   for (std::size_t id = 0; id < acc.size(); ++id)
     if (acc[id].calls != 0)
@@ -665,16 +721,18 @@ std::vector<SeriesSums> Store::aggregate(const UsageFilter& f) const {
 Breakdown Store::breakdown(const UsageFilter& f) const {
   std::lock_guard lock(reader_mutex_);
   const Reader& r = *reader_;
-  std::vector<UsageSums> acc = reader_->accumulate(f);
   // Folds by name index first, so each name is looked up in a map once, not once per series.
   std::vector<UsageSums> by[kDims];
+  std::vector<UsageSums> acc = reader_->accumulate(f, by);
   for (int d = 0; d < kDims; ++d) by[d].resize(r.names[d].size());
-  Breakdown out;
+  // Per-series sums may be signed corrections (zero calls, nonzero tokens): fold all of them.
+  const UsageSums zero;
   for (std::size_t id = 0; id < acc.size(); ++id) {
-    if (acc[id].calls == 0) continue;
-    out.total += acc[id];
+    if (acc[id] == zero) continue;
     for (int d = 0; d < kDims; ++d) by[d][static_cast<std::size_t>(r.dims[id][d])] += acc[id];
   }
+  Breakdown out;
+  for (const UsageSums& s : by[kProvider]) out.total += s;
   std::map<std::string, UsageSums>* maps[kDims] = {&out.by_provider, &out.by_model, &out.by_project,
                                                    &out.by_user};
   for (int d = 0; d < kDims; ++d)
@@ -685,12 +743,12 @@ Breakdown Store::breakdown(const UsageFilter& f) const {
 
 std::vector<SeriesSums> Store::series_totals() const {
   std::lock_guard lock(reader_mutex_);
-  RawStatement st(
-      reader_->db.getHandle(),
-      std::string("SELECT provider, model, project_id, user_id, ") + kSumColumns + " FROM series");
-  st.start({});
+  std::vector<UsageSums> acc = reader_->accumulate({}, nullptr);
   std::vector<SeriesSums> rows;
-  while (st.step()) rows.push_back({{st.text(0), st.text(1), st.text(2), st.text(3)}, st.sums(4)});
+  rows.reserve(acc.size());
+  for (std::size_t id = 0; id < acc.size(); ++id)
+    if (acc[id].calls != 0)
+      rows.push_back({reader_->key_of(static_cast<std::int64_t>(id)), acc[id]});
   return rows;
 }
 

@@ -2,6 +2,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <random>
 
 #include "aiusage/calendar.hpp"
@@ -95,6 +96,32 @@ std::vector<UsageRecord> fill(Store& store, int count, std::int64_t from, std::i
   return all;
 }
 
+// The records table of schema v1 and v2, with two records of one series: 2026-10-31T23:30Z and
+// 2026-11-01T00:30Z.
+constexpr const char* kRecordsV1 = R"SQL(
+      CREATE TABLE ai_usage (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, user_id TEXT NOT NULL,
+        project_id TEXT NOT NULL DEFAULT '', provider TEXT NOT NULL, model TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0, cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_nanos INTEGER NOT NULL, priced INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0,
+        timestamp_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, fingerprint TEXT NOT NULL);
+      CREATE UNIQUE INDEX ai_usage_id_idx ON ai_usage(id);
+      CREATE INDEX ai_usage_timestamp_idx ON ai_usage(timestamp_ms);
+      INSERT INTO ai_usage VALUES (1, 'a', 'u', '', 'openai', 'gpt-4o', 100, 10, 110, 0, 0, 7, 1, 0,
+        1793489400000, 1793489400000, 'fa');
+      INSERT INTO ai_usage VALUES (2, 'b', 'u', '', 'openai', 'gpt-4o', 200, 20, 220, 0, 0, 9, 1, 0,
+        1793493000000, 1793493000000, 'fb');
+)SQL";
+
+// A database file in `dir` holding kRecordsV1 and then `sql`.
+std::string old_database(TempDir& dir, const char* sql) {
+  const std::string path = dir.file("usage.db");
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec(kRecordsV1);
+  db.exec(sql);
+  return path;
+}
+
 }  // namespace
 
 TEST_CASE("rollup - months, hours and raw edges add up exactly for ranges cutting buckets") {
@@ -175,20 +202,9 @@ TEST_CASE("rollup - UTC month boundaries") {
 
 TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
   TempDir dir;
-  const std::string path = dir.file("usage.db");
-  {
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.exec(R"SQL(
-      CREATE TABLE ai_usage (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, user_id TEXT NOT NULL,
-        project_id TEXT NOT NULL DEFAULT '', provider TEXT NOT NULL, model TEXT NOT NULL,
-        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
-        cache_read_tokens INTEGER NOT NULL DEFAULT 0, cache_write_tokens INTEGER NOT NULL DEFAULT 0,
-        cost_nanos INTEGER NOT NULL, priced INTEGER NOT NULL, cached INTEGER NOT NULL DEFAULT 0,
-        timestamp_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL, fingerprint TEXT NOT NULL);
-      CREATE UNIQUE INDEX ai_usage_id_idx ON ai_usage(id);
+  const std::string path = old_database(dir, R"SQL(
       CREATE INDEX ai_usage_user_idx ON ai_usage(user_id);
       CREATE INDEX ai_usage_project_idx ON ai_usage(project_id);
-      CREATE INDEX ai_usage_timestamp_idx ON ai_usage(timestamp_ms);
       CREATE INDEX ai_usage_provider_model_idx ON ai_usage(provider, model);
       CREATE TABLE usage_hourly (hour_ms INTEGER NOT NULL, user_id TEXT NOT NULL,
         project_id TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, calls INTEGER NOT NULL,
@@ -202,17 +218,11 @@ TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
         completion_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
         cache_write_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
         PRIMARY KEY (provider, model, project_id, user_id)) WITHOUT ROWID;
-      -- two records of one series: 2026-10-31T23:30Z and 2026-11-01T00:30Z
-      INSERT INTO ai_usage VALUES (1, 'a', 'u', '', 'openai', 'gpt-4o', 100, 10, 110, 0, 0, 7, 1, 0,
-        1793489400000, 1793489400000, 'fa');
-      INSERT INTO ai_usage VALUES (2, 'b', 'u', '', 'openai', 'gpt-4o', 200, 20, 220, 0, 0, 9, 1, 0,
-        1793493000000, 1793493000000, 'fb');
       INSERT INTO usage_hourly VALUES (1793487600000, 'u', '', 'openai', 'gpt-4o', 1, 0, 0, 100, 10, 0, 0, 0, 7);
       INSERT INTO usage_hourly VALUES (1793491200000, 'u', '', 'openai', 'gpt-4o', 1, 0, 0, 200, 20, 0, 0, 0, 9);
       INSERT INTO series_totals VALUES ('openai', 'gpt-4o', '', 'u', 2, 0, 0, 300, 30, 0, 0, 0, 16);
       PRAGMA user_version = 1;
     )SQL");
-  }
   Store store({path, true});
   REQUIRE(store.series_totals().size() == 1);
   CHECK(store.series_totals()[0].sums.cost == 16);
@@ -230,5 +240,102 @@ TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
   REQUIRE(store.commit(batches).ok());
   CHECK(store.breakdown(november).total.cost == 10);
   CHECK(store.breakdown({}).total.calls == 3);
+  CHECK(store.integrity_check() == "ok");
+}
+
+TEST_CASE("rollup - all-time totals after a reopen equal the records, far timestamps included") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  std::vector<UsageRecord> all;
+  {
+    Store store({path, false});
+    all = fill(store, 1500, at("2026-10-20T00:00:00Z"), at("2027-02-10T00:00:00Z"));
+    // Outside the month span (far month bucket) and outside the queryable span (far buckets).
+    std::mt19937_64 rng(3);
+    std::vector<UsageRecord> far{record(90001, std::int64_t{1} << 61, rng),
+                                 record(90002, -(std::int64_t{1} << 61), rng),
+                                 record(90003, 10'000'000'000'000'000, rng)};
+    std::vector<UsageRecord>* batches[] = {&far};
+    REQUIRE(store.commit(batches).ok());
+    all.insert(all.end(), far.begin(), far.end());
+  }
+  Store store({path, false});
+  std::map<SeriesKey, UsageSums> want;
+  for (const UsageRecord& r : all) {
+    UsageSums one;
+    one.add(r);
+    want[{r.provider, r.model, r.project, r.user}] += one;
+  }
+  std::map<SeriesKey, UsageSums> got;
+  for (const SeriesSums& row : store.series_totals()) got[row.key] += row.sums;
+  CHECK(got == want);
+  check_exact(store, all, {});
+  // The writer's series ids survive the reopen: new records land on the existing series.
+  std::mt19937_64 rng(5);
+  std::vector<UsageRecord> more{record(90004, at("2026-11-03T00:00:00Z"), rng)};
+  std::vector<UsageRecord>* batches[] = {&more};
+  REQUIRE(store.commit(batches).ok());
+  all.push_back(more[0]);
+  check_exact(store, all, {});
+  CHECK(store.series_totals().size() ==
+        want.size() +
+            (want.count({more[0].provider, more[0].model, more[0].project, more[0].user}) ? 0 : 1));
+}
+
+TEST_CASE(
+    "rollup - a version 2 database keeps its totals (summed from months) and gets label rows") {
+  TempDir dir;
+  const std::string path = old_database(dir, R"SQL(
+      CREATE TABLE series (id INTEGER PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL,
+        project_id TEXT NOT NULL, user_id TEXT NOT NULL, calls INTEGER NOT NULL,
+        cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+        UNIQUE (provider, model, project_id, user_id));
+      CREATE TABLE usage_hourly (hour_ms INTEGER NOT NULL, series_id INTEGER NOT NULL,
+        calls INTEGER NOT NULL, cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+        cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+        PRIMARY KEY (hour_ms, series_id)) WITHOUT ROWID;
+      CREATE TABLE usage_monthly (month_ms INTEGER NOT NULL, series_id INTEGER NOT NULL,
+        calls INTEGER NOT NULL, cache_hits INTEGER NOT NULL, unpriced INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+        cached_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL,
+        PRIMARY KEY (month_ms, series_id)) WITHOUT ROWID;
+      -- series 2: 2026-11-02T00:00Z
+      INSERT INTO ai_usage VALUES (3, 'c', 'v', 'p', 'anthropic', 'claude', 5, 5, 10, 0, 0, 0, 0, 0,
+        1793577600000, 1793577600000, 'fc');
+      INSERT INTO series VALUES (1, 'openai', 'gpt-4o', '', 'u', 2, 0, 0, 300, 30, 0, 0, 0, 16);
+      INSERT INTO series VALUES (2, 'anthropic', 'claude', 'p', 'v', 1, 0, 1, 5, 5, 0, 0, 0, 0);
+      INSERT INTO usage_hourly VALUES (1793487600000, 1, 1, 0, 0, 100, 10, 0, 0, 0, 7);
+      INSERT INTO usage_hourly VALUES (1793491200000, 1, 1, 0, 0, 200, 20, 0, 0, 0, 9);
+      INSERT INTO usage_hourly VALUES (1793577600000, 2, 1, 0, 1, 5, 5, 0, 0, 0, 0);
+      INSERT INTO usage_monthly VALUES (1790812800000, 1, 1, 0, 0, 100, 10, 0, 0, 0, 7);
+      INSERT INTO usage_monthly VALUES (1793491200000, 1, 1, 0, 0, 200, 20, 0, 0, 0, 9);
+      INSERT INTO usage_monthly VALUES (1793491200000, 2, 1, 0, 1, 5, 5, 0, 0, 0, 0);
+      PRAGMA user_version = 2;
+    )SQL");
+  Store store({path, true});
+  std::map<std::string, UsageSums> totals;
+  for (const SeriesSums& row : store.series_totals()) totals[row.key.user] = row.sums;
+  REQUIRE(totals.size() == 2);
+  CHECK(totals["u"].calls == 2);
+  CHECK(totals["u"].prompt_tokens == 300);
+  CHECK(totals["u"].cost == 16);
+  CHECK(totals["v"].unpriced == 1);
+  UsageFilter november;
+  november.start_ms = at("2026-11-01T00:00:00Z");
+  november.end_ms = at("2026-12-01T00:00:00Z");
+  const Breakdown b = store.breakdown(november);
+  CHECK(b.total.calls == 2);
+  CHECK(b.total.cost == 9);
+  CHECK(b.by_user.at("u").prompt_tokens == 200);
+  CHECK(b.by_provider.at("anthropic").unpriced == 1);
+  CHECK(b.by_project.at("p").calls == 1);
+  CHECK(store.breakdown({}).total.cost == 16);
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT count(*) FROM pragma_table_info('series')").getInt() == 5);
   CHECK(store.integrity_check() == "ok");
 }

@@ -1,6 +1,6 @@
 #pragma once
-// SQLite ledger: records, hourly and monthly rollups and all-time series totals, in one
-// transaction.
+// SQLite ledger: records, hourly and monthly rollups by series and a monthly rollup by label
+// value, in one transaction; all-time totals are summed from the monthly rollup.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,7 +47,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Commits several batches in one transaction, each all-or-nothing. Duplicates get the stored
   // cost and priced flag copied back. An error means nothing was committed. One writer at a time.
@@ -55,9 +55,10 @@ class Store {
 
   // Sums by series over records matching `filter`, in key order; exact for any range.
   std::vector<SeriesSums> aggregate(const UsageFilter& filter) const;
-  // The same sums folded by label; reads few rows for long ranges (monthly rollup).
+  // The same sums folded by label; whole months of an unfiltered range come from the label
+  // rollup (~1k rows a month), the rest from the series rollups.
   Breakdown breakdown(const UsageFilter& filter) const;
-  // All-time sums by series, from the totals table, in no particular order.
+  // All-time sums by series (summed over the monthly rollup), in no particular order.
   std::vector<SeriesSums> series_totals() const;
   std::int64_t record_count() const;
   std::string integrity_check() const;
