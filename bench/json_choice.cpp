@@ -15,12 +15,13 @@ std::string make_batch(int n) {
   std::string s = "[";
   for (int i = 0; i < n; ++i) {
     if (i) s += ",";
-    s += R"({"id":"req-)" + std::to_string(i) + R"(","userId":"user-)" + std::to_string(i % 97) +
-         R"(","projectId":"project-)" + std::to_string(i % 7) +
-         R"(","provider":"anthropic","model":"claude-3-5-sonnet-20241022","usage":{"promptTokens":)" +
-         std::to_string(1000 + i) + R"(,"completionTokens":500,"totalTokens":)" +
-         std::to_string(1500 + i) +
-         R"(,"cacheReadTokens":0,"cacheWriteTokens":0},"cached":false,"timestamp":"2024-01-15T10:00:00Z"})";
+    s +=
+        R"({"id":"req-)" + std::to_string(i) + R"(","userId":"user-)" + std::to_string(i % 97) +
+        R"(","projectId":"project-)" + std::to_string(i % 7) +
+        R"(","provider":"anthropic","model":"claude-3-5-sonnet-20241022","usage":{"promptTokens":)" +
+        std::to_string(1000 + i) + R"(,"completionTokens":500,"totalTokens":)" +
+        std::to_string(1500 + i) +
+        R"(,"cacheReadTokens":0,"cacheWriteTokens":0},"cached":false,"timestamp":"2024-01-15T10:00:00Z"})";
   }
   return s + "]";
 }
@@ -31,9 +32,9 @@ double best_ms(Fn fn) {
   for (int r = 0; r < 50; ++r) {
     auto t0 = std::chrono::steady_clock::now();
     fn();
-    best = std::min(best, std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - t0)
-                              .count());
+    best = std::min(
+        best,
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   return best;
 }
@@ -47,7 +48,7 @@ int main() {
   const double rapid = best_ms([&] {
     rapidjson::Document d;
     d.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.data(),
-                                                                                      body.size());
+                                                                                    body.size());
     for (auto& v : d.GetArray())
       sink += v["usage"]["promptTokens"].GetInt64() + v["userId"].GetStringLength();
   });

@@ -1,8 +1,8 @@
 #include "aiusage/cli.hpp"
 
+#include <pthread.h>
 #include <csignal>
 #include <cstdio>
-#include <pthread.h>
 
 #include "aiusage/config.hpp"
 #include "aiusage/http_server.hpp"
@@ -14,7 +14,8 @@
 namespace aiusage {
 
 std::string usage_text() {
-  return "usage: ai-usage-exporter [--config FILE] [--web.listen-address HOST:PORT] [--storage.path FILE]\n"
+  return "usage: ai-usage-exporter [--config FILE] [--web.listen-address HOST:PORT] "
+         "[--storage.path FILE]\n"
          "\n"
          "Prices, stores and exports the token usage and cost of LLM calls.\n"
          "\n"
@@ -39,8 +40,10 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return Error{"flag " + a + " needs a value"};
       return args[++i];
     };
-    if (a == "--help" || a == "-h") o.help = true;
-    else if (a == "--version") o.version = true;
+    if (a == "--help" || a == "-h")
+      o.help = true;
+    else if (a == "--version")
+      o.version = true;
     else if (a == "--config" || a == "--web.listen-address" || a == "--storage.path") {
       auto v = value();
       if (!v) return v.error();
@@ -56,7 +59,8 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
 int run_main(int argc, char** argv) {
   auto cli = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
   if (!cli) {
-    std::fprintf(stderr, "ai-usage-exporter: %s\n\n%s", cli.error().message.c_str(), usage_text().c_str());
+    std::fprintf(stderr, "ai-usage-exporter: %s\n\n%s", cli.error().message.c_str(),
+                 usage_text().c_str());
     return 2;
   }
   if (cli->help) {

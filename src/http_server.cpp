@@ -38,8 +38,12 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-Response json_response(int status, std::string body) { return {status, "application/json", std::move(body), {}}; }
-Response json_error(int status, const std::string& message) { return json_response(status, json::error(message)); }
+Response json_response(int status, std::string body) {
+  return {status, "application/json", std::move(body), {}};
+}
+Response json_error(int status, const std::string& message) {
+  return json_response(status, json::error(message));
+}
 
 // An error after which the rest of the request is not read: the connection must not be reused.
 Response closing_error(int status, const std::string& message) {
@@ -131,8 +135,10 @@ Result<Query> parse_query(const char* raw, const std::set<std::string>& allowed)
     std::string_view rk = part.substr(0, eq);
     std::string_view rv = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
     std::string k(rk.size() + 1, '\0'), v(rv.size() + 1, '\0');
-    int kn = mg_url_decode(rk.data(), static_cast<int>(rk.size()), k.data(), static_cast<int>(k.size()), 1);
-    int vn = mg_url_decode(rv.data(), static_cast<int>(rv.size()), v.data(), static_cast<int>(v.size()), 1);
+    int kn = mg_url_decode(rk.data(), static_cast<int>(rk.size()), k.data(),
+                           static_cast<int>(k.size()), 1);
+    int vn = mg_url_decode(rv.data(), static_cast<int>(rv.size()), v.data(),
+                           static_cast<int>(v.size()), 1);
     if (kn < 0 || vn < 0) return Error{"malformed query string"};
     k.resize(static_cast<std::size_t>(kn));
     v.resize(static_cast<std::size_t>(vn));
@@ -158,8 +164,10 @@ std::optional<std::string> bind_project(const Principal& who, std::optional<std:
   return std::nullopt;
 }
 
-const std::set<std::string> kFilterParams = {"userId", "projectId", "provider", "model", "start", "end"};
-const std::set<std::string> kQuotaParams = {"userId", "projectId", "monthlyTokenLimit", "monthlyCostLimit"};
+const std::set<std::string> kFilterParams = {"userId", "projectId", "provider",
+                                             "model",  "start",     "end"};
+const std::set<std::string> kQuotaParams = {"userId", "projectId", "monthlyTokenLimit",
+                                            "monthlyCostLimit"};
 
 Result<UsageFilter> filter_from(const Query& q, const MonthCalendar& cal) {
   UsageFilter f;
@@ -203,7 +211,8 @@ Result<QuotaQuery> quota_query_from(const Query& q) {
   }
   if (auto v = get(q, "monthlyCostLimit")) {
     auto n = parse_decimal_nanos(*v);
-    if (!n || *n <= 0) return Error{"query parameter \"monthlyCostLimit\" must be a positive decimal number"};
+    if (!n || *n <= 0)
+      return Error{"query parameter \"monthlyCostLimit\" must be a positive decimal number"};
     limits.cost = *n;
   }
   if (limits.tokens || limits.cost) out.overrides = limits;
@@ -238,15 +247,18 @@ const char* kLandingPage = R"HTML(<!DOCTYPE html>
 
 class Router {
  public:
-  Router(UsageService& service, const HttpOptions& options) : service_(service), options_(options) {}
+  Router(UsageService& service, const HttpOptions& options)
+      : service_(service), options_(options) {}
 
   Response handle(mg_connection* conn) {
     const mg_request_info* ri = mg_get_request_info(conn);
     const std::string method = ri->request_method;
     const std::string path = ri->local_uri ? ri->local_uri : "/";
     auto only = [&](const char* allowed) -> std::optional<Response> {
-      if (method == allowed || (std::string(allowed) == "GET" && method == "HEAD")) return std::nullopt;
-      Response r = json_error(405, "method " + method + " is not allowed on " + path + "; use " + allowed);
+      if (method == allowed || (std::string(allowed) == "GET" && method == "HEAD"))
+        return std::nullopt;
+      Response r =
+          json_error(405, "method " + method + " is not allowed on " + path + "; use " + allowed);
       r.headers.push_back({"Allow", allowed});
       return r;
     };
@@ -268,8 +280,14 @@ class Router {
       if (!done) return json_error(400, "configuration reload failed: " + done.error().message);
       return json_response(200, R"({"status":"reloaded"})");
     }
-    static const std::set<std::string> kGets = {"/", "/-/healthy", "/-/ready", "/metrics", "/api/v1/statistics",
-                                                "/api/v1/quota", "/api/v1/alerts", "/api/v1/cache-hit-rate"};
+    static const std::set<std::string> kGets = {"/",
+                                                "/-/healthy",
+                                                "/-/ready",
+                                                "/metrics",
+                                                "/api/v1/statistics",
+                                                "/api/v1/quota",
+                                                "/api/v1/alerts",
+                                                "/api/v1/cache-hit-rate"};
     if (!kGets.count(path)) return json_error(404, "no such endpoint: " + path);
     if (auto r = only("GET")) return *r;
     if (path == "/") return {200, "text/html; charset=utf-8", kLandingPage, {}};
@@ -285,7 +303,8 @@ class Router {
       if (!f) return json_error(400, f.error().message);
       if (auto refused = bind_project(*who, f->project)) return json_error(403, *refused);
       if (path == "/api/v1/statistics")
-        return json_response(200, json::statistics(service_.statistics(*f), service_.config().currency));
+        return json_response(200,
+                             json::statistics(service_.statistics(*f), service_.config().currency));
       return json_response(200, json::cache_hit_rate(service_.cache_hit_rate(*f)));
     }
     auto q = parse_query(ri->query_string, kQuotaParams);
@@ -296,10 +315,11 @@ class Router {
       return json_error(403, "token \"" + who->name + "\" may only read project \"" +
                                  *who->project + "\"; give projectId=" + *who->project);
     if (path == "/api/v1/quota")
-      return json_response(200, json::quota(service_.quota(qq->scope, qq->subject, qq->overrides), service_.calendar(),
-                                            service_.config().currency));
+      return json_response(200, json::quota(service_.quota(qq->scope, qq->subject, qq->overrides),
+                                            service_.calendar(), service_.config().currency));
     if (qq->scope == Scope::global && !qq->overrides && q->empty())
-      return json_response(200, json::alerts(service_.alerts(), service_.calendar(), service_.config().currency));
+      return json_response(
+          200, json::alerts(service_.alerts(), service_.calendar(), service_.config().currency));
     return json_response(200, json::alert(service_.alert(qq->scope, qq->subject, qq->overrides)));
   }
 
@@ -314,15 +334,19 @@ class Router {
   Response ingest(mg_connection* conn, const mg_request_info* ri, const Principal& who) {
     std::string type = lower_media_type(mg_get_header(conn, "Content-Type"));
     BodyFormat format;
-    if (type == "application/json") format = BodyFormat::json;
-    else if (type == "application/x-ndjson" || type == "application/jsonl") format = BodyFormat::ndjson;
-    else return json_error(415, "Content-Type must be application/json or application/x-ndjson");
+    if (type == "application/json")
+      format = BodyFormat::json;
+    else if (type == "application/x-ndjson" || type == "application/jsonl")
+      format = BodyFormat::ndjson;
+    else
+      return json_error(415, "Content-Type must be application/json or application/x-ndjson");
     const std::size_t limit = options_.max_body_bytes;
     auto too_large = [&] {
       return closing_error(413, "request body exceeds " + std::to_string(limit) + " bytes");
     };
     // Checked before reading: a declared length over the limit is refused without reading a byte.
-    if (ri->content_length > 0 && static_cast<std::size_t>(ri->content_length) > limit) return too_large();
+    if (ri->content_length > 0 && static_cast<std::size_t>(ri->content_length) > limit)
+      return too_large();
     std::string body;
     if (ri->content_length > 0) body.reserve(static_cast<std::size_t>(ri->content_length));
     const std::int64_t deadline = steady_ms() + options_.body_timeout_ms;
@@ -348,7 +372,8 @@ class Router {
     auto result = service_.ingest(body, format, who.project);
     if (!result) {
       const IngestError& e = result.error();
-      if (e.status >= 500) log::error("ingest failed", {{"status", std::to_string(e.status)}, {"err", e.message}});
+      if (e.status >= 500)
+        log::error("ingest failed", {{"status", std::to_string(e.status)}, {"err", e.message}});
       Response r = json_response(e.status, json::ingest_error(e));
       if (e.status == 503) r.headers.push_back({"Retry-After", "1"});
       return r;

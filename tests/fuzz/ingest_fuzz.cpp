@@ -53,7 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(rec.cache_read_tokens + rec.cache_write_tokens <= rec.prompt_tokens);
     require(rec.fingerprint.size() == 32);
     require(rec.timestamp_ms <= 253'402'300'799'999);
-    if (!(mode & 4)) require(rec.timestamp_ms <= kNow + 5 * 60'000 && rec.timestamp_ms >= kNow - 35LL * 86'400'000);
+    if (!(mode & 4))
+      require(rec.timestamp_ms <= kNow + 5 * 60'000 &&
+              rec.timestamp_ms >= kNow - 35LL * 86'400'000);
     if (policy.project) require(rec.project == *policy.project);
     require(rec.received_ms == kNow);
   }
