@@ -8,14 +8,15 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -103,22 +104,86 @@ int socket_of(const mg_request_info* ri) {
   return last;
 }
 
-// How much to ask mg_read for so that it never waits for bytes that have not arrived: it keeps
-// waiting while bytes trickle in, so a bigger request would let a slow client outlast the deadline.
-int read_size(int fd, bool tls, int max) {
-  int available = 0;
-  if (fd < 0) return max;
-  if (ioctl(fd, FIONREAD, &available) != 0 || available <= 0) return 1;
-  // TLS: the kernel holds ciphertext, of which a small record carries far fewer plaintext bytes.
-  if (tls) available = 1 + available / 64;
-  return std::min(available, max);
-}
-
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+// Shuts an armed socket for reading once its deadline passes, so that a blocking mg_read returns
+// even while a client trickles bytes; reads can then ask for the whole body at once.
+class BodyWatchdog {
+ public:
+  BodyWatchdog() : thread_([this] { run(); }) {}
+  ~BodyWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // Disarms on destruction; `fd` must stay open while armed.
+  class Armed {
+   public:
+    Armed(BodyWatchdog& w, int fd, std::int64_t deadline_ms)
+        : w_(w), ticket_(w.arm(fd, deadline_ms)) {}
+    ~Armed() { w_.disarm(ticket_); }
+    Armed(const Armed&) = delete;
+    Armed& operator=(const Armed&) = delete;
+
+   private:
+    BodyWatchdog& w_;
+    std::uint64_t ticket_;
+  };
+
+ private:
+  struct Entry {
+    int fd;
+    std::int64_t deadline_ms;
+  };
+
+  std::uint64_t arm(int fd, std::int64_t deadline_ms) {
+    std::lock_guard lock(mutex_);
+    armed_[++next_ticket_] = {fd, deadline_ms};
+    cv_.notify_all();
+    return next_ticket_;
+  }
+
+  void disarm(std::uint64_t ticket) {
+    std::lock_guard lock(mutex_);
+    armed_.erase(ticket);
+  }
+
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      std::int64_t next = INT64_MAX;
+      const std::int64_t now = steady_ms();
+      for (auto it = armed_.begin(); it != armed_.end();) {
+        if (it->second.deadline_ms <= now) {
+          shutdown(it->second.fd, SHUT_RD);
+          it = armed_.erase(it);
+        } else {
+          next = std::min(next, it->second.deadline_ms);
+          ++it;
+        }
+      }
+      if (next == INT64_MAX)
+        cv_.wait(lock);
+      else
+        cv_.wait_for(lock, std::chrono::milliseconds(next - now));
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, Entry> armed_;
+  std::uint64_t next_ticket_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 using Query = std::map<std::string, std::string>;
 
@@ -350,18 +415,22 @@ class Router {
     std::string body;
     if (ri->content_length > 0) body.reserve(static_cast<std::size_t>(ri->content_length));
     const std::int64_t deadline = steady_ms() + options_.body_timeout_ms;
-    const int fd = socket_of(ri);
     char buf[16384];
     int n = 0;
-    for (;;) {
-      n = mg_read(conn, buf, read_size(fd, ri->is_ssl != 0, sizeof buf));
-      if (n > 0) body.append(buf, static_cast<std::size_t>(n));
-      // A chunked body has no declared length: it is cut as soon as it passes the limit.
-      if (body.size() > limit) return too_large();
-      if (steady_ms() > deadline)
-        return closing_error(408, "request body not received within " +
-                                      format_duration_ms(options_.body_timeout_ms));
-      if (n <= 0) break;
+    {
+      const int fd = socket_of(ri);
+      std::optional<BodyWatchdog::Armed> armed;
+      if (fd >= 0) armed.emplace(watchdog_, fd, deadline);
+      for (;;) {
+        n = mg_read(conn, buf, sizeof buf);
+        if (n > 0) body.append(buf, static_cast<std::size_t>(n));
+        // A chunked body has no declared length: it is cut as soon as it passes the limit.
+        if (body.size() > limit) return too_large();
+        if (steady_ms() >= deadline)
+          return closing_error(408, "request body not received within " +
+                                        format_duration_ms(options_.body_timeout_ms));
+        if (n <= 0) break;
+      }
     }
     // A body cut short (client gone, read timeout, broken chunks) is never ingested, even if it
     // parses.
@@ -383,6 +452,7 @@ class Router {
 
   UsageService& service_;
   const HttpOptions& options_;
+  BodyWatchdog watchdog_;
 };
 
 namespace {
