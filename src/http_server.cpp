@@ -396,15 +396,15 @@ class Router {
     return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), {}};
   }
 
-  Response ingest(mg_connection* conn, const mg_request_info* ri, const Principal& who) {
-    std::string type = lower_media_type(mg_get_header(conn, "Content-Type"));
-    BodyFormat format;
-    if (type == "application/json")
-      format = BodyFormat::json;
-    else if (type == "application/x-ndjson" || type == "application/jsonl")
-      format = BodyFormat::ndjson;
-    else
-      return json_error(415, "Content-Type must be application/json or application/x-ndjson");
+  // A request refused before its records could be read counts as one rejected record.
+  Response refused(Response r) {
+    service_.count_rejected(1);
+    return r;
+  }
+
+  // Reads the whole body within the size limit and the body deadline, or says why not.
+  std::optional<Response> read_body(mg_connection* conn, const mg_request_info* ri,
+                                    std::string& body) {
     const std::size_t limit = options_.max_body_bytes;
     auto too_large = [&] {
       return closing_error(413, "request body exceeds " + std::to_string(limit) + " bytes");
@@ -412,7 +412,6 @@ class Router {
     // Checked before reading: a declared length over the limit is refused without reading a byte.
     if (ri->content_length > 0 && static_cast<std::size_t>(ri->content_length) > limit)
       return too_large();
-    std::string body;
     if (ri->content_length > 0) body.reserve(static_cast<std::size_t>(ri->content_length));
     const std::int64_t deadline = steady_ms() + options_.body_timeout_ms;
     char buf[16384];
@@ -438,6 +437,21 @@ class Router {
       return closing_error(400, "request body ended after " + std::to_string(body.size()) + " of " +
                                     std::to_string(ri->content_length) + " bytes");
     if (n < 0) return closing_error(400, "request body could not be read completely");
+    return std::nullopt;
+  }
+
+  Response ingest(mg_connection* conn, const mg_request_info* ri, const Principal& who) {
+    std::string type = lower_media_type(mg_get_header(conn, "Content-Type"));
+    BodyFormat format;
+    if (type == "application/json")
+      format = BodyFormat::json;
+    else if (type == "application/x-ndjson" || type == "application/jsonl")
+      format = BodyFormat::ndjson;
+    else
+      return refused(
+          json_error(415, "Content-Type must be application/json or application/x-ndjson"));
+    std::string body;
+    if (auto r = read_body(conn, ri, body)) return refused(std::move(*r));
     auto result = service_.ingest(body, format, who.project);
     if (!result) {
       const IngestError& e = result.error();

@@ -208,6 +208,8 @@ CacheHitRate UsageService::cache_hit_rate(const UsageFilter& filter) const {
   return c;
 }
 
+void UsageService::count_rejected(std::int64_t records) { counters_->rejected += records; }
+
 IngestCounters UsageService::ingest_counters() const {
   return {counters_->duplicate.load(), counters_->rejected.load()};
 }

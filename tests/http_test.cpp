@@ -283,6 +283,10 @@ TEST_CASE("http - every error status has a JSON body naming the problem") {
   }
   auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
   CHECK(s["totalCalls"].GetInt() == 1);  // nothing from the refused requests was stored
+  // Refused records: 2 × 415, malformed JSON, both records of the invalid batch, 409, 413.
+  CHECK(http_get(ts.port(), "/metrics")
+            .body.find("ai_usage_ingest_records_total{result=\"rejected\"} 7\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("http - NDJSON bodies, landing page and health") {

@@ -99,6 +99,8 @@ class UsageService {
   const Ledger& ledger() const { return ledger_; }
   const Store& store() const { return *store_; }
   IngestCounters ingest_counters() const;
+  // Counts records refused before they reached ingest() (unreadable body, wrong content type).
+  void count_rejected(std::int64_t records);
   std::int64_t now_ms() const { return clock_(); }
   // Rolls the month aggregates over when the clock has crossed a month boundary.
   void ensure_current_month();
