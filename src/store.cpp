@@ -45,9 +45,12 @@ std::int64_t month_bucket(std::int64_t ms) {
   return floor_utc_month(ms);
 }
 
-// SQL function aiusage_month(ms): the monthly bucket of a time, for migrations.
+// SQL functions aiusage_month(ms) and aiusage_hour(ms): the buckets of a record's time.
 void sql_month_bucket(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, month_bucket(sqlite3_value_int64(argv[0])));
+}
+void sql_hour_bucket(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  sqlite3_result_int64(ctx, hour_bucket(sqlite3_value_int64(argv[0])));
 }
 
 constexpr const char* kSumColumns =
@@ -63,6 +66,26 @@ constexpr const char* kSumNames[kSums] = {"calls",
                                           "cache_write_tokens",
                                           "cached_tokens",
                                           "cost_nanos"};
+
+// One record's contribution to each sum column, in kSumNames order (columns of ai_usage).
+constexpr const char* kRecordValues[kSums] = {"1",
+                                              "cached",
+                                              "1 - priced",
+                                              "CASE WHEN cached THEN 0 ELSE prompt_tokens END",
+                                              "CASE WHEN cached THEN 0 ELSE completion_tokens END",
+                                              "CASE WHEN cached THEN 0 ELSE cache_read_tokens END",
+                                              "CASE WHEN cached THEN 0 ELSE cache_write_tokens END",
+                                              "CASE WHEN cached THEN total_tokens ELSE 0 END",
+                                              "cost_nanos"};
+
+// The kRecordValues as select columns, each summed when `summed`.
+std::string record_columns(bool summed) {
+  std::string out;
+  for (int i = 0; i < kSums; ++i)
+    out += std::string(i ? ", " : "") + (summed ? "sum(" : "") + kRecordValues[i] +
+           (summed ? ")" : "");
+  return out;
+}
 
 // Label columns of `series`, in the order of the `dim` numbers of usage_monthly_label.
 enum Dim { kProvider, kModel, kProject, kUser, kDims };
@@ -184,6 +207,13 @@ SELECT aiusage_month(hour_ms), series_id, sum(calls), sum(cache_hits), sum(unpri
 FROM usage_hourly GROUP BY 1, 2;
 )SQL",
     migration_v3(),
+    // v4: records carry their series id, and rollups may lag the records: rollup_state says up to
+    // which record they are complete (all of them when migrating).
+    R"SQL(
+ALTER TABLE ai_usage ADD COLUMN series_id INTEGER;
+CREATE TABLE rollup_state (id INTEGER PRIMARY KEY CHECK (id = 0), rolled_up_seq INTEGER NOT NULL);
+INSERT INTO rollup_state SELECT 0, coalesce(max(seq), 0) FROM ai_usage;
+)SQL",
 };
 static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion));
 
@@ -212,6 +242,26 @@ void bind_sums(SQLite::Statement& st, int first, const UsageSums& s) {
   for (int i = 0; i < kSums; ++i) st.bind(first + i, static_cast<std::int64_t>(v[i]));
 }
 
+// Sums of one series in one bucket; sorted by (bucket, id) and merged before upserting, so rows
+// are written in key order and neighbouring keys share pages.
+struct Delta {
+  std::int64_t bucket, id;
+  UsageSums sums;
+};
+void merge(std::vector<Delta>& v) {
+  std::sort(v.begin(), v.end(), [](const Delta& a, const Delta& b) {
+    return a.bucket != b.bucket ? a.bucket < b.bucket : a.id < b.id;
+  });
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (out > 0 && v[out - 1].bucket == v[i].bucket && v[out - 1].id == v[i].id)
+      v[out - 1].sums += v[i].sums;
+    else
+      v[out++] = v[i];
+  }
+  v.resize(out);
+}
+
 // Prepared statement read through the C API: SQLiteCpp's Column copies a shared_ptr per value,
 // which dominates scans of 100k rollup rows.
 class RawStatement {
@@ -231,6 +281,8 @@ class RawStatement {
     int i = 0;
     for (std::int64_t p : params) sqlite3_bind_int64(st_, ++i, p);
   }
+  // Releases the statement's read of the database without stepping to its end.
+  void finish() { sqlite3_reset(st_); }
   bool step() {
     int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
@@ -372,16 +424,20 @@ struct Store::Writer {
             db,
             "INSERT INTO ai_usage (id, user_id, project_id, provider, model, prompt_tokens, "
             "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, "
-            "priced, cached, timestamp_ms, received_ms, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
+            "priced, cached, timestamp_ms, received_ms, fingerprint, series_id) VALUES (?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
         lookup(db, "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE id = ?"),
         new_series(db,
                    "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)"),
+        rolled_up(db, "UPDATE rollup_state SET rolled_up_seq = ?"),
         add_hour(db, upsert_rollup_sql("usage_hourly", "hour_ms, series_id", 2)),
         add_month(db, upsert_rollup_sql("usage_monthly", "month_ms, series_id", 2)),
-        add_label(db, upsert_rollup_sql("usage_monthly_label", "month_ms, dim, value", 3)) {}
+        add_label(db, upsert_rollup_sql("usage_monthly_label", "month_ms, dim, value", 3)),
+        pending(db.getHandle(), "SELECT seq, series_id, timestamp_ms, " + record_columns(false) +
+                                    " FROM ai_usage WHERE seq > (SELECT rolled_up_seq FROM "
+                                    "rollup_state) ORDER BY seq LIMIT ?1") {}
 
-  void insert_record(const UsageRecord& r) {
+  void insert_record(const UsageRecord& r, std::int64_t series) {
     insert.reset();
     insert.bind(1, r.id);
     insert.bind(2, r.user);
@@ -399,6 +455,7 @@ struct Store::Writer {
     insert.bind(14, static_cast<std::int64_t>(r.timestamp_ms));
     insert.bind(15, static_cast<std::int64_t>(r.received_ms));
     insert.bind(16, r.fingerprint);
+    insert.bind(17, static_cast<std::int64_t>(series));
     insert.exec();
   }
 
@@ -416,29 +473,19 @@ struct Store::Writer {
     new_series.exec();
     const std::int64_t id = db.getLastInsertRowid();
     added.push_back(&ids.emplace(std::move(owned), id).first->first);
+    remember(id, added.back());
     return id;
   }
-
-  static void upsert(SQLite::Statement& st, std::int64_t bucket, std::int64_t id,
-                     const UsageSums& sums) {
-    st.reset();
-    st.bind(1, static_cast<std::int64_t>(bucket));
-    st.bind(2, static_cast<std::int64_t>(id));
-    bind_sums(st, 3, sums);
-    st.exec();
-  }
-  void upsert_label(std::int64_t month, int dim, std::string_view value, const UsageSums& sums) {
-    add_label.reset();
-    add_label.bind(1, static_cast<std::int64_t>(month));
-    add_label.bind(2, dim);
-    add_label.bind(3, std::string(value));
-    bind_sums(add_label, 4, sums);
-    add_label.exec();
+  void remember(std::int64_t id, const SeriesKey* key) {
+    if (static_cast<std::size_t>(id) >= keys.size()) keys.resize(static_cast<std::size_t>(id) + 1);
+    keys[static_cast<std::size_t>(id)] = key;
   }
 
   SQLite::Database& db;
-  SQLite::Statement insert, lookup, new_series, add_hour, add_month, add_label;
+  SQLite::Statement insert, lookup, new_series, rolled_up, add_hour, add_month, add_label;
+  RawStatement pending;  // the oldest records not rolled up
   std::unordered_map<SeriesKey, std::int64_t, KeyHash, KeyEq> ids;  // every committed series
+  std::vector<const SeriesKey*> keys;                               // by id: keys of `ids`
 };
 
 struct Store::Reader {
@@ -448,17 +495,18 @@ struct Store::Reader {
                                     " FROM usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
         hourly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
                                    " FROM usage_hourly WHERE hour_ms >= ? AND hour_ms < ?"),
-        // CROSS JOIN keeps the records (by the timestamp index) as the outer loop.
+        // Rolled-up records of a time range. CROSS JOIN keeps the records (by the timestamp
+        // index) as the outer loop; records from before schema v4 have no series_id.
         raw(db.getHandle(),
-            "SELECT s.id, count(*), sum(a.cached), sum(1 - a.priced), "
-            "sum(CASE WHEN a.cached THEN 0 ELSE a.prompt_tokens END), "
-            "sum(CASE WHEN a.cached THEN 0 ELSE a.completion_tokens END), "
-            "sum(CASE WHEN a.cached THEN 0 ELSE a.cache_read_tokens END), "
-            "sum(CASE WHEN a.cached THEN 0 ELSE a.cache_write_tokens END), "
-            "sum(CASE WHEN a.cached THEN a.total_tokens ELSE 0 END), sum(a.cost_nanos) "
-            "FROM ai_usage a CROSS JOIN series s ON s.provider = a.provider AND s.model = a.model "
-            "AND s.project_id = a.project_id AND s.user_id = a.user_id "
-            "WHERE a.timestamp_ms >= ? AND a.timestamp_ms < ? GROUP BY s.id"),
+            "SELECT s.id, " + record_columns(true) +
+                " FROM ai_usage a CROSS JOIN series s ON s.provider = a.provider AND s.model = "
+                "a.model AND s.project_id = a.project_id AND s.user_id = a.user_id WHERE "
+                "a.timestamp_ms >= ?1 AND a.timestamp_ms < ?2 AND a.seq <= ?3 GROUP BY s.id"),
+        // Records not yet rolled up with a time in [?2, ?3], one row each.
+        pending(db.getHandle(), "SELECT series_id, " + record_columns(false) +
+                                    " FROM ai_usage WHERE seq > ?1 AND timestamp_ms >= ?2 AND "
+                                    "timestamp_ms <= ?3"),
+        rolled_up(db.getHandle(), "SELECT rolled_up_seq FROM rollup_state"),
         labels(db.getHandle(),
                std::string("SELECT dim, value, ") + kSumColumns +
                    " FROM usage_monthly_label WHERE month_ms >= ? AND month_ms < ?"),
@@ -531,16 +579,29 @@ struct Store::Reader {
         by_label[d][static_cast<std::size_t>(it->second)] += labels.sums(2, sign);
       }
     };
+    rolled_up.start({});
+    const std::int64_t rolled = rolled_up.step() ? rolled_up.i64(0) : 0;
+    rolled_up.finish();  // an unfinished statement would keep the snapshot open after commit
     std::vector<Piece> pieces;
+    // Times of the records to count, inclusive.
+    std::int64_t first = std::numeric_limits<std::int64_t>::min();
+    std::int64_t last = std::numeric_limits<std::int64_t>::max();
     if (!f.start_ms && !f.end_ms) {
       // All time, including records outside the queryable span (their months are far buckets).
-      pieces.push_back({Level::monthly, std::numeric_limits<std::int64_t>::min(),
-                        std::numeric_limits<std::int64_t>::max(), 1});
+      pieces.push_back({Level::monthly, first, last, 1});
     } else {
       const std::int64_t start = std::max(f.start_ms.value_or(kTimeMin), kTimeMin);
       const std::int64_t end = std::min(f.end_ms.value_or(kTimeMax), kTimeMax);
-      if (start < end) pieces = plan_range(start, end);
+      if (start >= end) {
+        tx.commit();
+        return acc;
+      }
+      pieces = plan_range(start, end);
+      first = start;
+      last = end - 1;
     }
+    pending.start({rolled, first, last});
+    read(pending, 1);
     for (const Piece& p : pieces) {
       if (p.level == Level::monthly && by_label) {
         labels.start({p.from, p.to});
@@ -550,7 +611,10 @@ struct Store::Reader {
       RawStatement& st = p.level == Level::monthly  ? monthly
                          : p.level == Level::hourly ? hourly
                                                     : raw;
-      st.start({p.from, p.to});
+      if (&st == &raw)
+        st.start({p.from, p.to, rolled});
+      else
+        st.start({p.from, p.to});
       read(st, p.sign);
     }
     tx.commit();
@@ -558,7 +622,7 @@ struct Store::Reader {
   }
 
   SQLite::Database db;
-  RawStatement monthly, hourly, raw, labels, new_series;
+  RawStatement monthly, hourly, raw, pending, rolled_up, labels, new_series;
   std::int64_t max_id = 0;
   std::vector<std::array<int, kDims>> dims;  // by series id: index into names, -1 for no series
   std::vector<std::string> names[kDims];
@@ -578,6 +642,8 @@ Store::Store(const StoreOptions& options) {
   db.exec("PRAGMA wal_autocheckpoint = 16384");
   sqlite3_create_function(db.getHandle(), "aiusage_month", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                           nullptr, sql_month_bucket, nullptr, nullptr);
+  sqlite3_create_function(db.getHandle(), "aiusage_hour", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                          nullptr, sql_hour_bucket, nullptr, nullptr);
   int version = db.execAndGet("PRAGMA user_version").getInt();
   if (version > kSchemaVersion)
     throw std::runtime_error("database " + options.path + " has schema version " +
@@ -598,8 +664,15 @@ Store::Store(const StoreOptions& options) {
   writer_->ids.reserve(reader_->dims.size());
   for (std::size_t id = 1; id < reader_->dims.size(); ++id)
     if (reader_->dims[id][0] >= 0)
-      writer_->ids.emplace(reader_->key_of(static_cast<std::int64_t>(id)),
-                           static_cast<std::int64_t>(id));
+      writer_->remember(static_cast<std::int64_t>(id),
+                        &writer_->ids
+                             .emplace(reader_->key_of(static_cast<std::int64_t>(id)),
+                                      static_cast<std::int64_t>(id))
+                             .first->first);
+  pending_ = static_cast<std::size_t>(
+      db.execAndGet(
+            "SELECT count(*) FROM ai_usage WHERE seq > (SELECT rolled_up_seq FROM rollup_state)")
+          .getInt64());
 }
 
 Store::~Store() = default;
@@ -610,22 +683,31 @@ Result<std::vector<BatchOutcome>> Store::commit(
   Writer& w = *writer_;
   std::vector<BatchOutcome> outcomes(batches.size());
   std::vector<const SeriesKey*> added;
+  std::size_t inserted = 0;
+  // Forgets the series created since `mark`: their rows were rolled back.
+  auto forget = [&](std::size_t mark) {
+    for (std::size_t i = mark; i < added.size(); ++i) {
+      w.keys[static_cast<std::size_t>(w.ids.at(*added[i]))] = nullptr;
+      w.ids.erase(*added[i]);
+    }
+    added.resize(mark);
+  };
   bool in_tx = false;
   try {
     db.exec("BEGIN IMMEDIATE");
     in_tx = true;
-    std::vector<const UsageRecord*> inserted;
     for (std::size_t b = 0; b < batches.size(); ++b) {
       std::vector<UsageRecord>& records = *batches[b];
       BatchOutcome& out = outcomes[b];
       out.duplicate.assign(records.size(), false);
-      const std::size_t batch_start = inserted.size();
+      const std::size_t batch_added = added.size();
+      std::size_t batch_inserted = 0;
       db.exec("SAVEPOINT batch");
       for (std::size_t i = 0; i < records.size(); ++i) {
         UsageRecord& r = records[i];
-        w.insert_record(r);
+        w.insert_record(r, w.series_id(KeyView(r), added));
         if (db.getChanges() == 1) {
-          inserted.push_back(&r);
+          ++batch_inserted;
           continue;
         }
         w.lookup.reset();
@@ -643,59 +725,18 @@ Result<std::vector<BatchOutcome>> Store::commit(
       }
       if (out.conflict) {
         db.exec("ROLLBACK TO batch");
-        inserted.resize(batch_start);
+        forget(batch_added);
+      } else {
+        inserted += batch_inserted;
       }
       db.exec("RELEASE batch");
     }
-
-    // Sums by series, then by hour and month within it (a commit rarely spans many of either).
-    struct Bucketed {
-      std::vector<std::pair<std::int64_t, UsageSums>> hours, months;
-    };
-    auto add_to = [](std::vector<std::pair<std::int64_t, UsageSums>>& v, std::int64_t bucket,
-                     const UsageSums& s) {
-      for (auto& [b, sums] : v)
-        if (b == bucket) return void(sums += s);
-      v.emplace_back(bucket, s);
-    };
-    std::unordered_map<KeyView, Bucketed, KeyHash, KeyEq> by_series;
-    for (const UsageRecord* r : inserted) {
-      UsageSums one;
-      one.add(*r);
-      Bucketed& acc = by_series[KeyView(*r)];
-      add_to(acc.hours, hour_bucket(r->timestamp_ms), one);
-      add_to(acc.months, month_bucket(r->timestamp_ms), one);
-    }
-    // Rows are written in key order: neighbouring keys share pages, so fewer pages are touched.
-    struct Row {
-      std::int64_t bucket, id;
-      const UsageSums* sums;
-      bool operator<(const Row& o) const {
-        return bucket != o.bucket ? bucket < o.bucket : id < o.id;
-      }
-    };
-    std::vector<Row> hours, months;
-    // Label rows in key order too; the views point into the committed records.
-    std::map<std::tuple<std::int64_t, int, std::string_view>, UsageSums> labels;
-    for (const auto& [key, acc] : by_series) {
-      const std::int64_t id = w.series_id(key, added);
-      for (const auto& [hour, sums] : acc.hours) hours.push_back({hour, id, &sums});
-      for (const auto& [month, sums] : acc.months) {
-        months.push_back({month, id, &sums});
-        const std::string_view values[kDims] = {key.provider, key.model, key.project, key.user};
-        for (int d = 0; d < kDims; ++d) labels[{month, d, values[d]}] += sums;
-      }
-    }
-    for (auto* rows : {&hours, &months}) std::sort(rows->begin(), rows->end());
-    for (const Row& r : hours) Writer::upsert(w.add_hour, r.bucket, r.id, *r.sums);
-    for (const Row& r : months) Writer::upsert(w.add_month, r.bucket, r.id, *r.sums);
-    for (const auto& [k, sums] : labels)
-      w.upsert_label(std::get<0>(k), std::get<1>(k), std::get<2>(k), sums);
     db.exec("COMMIT");
+    pending_ += inserted;
     return outcomes;
   } catch (const SQLite::Exception& e) {
     std::string message = e.what();
-    for (const SeriesKey* key : added) w.ids.erase(*key);
+    forget(0);
     if (in_tx && sqlite3_get_autocommit(db.getHandle()) == 0) {
       try {
         db.exec("ROLLBACK");
@@ -703,6 +744,68 @@ Result<std::vector<BatchOutcome>> Store::commit(
       }
     }
     return Error{message};
+  }
+}
+
+Result<std::size_t> Store::roll_up(std::size_t max_records) {
+  SQLite::Database& db = *writer_db_;
+  Writer& w = *writer_;
+  try {
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    std::vector<Delta> hours, months;
+    std::int64_t last = 0;
+    w.pending.start({static_cast<std::int64_t>(max_records)});
+    while (w.pending.step()) {
+      last = w.pending.i64(0);
+      const std::int64_t id = w.pending.i64(1), ts = w.pending.i64(2);
+      const UsageSums one = w.pending.sums(3);
+      hours.push_back({hour_bucket(ts), id, one});
+      months.push_back({month_bucket(ts), id, one});
+    }
+    w.pending.finish();
+    const std::size_t count = hours.size();
+    if (count == 0) {
+      pending_ = 0;
+      return count;
+    }
+    merge(hours);
+    merge(months);
+    // Label rows in key order too; the views point into the writer's series keys.
+    std::map<std::tuple<std::int64_t, int, std::string_view>, UsageSums> labels;
+    for (const Delta& m : months) {
+      const SeriesKey* key = static_cast<std::size_t>(m.id) < w.keys.size()
+                                 ? w.keys[static_cast<std::size_t>(m.id)]
+                                 : nullptr;
+      if (key == nullptr)
+        throw std::logic_error("record of unknown series " + std::to_string(m.id));
+      const std::string_view values[kDims] = {key->provider, key->model, key->project, key->user};
+      for (int d = 0; d < kDims; ++d) labels[{m.bucket, d, values[d]}] += m.sums;
+    }
+    for (auto [st, rows] : {std::pair{&w.add_hour, &hours}, std::pair{&w.add_month, &months}})
+      for (const Delta& r : *rows) {
+        st->reset();
+        st->bind(1, static_cast<std::int64_t>(r.bucket));
+        st->bind(2, static_cast<std::int64_t>(r.id));
+        bind_sums(*st, 3, r.sums);
+        st->exec();
+      }
+    for (const auto& [k, sums] : labels) {
+      w.add_label.reset();
+      w.add_label.bind(1, static_cast<std::int64_t>(std::get<0>(k)));
+      w.add_label.bind(2, std::get<1>(k));
+      w.add_label.bind(3, std::string(std::get<2>(k)));
+      bind_sums(w.add_label, 4, sums);
+      w.add_label.exec();
+    }
+    w.rolled_up.reset();
+    w.rolled_up.bind(1, static_cast<std::int64_t>(last));
+    w.rolled_up.exec();
+    tx.commit();
+    pending_ -= std::min(pending_, count);
+    return count;
+  } catch (const SQLite::Exception& e) {
+    w.pending.finish();
+    return Error{e.what()};
   }
 }
 

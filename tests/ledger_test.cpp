@@ -213,6 +213,16 @@ TEST_CASE("service - concurrent ingest through group commit loses and doubles no
     CHECK(mem == s.total);
   });
   CHECK(service.store().integrity_check() == "ok");
+  // Once idle, the writer rolls up every record; the answers do not change.
+  SQLite::Database db(dir.file("usage.db"), SQLite::OPEN_READONLY);
+  auto rolled = [&] {
+    return db.execAndGet("SELECT rolled_up_seq = (SELECT max(seq) FROM ai_usage) FROM rollup_state")
+               .getInt() == 1;
+  };
+  for (int i = 0; i < 1000 && !rolled(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(rolled());
+  CHECK(service.statistics({}).total == s.total);
 }
 
 TEST_CASE("service - a record costing more than the largest amount refuses its batch") {

@@ -1,4 +1,5 @@
-// Store rollups: hourly + monthly buckets combined (and subtracted) stay exact for any range.
+// Store rollups: hourly + monthly buckets combined (and subtracted) stay exact for any range,
+// whether the records are rolled up yet or not.
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
@@ -129,6 +130,12 @@ TEST_CASE("rollup - months, hours and raw edges add up exactly for ranges cuttin
   Store store({dir.file("usage.db"), false});
   const std::int64_t from = at("2026-10-20T00:00:00Z"), to = at("2027-02-10T00:00:00Z");
   const std::vector<UsageRecord> all = fill(store, 3000, from, to);
+  // Every answer below is checked with none, part and all of the records rolled up.
+  const std::size_t rolled = GENERATE(std::size_t{0}, std::size_t{1234}, std::size_t{3000});
+  CAPTURE(rolled);
+  CHECK(store.pending_records() == 3000);
+  if (rolled > 0) REQUIRE(*store.roll_up(rolled) == rolled);
+  CHECK(store.pending_records() == 3000 - rolled);
 
   struct Range {
     const char* what;
@@ -224,6 +231,7 @@ TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
       PRAGMA user_version = 1;
     )SQL");
   Store store({path, true});
+  CHECK(store.pending_records() == 0);  // migrated rollups hold every record
   REQUIRE(store.series_totals().size() == 1);
   CHECK(store.series_totals()[0].sums.cost == 16);
   UsageFilter november;
@@ -238,6 +246,9 @@ TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
                                             at("2026-11-02T00:00:00Z"), 0, 1, true, "fc"}};
   std::vector<UsageRecord>* batches[] = {&more};
   REQUIRE(store.commit(batches).ok());
+  CHECK(store.breakdown(november).total.cost == 10);
+  CHECK(store.breakdown({}).total.calls == 3);
+  REQUIRE(*store.roll_up(100) == 1);
   CHECK(store.breakdown(november).total.cost == 10);
   CHECK(store.breakdown({}).total.calls == 3);
   CHECK(store.integrity_check() == "ok");
@@ -260,6 +271,9 @@ TEST_CASE("rollup - all-time totals after a reopen equal the records, far timest
     all.insert(all.end(), far.begin(), far.end());
   }
   Store store({path, false});
+  // Nothing was rolled up before the reopen: the reopened store counts all of it as pending.
+  CHECK(store.pending_records() == all.size());
+  if (GENERATE(false, true)) REQUIRE(*store.roll_up(1000) == 1000);
   std::map<SeriesKey, UsageSums> want;
   for (const UsageRecord& r : all) {
     UsageSums one;
@@ -276,6 +290,9 @@ TEST_CASE("rollup - all-time totals after a reopen equal the records, far timest
   std::vector<UsageRecord>* batches[] = {&more};
   REQUIRE(store.commit(batches).ok());
   all.push_back(more[0]);
+  check_exact(store, all, {});
+  while (store.pending_records() > 0) REQUIRE(*store.roll_up(512) > 0);
+  CHECK(*store.roll_up(512) == 0);
   check_exact(store, all, {});
   CHECK(store.series_totals().size() ==
         want.size() +

@@ -1,6 +1,7 @@
 #pragma once
-// SQLite ledger: records, hourly and monthly rollups by series and a monthly rollup by label
-// value, in one transaction; all-time totals are summed from the monthly rollup.
+// SQLite ledger: records, and hourly and monthly rollups by series and a monthly rollup by label
+// value, brought up to date after the records (roll_up); every read counts records not yet rolled
+// up from the records table, in the same snapshot, so answers are exact at every moment.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -47,11 +48,16 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Commits several batches in one transaction, each all-or-nothing. Duplicates get the stored
   // cost and priced flag copied back. An error means nothing was committed. One writer at a time.
   Result<std::vector<BatchOutcome>> commit(std::span<std::vector<UsageRecord>* const> batches);
+  // Adds up to `max_records` of the oldest records not yet rolled up to the rollups, in one
+  // transaction; returns how many. Same writer as commit().
+  Result<std::size_t> roll_up(std::size_t max_records);
+  // Records committed but not yet rolled up (writer's view).
+  std::size_t pending_records() const { return pending_; }
 
   // Sums by series over records matching `filter`, in key order; exact for any range.
   std::vector<SeriesSums> aggregate(const UsageFilter& filter) const;
@@ -68,6 +74,7 @@ class Store {
   struct Reader;
   std::unique_ptr<SQLite::Database> writer_db_;
   std::unique_ptr<Writer> writer_;
+  std::size_t pending_ = 0;
   mutable std::mutex reader_mutex_;
   std::unique_ptr<Reader> reader_;
 };
