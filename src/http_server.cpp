@@ -2,7 +2,6 @@
 
 #include <civetweb.h>
 #include <prometheus/collectable.h>
-#include <prometheus/text_serializer.h>
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -14,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -37,10 +37,12 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, writes the body piece by piece instead of `body` (sent chunked); false if cut short.
+  std::function<bool(const PageSink&)> stream;
 };
 
 Response json_response(int status, std::string body) {
-  return {status, "application/json", std::move(body), {}};
+  return {status, "application/json", std::move(body), {}, {}};
 }
 Response json_error(int status, const std::string& message) {
   return json_response(status, json::error(message));
@@ -355,9 +357,9 @@ class Router {
                                                 "/api/v1/cache-hit-rate"};
     if (!kGets.count(path)) return json_error(404, "no such endpoint: " + path);
     if (auto r = only("GET")) return *r;
-    if (path == "/") return {200, "text/html; charset=utf-8", kLandingPage, {}};
-    if (path == "/-/healthy") return {200, "text/plain; charset=utf-8", "Healthy.\n", {}};
-    if (path == "/-/ready") return {200, "text/plain; charset=utf-8", "Ready.\n", {}};
+    if (path == "/") return {200, "text/html; charset=utf-8", kLandingPage, {}, {}};
+    if (path == "/-/healthy") return {200, "text/plain; charset=utf-8", "Healthy.\n", {}, {}};
+    if (path == "/-/ready") return {200, "text/plain; charset=utf-8", "Ready.\n", {}, {}};
     auto who = check(path == "/metrics" ? Permission::metrics : Permission::read);
     if (!who) return denied(who.error());
     if (path == "/metrics") return metrics();
@@ -389,11 +391,14 @@ class Router {
   }
 
  private:
+  // Rendered while it is sent, so the page is never held whole; the reloader's families last.
   Response metrics() {
-    std::string text = render_metrics(service_);
-    if (options_.reloader != nullptr)
-      text += prometheus::TextSerializer().Serialize(options_.reloader->collector()->Collect());
-    return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text), {}};
+    Response r{200, "text/plain; version=0.0.4; charset=utf-8", "", {}, {}};
+    r.stream = [this](const PageSink& sink) {
+      return write_metrics(service_, sink,
+                           options_.reloader ? options_.reloader->collector().get() : nullptr);
+    };
+    return r;
   }
 
   // A request refused before its records could be read counts as one rejected record.
@@ -471,14 +476,47 @@ class Router {
 
 namespace {
 
+// Sends a streamed body as HTTP/1.1 chunks (HTTP/1.0: raw, ended by the close). A body cut short
+// gets no end and its socket is shut, so the client sees it incomplete and it is not reused.
+void send_stream(mg_connection* conn, const Response& r, bool chunked) {
+  const mg_request_info* ri = mg_get_request_info(conn);
+  const PageSink sink = [conn, chunked](std::string_view piece) {
+    if (chunked) return mg_send_chunk(conn, piece.data(), static_cast<unsigned>(piece.size())) > 0;
+    return mg_write(conn, piece.data(), piece.size()) == static_cast<int>(piece.size());
+  };
+  bool complete = false;
+  try {
+    complete = r.stream(sink);
+  } catch (const std::exception& e) {
+    log::error("response cut short",
+               {{"path", ri->local_uri ? ri->local_uri : ""}, {"err", e.what()}});
+  }
+  if (complete && chunked) complete = mg_send_chunk(conn, "", 0) > 0;
+  if (!complete || !chunked) {
+    const int fd = socket_of(ri);
+    if (fd >= 0) shutdown(fd, SHUT_RDWR);
+  }
+}
+
 int send(mg_connection* conn, const Response& r, bool head) {
+  const bool http10 = std::string(mg_get_request_info(conn)->http_version) == "1.0";
   mg_response_header_start(conn, r.status);
   mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
-  mg_response_header_add(conn, "Content-Length", std::to_string(r.body.size()).c_str(), -1);
+  // Not mg_send_http_ok(conn, type, -1): it would add its own Cache-Control, Expires and Pragma.
+  if (!r.stream)
+    mg_response_header_add(conn, "Content-Length", std::to_string(r.body.size()).c_str(), -1);
+  else if (!http10)
+    mg_response_header_add(conn, "Transfer-Encoding", "chunked", -1);
+  else
+    mg_response_header_add(conn, "Connection", "close", -1);  // HTTP/1.0 has no chunks
   mg_response_header_add(conn, "Cache-Control", "no-store", -1);
   for (const auto& [k, v] : r.headers) mg_response_header_add(conn, k.c_str(), v.c_str(), -1);
   mg_response_header_send(conn);
-  if (!head) mg_write(conn, r.body.data(), r.body.size());
+  if (head) return r.status;
+  if (r.stream)
+    send_stream(conn, r, !http10);
+  else
+    mg_write(conn, r.body.data(), r.body.size());
   return r.status;
 }
 

@@ -1,5 +1,6 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
 
 #include <atomic>
 
@@ -186,21 +187,50 @@ std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& serv
   return std::make_shared<UsageCollector>(service);
 }
 
+namespace {
+
+constexpr std::size_t kChunkBytes = 256 * 1024;
+
+// Page text handed to a sink in pieces of at least kChunkBytes (the last may be shorter), through
+// one reused buffer; once the sink refuses a piece nothing more is sent.
+class PageBuffer {
+ public:
+  explicit PageBuffer(const PageSink& sink) : sink_(sink) { text_.reserve(2 * kChunkBytes); }
+  std::string& text() { return text_; }
+  // Passes the text on once it holds a chunk; call with no ledger lock held. False once refused.
+  bool flush_if_full() { return text_.size() < kChunkBytes ? ok_ : flush(); }
+  // Passes on whatever is buffered. False once refused.
+  bool flush() {
+    if (ok_ && !text_.empty()) ok_ = sink_(text_);
+    text_.clear();
+    return ok_;
+  }
+
+ private:
+  const PageSink& sink_;
+  std::string text_;
+  bool ok_ = true;
+};
+
+}  // namespace
+
 // Same families, order and values as UsageCollector, written as text in one pass per family; the
-// ledger is read slice by slice, so ingest keeps committing during a long scrape.
-std::string render_metrics(UsageService& service) {
+// ledger is read slice by slice, so ingest keeps committing during a long scrape, and the buffer
+// is passed on between slices, so a slow reader never holds up a commit.
+bool write_metrics(UsageService& service, const PageSink& sink,
+                   const prometheus::Collectable* extra) {
   namespace ex = exposition;
   const LabelSet& set = service.config().labels;
   const std::string& currency = service.config().currency;
   const Ledger& ledger = service.ledger();
   service.ensure_current_month();
-  std::string out, block;
-  // Sized like the last page, so a 100 MB page is not copied while it grows.
-  static std::atomic<std::size_t> last_size{0};
-  out.reserve(last_size.load() + last_size.load() / 16);
+  PageBuffer page(sink);
+  std::string& out = page.text();
+  std::string block;
   auto line = [&](const FamilyInfo& f, const char* name, std::string_view value, double v) {
     ex::sample(out, f.name, block, name, value, v);
   };
+  auto between_slices = [&] { return page.flush_if_full(); };
 
   header(out, kBuild);
   block.clear();
@@ -209,16 +239,22 @@ std::string render_metrics(UsageService& service) {
   ex::sample(out, kBuild.name, block, 1.0);
 
   header(out, kCost);
-  ledger.for_each_series([&](const SeriesKey& key, const UsageSums& s) {
-    series_block(block, key, set);
-    line(kCost, "currency", currency, nanos_to_units(s.cost));
-  });
+  if (!ledger.for_each_series(
+          [&](const SeriesKey& key, const UsageSums& s) {
+            series_block(block, key, set);
+            line(kCost, "currency", currency, nanos_to_units(s.cost));
+          },
+          between_slices))
+    return false;
   header(out, kHitRatio);
-  ledger.for_each_month_series([&](const SeriesKey& key, const UsageSums& s) {
-    if (s.calls <= 0) return;
-    series_block(block, key, set);
-    ex::sample(out, kHitRatio.name, block, hit_ratio(s));
-  });
+  if (!ledger.for_each_month_series(
+          [&](const SeriesKey& key, const UsageSums& s) {
+            if (s.calls <= 0) return;
+            series_block(block, key, set);
+            ex::sample(out, kHitRatio.name, block, hit_ratio(s));
+          },
+          between_slices))
+    return false;
 
   std::int64_t accepted = 0;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
@@ -242,28 +278,49 @@ std::string render_metrics(UsageService& service) {
       ex::label(block, "scope", to_string(q.report->scope), true);
       ex::label(block, "subject", q.report->subject);
       line(*f, "resource", q.resource, f == &kLimit ? q.limit : f == &kUsed ? q.used : q.ratio);
+      if (!page.flush_if_full()) return false;
     }
   }
 
   header(out, kRequests);
-  ledger.for_each_series([&](const SeriesKey& key, const UsageSums& s) {
-    series_block(block, key, set);
-    line(kRequests, "cached", "false", static_cast<double>(s.calls - s.cache_hits));
-    line(kRequests, "cached", "true", static_cast<double>(s.cache_hits));
-  });
+  if (!ledger.for_each_series(
+          [&](const SeriesKey& key, const UsageSums& s) {
+            series_block(block, key, set);
+            line(kRequests, "cached", "false", static_cast<double>(s.calls - s.cache_hits));
+            line(kRequests, "cached", "true", static_cast<double>(s.cache_hits));
+          },
+          between_slices))
+    return false;
   header(out, kTokens);
-  ledger.for_each_series([&](const SeriesKey& key, const UsageSums& s) {
-    series_block(block, key, set);
-    const auto values = token_values(s);
-    for (int i = 0; i < 4; ++i) line(kTokens, "token_type", kTokenTypes[i], values[i]);
-  });
+  if (!ledger.for_each_series(
+          [&](const SeriesKey& key, const UsageSums& s) {
+            series_block(block, key, set);
+            const auto values = token_values(s);
+            for (int i = 0; i < 4; ++i) line(kTokens, "token_type", kTokenTypes[i], values[i]);
+          },
+          between_slices))
+    return false;
   header(out, kUnpriced);
   for (const auto& [key, n] : unpriced) {
     block.clear();
     ex::label(block, "provider", key.first, true);
     ex::label(block, "model", key.second);
     ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
+    if (!page.flush_if_full()) return false;
   }
+  if (extra != nullptr) out += prometheus::TextSerializer().Serialize(extra->Collect());
+  return page.flush();
+}
+
+std::string render_metrics(UsageService& service) {
+  std::string out;
+  // Sized like the last page, so a 100 MB page is not copied while it grows.
+  static std::atomic<std::size_t> last_size{0};
+  out.reserve(last_size.load() + last_size.load() / 16);
+  write_metrics(service, [&](std::string_view piece) {
+    out += piece;
+    return true;
+  });
   last_size = out.size();
   return out;
 }

@@ -32,6 +32,12 @@ struct LedgerState {
 
 class Ledger {
  public:
+  // The default slice hook: never stops a walk.
+  struct KeepGoing {
+    bool operator()() const { return true; }
+  };
+  static constexpr std::size_t kSlice = 512;  // series read per lock
+
   explicit Ledger(LabelSet labels) : labels_(labels) {}
 
   // Replaces everything: all-time rows (unfolded) and the rows of `month`.
@@ -52,33 +58,37 @@ class Ledger {
   }
   // Runs `fn(key, sums)` over the all-time series in key order, locking one slice at a time so a
   // commit never waits for a whole scrape; a commit between slices shows in the later ones.
-  template <typename Fn>
-  void for_each_series(Fn&& fn) const {
-    for_each_sliced(&LedgerState::series, fn);
+  // `after_slice()` runs after each slice, unlocked; false stops the walk and is returned.
+  template <typename Fn, typename After = KeepGoing>
+  bool for_each_series(Fn&& fn, After&& after_slice = {}) const {
+    return for_each_sliced(&LedgerState::series, fn, after_slice);
   }
   // The same over this month's series.
-  template <typename Fn>
-  void for_each_month_series(Fn&& fn) const {
-    for_each_sliced(&LedgerState::month_series, fn);
+  template <typename Fn, typename After = KeepGoing>
+  bool for_each_month_series(Fn&& fn, After&& after_slice = {}) const {
+    return for_each_sliced(&LedgerState::month_series, fn, after_slice);
   }
   SeriesKey fold(SeriesKey key) const;
 
  private:
-  static constexpr std::size_t kSlice = 512;
   using SeriesMap = std::map<SeriesKey, UsageSums>;
-  template <typename Fn>
-  void for_each_sliced(SeriesMap LedgerState::*member, Fn& fn) const {
+  template <typename Fn, typename After>
+  bool for_each_sliced(SeriesMap LedgerState::*member, Fn& fn, After& after_slice) const {
     std::optional<SeriesKey> last;
-    for (;;) {
-      // Readers step aside while a writer waits: shared_mutex lets a reader in ahead of it.
-      while (writers_waiting_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
-      std::shared_lock lock(mutex_);
-      const SeriesMap& map = state_.*member;
-      auto it = last ? map.upper_bound(*last) : map.begin();
-      for (std::size_t n = 0; n < kSlice && it != map.end(); ++n, ++it) fn(it->first, it->second);
-      if (it == map.end()) return;
-      last = std::prev(it)->first;
+    for (bool done = false; !done;) {
+      {
+        // Readers step aside while a writer waits: shared_mutex lets a reader in ahead of it.
+        while (writers_waiting_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+        std::shared_lock lock(mutex_);
+        const SeriesMap& map = state_.*member;
+        auto it = last ? map.upper_bound(*last) : map.begin();
+        for (std::size_t n = 0; n < kSlice && it != map.end(); ++n, ++it) fn(it->first, it->second);
+        done = it == map.end();
+        if (!done) last = std::prev(it)->first;
+      }
+      if (!after_slice()) return false;
     }
+    return true;
   }
   std::unique_lock<std::shared_mutex> write_lock();
   void add_month_row(const SeriesKey& key, const UsageSums& sums);
