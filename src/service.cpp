@@ -98,7 +98,11 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   if (!result) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return IngestError{503,
-                       "storage unavailable, nothing was stored: " + result.error().message,
+                       std::string("storage unavailable, ") +
+                           (result.error().message.starts_with(kUnconfirmed)
+                                ? "the batch may be stored; retry it with the same ids: "
+                                : "nothing was stored: ") +
+                           result.error().message,
                        {},
                        std::nullopt};
   }

@@ -3,9 +3,16 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -634,7 +641,11 @@ Store::Store(const StoreOptions& options) {
   writer_db_ = std::make_unique<SQLite::Database>(options.path, flags, 5000);
   SQLite::Database& db = *writer_db_;
   db.exec("PRAGMA journal_mode = WAL");
-  db.exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  // NORMAL: a commit writes the WAL without flushing it; with synchronous_full, sync() flushes it
+  // before anything is acknowledged (what FULL does inside COMMIT, but outside the write lock).
+  db.exec("PRAGMA synchronous = NORMAL");
+  full_sync_ = options.synchronous_full;
+  wal_path_ = options.path + "-wal";
   // Rollup upserts touch pages all over the current month's rows: keep them cached (32 MiB).
   db.exec("PRAGMA cache_size = -32768");
   // Commits rewrite the same hot rollup pages; checkpointing every 64 MiB of WAL instead of every
@@ -675,7 +686,39 @@ Store::Store(const StoreOptions& options) {
           .getInt64());
 }
 
-Store::~Store() = default;
+Store::~Store() {
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+Result<bool> Store::sync() {
+  if (!full_sync_) return true;
+  std::lock_guard lock(sync_mutex_);
+  auto failed = [&](const char* what) {
+    return Error{std::string(what) + " " + wal_path_ + ": " + std::strerror(errno)};
+  };
+  // SQLite keeps one WAL file while a connection is open; reopened only if it was replaced.
+  struct stat now {};
+  if (::stat(wal_path_.c_str(), &now) != 0) {
+    if (errno == ENOENT) return true;  // no WAL: every commit is in the database file
+    return failed("stat");
+  }
+  if (wal_fd_ < 0 || now.st_ino != wal_ino_ || now.st_dev != wal_dev_) {
+    if (wal_fd_ >= 0) ::close(wal_fd_);
+    wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
+    if (wal_fd_ < 0) return failed("open");
+    wal_ino_ = now.st_ino;
+    wal_dev_ = now.st_dev;
+    // The WAL's directory entry must survive a power loss too.
+    const std::string dir = std::filesystem::path(wal_path_).parent_path().string();
+    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return failed("open directory of");
+    const int rc = ::fsync(dfd);
+    ::close(dfd);
+    if (rc != 0) return failed("fsync directory of");
+  }
+  if (::fdatasync(wal_fd_) != 0) return failed("fdatasync");
+  return true;
+}
 
 Result<std::vector<BatchOutcome>> Store::commit(
     std::span<std::vector<UsageRecord>* const> batches) {

@@ -1,9 +1,12 @@
 #include "writer.hpp"
 
+#include <algorithm>
+
 namespace aiusage {
 
 GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t max_batches)
     : store_(store), ledger_(ledger), max_batches_(max_batches == 0 ? 1 : max_batches) {
+  sync_thread_ = std::thread([this] { run_sync(); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -14,6 +17,12 @@ GroupCommitWriter::~GroupCommitWriter() {
   }
   work_cv_.notify_all();
   thread_.join();
+  {
+    std::lock_guard lock(sync_mutex_);
+    committing_done_ = true;
+  }
+  sync_cv_.notify_all();
+  sync_thread_.join();
 }
 
 Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
@@ -30,6 +39,7 @@ Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records
 }
 
 void GroupCommitWriter::run() {
+  bool idle = false;
   for (;;) {
     std::vector<Job*> jobs;
     {
@@ -38,41 +48,50 @@ void GroupCommitWriter::run() {
       if (store_.pending_records() == 0)
         work_cv_.wait(lock, woken);
       else
-        work_cv_.wait_for(lock, kRollUpIdle, woken);
+        work_cv_.wait_for(lock, idle ? std::chrono::milliseconds(0) : kRollUpIdle, woken);
       while (!queue_.empty() && jobs.size() < max_batches_) {
         jobs.push_back(queue_.front());
         queue_.pop_front();
       }
     }
-    if (jobs.empty()) {
-      // Idle, or stopping with nothing queued: roll up all that is pending. A failure (disk
-      // full) loses nothing; reads count pending records from the records table.
-      std::lock_guard commit_lock(commit_mutex_);
-      while (store_.pending_records() > 0) {
-        auto n = store_.roll_up(kRollUpMax);
-        if (!n || *n == 0) break;
-      }
-      std::lock_guard lock(mutex_);
-      if (stopping_ && queue_.empty()) return;
+    if (!jobs.empty()) {
+      idle = false;
+      const std::size_t n = commit(jobs);
+      if (store_.pending_records() >= kRollUpAt) (void)roll_up(std::max(n, kRollUpSlice));
       continue;
     }
-    commit(jobs);
-    if (store_.pending_records() >= kRollUpAt) {
-      std::lock_guard commit_lock(commit_mutex_);
-      (void)store_.roll_up(kRollUpMax);
+    bool stopping;
+    {
+      std::lock_guard lock(mutex_);
+      stopping = stopping_ && queue_.empty();
     }
+    if (stopping) {
+      while (store_.pending_records() > 0 && roll_up(kRollUpAt)) {
+      }
+      return;
+    }
+    // Idle: one slice at a time, so a request arriving meanwhile waits for one slice at most;
+    // after a failure (disk full) the next try waits for kRollUpIdle.
+    idle = store_.pending_records() > 0 && roll_up(kRollUpSlice);
   }
 }
 
-void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
+bool GroupCommitWriter::roll_up(std::size_t records) {
+  std::lock_guard commit_lock(commit_mutex_);
+  // A failure (disk full) loses nothing: reads count pending records from the records table.
+  auto n = store_.roll_up(records);
+  return n && *n > 0;
+}
+
+std::size_t GroupCommitWriter::commit(std::vector<Job*>& jobs) {
   std::vector<std::vector<UsageRecord>*> batches;
   for (Job* j : jobs) batches.push_back(j->records);
-  std::vector<std::optional<Result<BatchOutcome>>> results(jobs.size());
+  std::size_t inserted = 0;
   {
     std::lock_guard commit_lock(commit_mutex_);
     auto outcome = store_.commit(batches);
     if (!outcome) {
-      for (auto& r : results) r = Result<BatchOutcome>(outcome.error());
+      for (Job* j : jobs) j->result = Result<BatchOutcome>(outcome.error());
     } else {
       std::vector<const UsageRecord*> committed;
       for (std::size_t b = 0; b < jobs.size(); ++b) {
@@ -80,14 +99,37 @@ void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
         if (!o.conflict)
           for (std::size_t i = 0; i < batches[b]->size(); ++i)
             if (!o.duplicate[i]) committed.push_back(&(*batches[b])[i]);
-        results[b] = Result<BatchOutcome>(o);
+        jobs[b]->result = Result<BatchOutcome>(o);
       }
       ledger_.apply(committed);
+      inserted = committed.size();
     }
   }
-  for (std::size_t b = 0; b < jobs.size(); ++b) {
-    jobs[b]->result = std::move(results[b]);
-    jobs[b]->done.release();
+  {
+    std::lock_guard lock(sync_mutex_);
+    committed_.insert(committed_.end(), jobs.begin(), jobs.end());
+  }
+  sync_cv_.notify_one();
+  return inserted;
+}
+
+void GroupCommitWriter::run_sync() {
+  for (;;) {
+    std::vector<Job*> jobs;
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_cv_.wait(lock, [&] { return committing_done_ || !committed_.empty(); });
+      if (committed_.empty()) return;
+      jobs.swap(committed_);
+    }
+    // One flush covers every commit handed over before it started.
+    auto synced = store_.sync();
+    for (Job* j : jobs) {
+      if (!synced && j->result->ok())
+        j->result =
+            Result<BatchOutcome>(Error{std::string(kUnconfirmed) + ": " + synced.error().message});
+      j->done.release();
+    }
   }
 }
 

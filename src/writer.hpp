@@ -1,12 +1,15 @@
 #pragma once
-// Group commit: one thread commits every waiting batch in one transaction, then acknowledges each;
-// between commits it brings the store's rollups up to date (Store::roll_up).
+// Group commit in two stages: one thread commits every waiting batch in one transaction and, in
+// between, brings the store's rollups up to date (Store::roll_up); a second makes the commits
+// durable (Store::sync) and only then acknowledges them, so the next commit and roll-up work run
+// while the disk flushes.
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <semaphore>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -15,21 +18,25 @@
 
 namespace aiusage {
 
+// Starts the error of a batch that was committed but whose flush to disk failed.
+inline constexpr std::string_view kUnconfirmed = "committed but not confirmed on disk";
+
 class GroupCommitWriter {
  public:
   // `max_batches` per transaction; 1 gives one transaction per request.
   GroupCommitWriter(Store& store, Ledger& ledger, std::size_t max_batches);
-  // Commits what is queued, rolls up what is pending, then stops.
+  // Commits and acknowledges what is queued, rolls up what is pending, then stops.
   ~GroupCommitWriter();
 
-  // Rolls up once this many records are pending, even while requests wait; each roll-up
-  // transaction takes at most kRollUpMax records.
-  static constexpr std::size_t kRollUpAt = 32768;
-  static constexpr std::size_t kRollUpMax = 65536;
-  // Rolls up everything pending once no request came for this long.
-  static constexpr std::chrono::milliseconds kRollUpIdle{50};
+  // Once this many records are pending, each commit is followed by a roll-up of as many records
+  // as it committed, at least kRollUpSlice; when no request waits, slices run back to back.
+  static constexpr std::size_t kRollUpAt = 4096;
+  static constexpr std::size_t kRollUpSlice = 128;
+  // No request for this long counts as idle.
+  static constexpr std::chrono::milliseconds kRollUpIdle{20};
 
-  // Blocks until `records` is committed (or refused); duplicates get their stored cost.
+  // Blocks until `records` is committed and durable (or refused); duplicates get their stored
+  // cost.
   Result<BatchOutcome> submit(std::vector<UsageRecord>& records);
   // Runs `fn` while no commit is between the store and the ledger.
   template <typename Fn>
@@ -47,8 +54,11 @@ class GroupCommitWriter {
     std::binary_semaphore done{0};
   };
   void run();
-  // Commits `jobs` and acknowledges each.
-  void commit(std::vector<Job*>& jobs);
+  void run_sync();
+  // Commits `jobs` and hands them to the sync thread; returns the records committed.
+  std::size_t commit(std::vector<Job*>& jobs);
+  // Rolls up at most `records`; false when nothing was (error, or nothing pending).
+  bool roll_up(std::size_t records);
 
   Store& store_;
   Ledger& ledger_;
@@ -58,7 +68,12 @@ class GroupCommitWriter {
   std::deque<Job*> queue_;
   bool stopping_ = false;
   std::mutex commit_mutex_;
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;
+  std::vector<Job*> committed_;  // awaiting Store::sync
+  bool committing_done_ = false;
   std::thread thread_;
+  std::thread sync_thread_;
 };
 
 }  // namespace aiusage

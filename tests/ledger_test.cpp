@@ -145,6 +145,29 @@ TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
   }
 }
 
+TEST_CASE("store - sync flushes the WAL, and follows it when SQLite replaces the file") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  for (bool full : {true, false}) {
+    CAPTURE(full);
+    {
+      Store store({path, full});
+      CHECK(store.sync().ok());  // before any commit
+      std::vector<UsageRecord> batch{make_record(full ? "f1" : "n1", "u", "", "m", 1000, 10, 1)};
+      std::vector<UsageRecord>* batches[] = {&batch};
+      REQUIRE(store.commit(batches).ok());
+      CHECK(store.sync().ok());
+    }
+    // Closing the last connection checkpoints and deletes the WAL; a new store makes a new one.
+    Store store({path, full});
+    std::vector<UsageRecord> batch{make_record(full ? "f2" : "n2", "u", "", "m", 1000, 10, 1)};
+    std::vector<UsageRecord>* batches[] = {&batch};
+    REQUIRE(store.commit(batches).ok());
+    CHECK(store.sync().ok());
+    CHECK(store.record_count() == (full ? 2 : 4));
+  }
+}
+
 TEST_CASE("store - schema is versioned") {
   TempDir dir;
   const std::string path = dir.file("usage.db");

@@ -22,7 +22,7 @@ namespace aiusage {
 
 struct StoreOptions {
   std::string path;
-  bool synchronous_full = true;
+  bool synchronous_full = true;  // sync() flushes the WAL; otherwise it does nothing
 };
 
 struct BatchOutcome {
@@ -52,10 +52,14 @@ class Store {
 
   // Commits several batches in one transaction, each all-or-nothing. Duplicates get the stored
   // cost and priced flag copied back. An error means nothing was committed. One writer at a time.
+  // Durable once a later sync() returns.
   Result<std::vector<BatchOutcome>> commit(std::span<std::vector<UsageRecord>* const> batches);
   // Adds up to `max_records` of the oldest records not yet rolled up to the rollups, in one
   // transaction; returns how many. Same writer as commit().
   Result<std::size_t> roll_up(std::size_t max_records);
+  // Makes every commit returned so far durable (fdatasync of the WAL, with synchronous_full).
+  // May run on another thread while commit() or roll_up() runs.
+  Result<bool> sync();
   // Records committed but not yet rolled up (writer's view).
   std::size_t pending_records() const { return pending_; }
 
@@ -75,6 +79,11 @@ class Store {
   std::unique_ptr<SQLite::Database> writer_db_;
   std::unique_ptr<Writer> writer_;
   std::size_t pending_ = 0;
+  bool full_sync_ = true;
+  std::string wal_path_;
+  std::mutex sync_mutex_;
+  int wal_fd_ = -1;
+  std::uint64_t wal_ino_ = 0, wal_dev_ = 0;
   mutable std::mutex reader_mutex_;
   std::unique_ptr<Reader> reader_;
 };
