@@ -3,11 +3,13 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <SQLiteCpp/VariadicBind.h>
 #include <civetweb.h>
+#include <fcntl.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -456,6 +458,29 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   return 0;
 }
 
+// fsync FILE COUNT: the disk's floor for a durable acknowledgement: COUNT times, one 4 KiB
+// overwrite of a preallocated file followed by fdatasync (what one WAL flush costs at least).
+int fsync_floor(const std::string& path, int count) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot open " + path);
+  std::vector<char> block(4096, 'x');
+  for (int i = 0; i < 64; ++i) ::pwrite(fd, block.data(), block.size(), i * 4096);
+  ::fsync(fd);
+  std::vector<double> ms;
+  for (int i = 0; i < count; ++i) {
+    auto t0 = Clock::now();
+    if (::pwrite(fd, block.data(), block.size(), (i % 64) * 4096) != 4096 || ::fdatasync(fd) != 0)
+      throw std::runtime_error("write or fdatasync failed on " + path);
+    ms.push_back(ms_since(t0));
+  }
+  ::close(fd);
+  std::filesystem::remove(path);
+  std::sort(ms.begin(), ms.end());
+  report("fsync_p50_ms", ms[ms.size() / 2]);
+  report("fsync_p99_ms", ms[ms.size() * 99 / 100]);
+  return 0;
+}
+
 int models() {
   for (const auto& [provider, model] : bench_models())
     std::printf("%s %s\n", provider.c_str(), model.c_str());
@@ -473,6 +498,7 @@ int main(int argc, char** argv) {
     if (a.size() == 3 && a[0] == "stats") return stats(a[1], std::stoi(a[2]));
     if (a.size() == 4 && a[0] == "batch") return batch(a[1], a[2], std::stoi(a[3]));
     if (a.size() == 1 && a[0] == "models") return models();
+    if (a.size() == 3 && a[0] == "fsync") return fsync_floor(a[1], std::stoi(a[2]));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aiusage_bench: %s\n", e.what());
     return 1;
@@ -481,6 +507,6 @@ int main(int argc, char** argv) {
       stderr,
       "usage: aiusage_bench gen DB RECORDS | serve bare PORT THREADS | serve service PORT "
       "THREADS DB GROUP_COMMIT | scrape DB REPS | stats DB REPS | batch START_DB DIR REQUESTS | "
-      "models\n");
+      "models | fsync FILE COUNT\n");
   return 2;
 }

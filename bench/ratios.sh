@@ -12,6 +12,10 @@ awk '
     row("1 ingest req/s, group commit (vs bare)", v["group_requests_per_s"], v["bare_requests_per_s"],
         r(v["group_requests_per_s"], v["bare_requests_per_s"]), ">= 0.40")
     row("1 ingest p99 ms, group commit", v["group_p99_ms"], v["bare_p99_ms"], "-", "<= 10 ms")
+    ceiling = v["fsync_p50_ms"] > 0 ? 32000 / v["fsync_p50_ms"] : 0
+    row("1 ingest req/s vs disk ceiling 32/fsync", v["group_requests_per_s"], sprintf("%.0f", ceiling),
+        r(v["group_requests_per_s"], ceiling), "(report)")
+    row("1 fdatasync ms p50 (p99 as baseline)", v["fsync_p50_ms"], v["fsync_p99_ms"], "-", "(report)")
     row("1 ingest req/s, per-request tx (vs bare)", v["per_request_requests_per_s"], v["bare_requests_per_s"],
         r(v["per_request_requests_per_s"], v["bare_requests_per_s"]), "(report)")
     row("1 ingest p99 ms, per-request tx", v["per_request_p99_ms"], v["bare_p99_ms"], "-", "(report)")

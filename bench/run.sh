@@ -104,6 +104,9 @@ serve() {  # bare | service DB GROUP_COMMIT
     sleep 0.05
   done
 }
+# The disk's floor: a request acknowledged after a flush waits at least one fdatasync, so c=32
+# clients cannot exceed 32 / fdatasync-latency requests/s, whatever the server does.
+"$B" fsync "$OUT/fsync.tmp" 500 | collect ""
 serve bare
 run_wrk bare
 stop "$SERVER"
