@@ -502,17 +502,20 @@ struct Store::Reader {
                                     " FROM usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
         hourly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
                                    " FROM usage_hourly WHERE hour_ms >= ? AND hour_ms < ?"),
-        // Rolled-up records of a time range. CROSS JOIN keeps the records (by the timestamp
-        // index) as the outer loop; records from before schema v4 have no series_id.
+        // Rolled-up records of a time range, by the timestamp index (never by the seq range, which
+        // holds nearly every record); CROSS JOIN keeps them the outer loop. Records from before
+        // schema v4 have no series_id.
         raw(db.getHandle(),
             "SELECT s.id, " + record_columns(true) +
-                " FROM ai_usage a CROSS JOIN series s ON s.provider = a.provider AND s.model = "
+                " FROM ai_usage a INDEXED BY ai_usage_timestamp_idx CROSS JOIN series s ON "
+                "s.provider = a.provider AND s.model = "
                 "a.model AND s.project_id = a.project_id AND s.user_id = a.user_id WHERE "
                 "a.timestamp_ms >= ?1 AND a.timestamp_ms < ?2 AND a.seq <= ?3 GROUP BY s.id"),
-        // Records not yet rolled up with a time in [?2, ?3], one row each.
+        // Records not yet rolled up with a time in [?2, ?3], one row each, by the seq range (a
+        // month of the timestamp index would be up to millions of records).
         pending(db.getHandle(), "SELECT series_id, " + record_columns(false) +
-                                    " FROM ai_usage WHERE seq > ?1 AND timestamp_ms >= ?2 AND "
-                                    "timestamp_ms <= ?3"),
+                                    " FROM ai_usage NOT INDEXED WHERE seq > ?1 AND timestamp_ms "
+                                    ">= ?2 AND timestamp_ms <= ?3"),
         rolled_up(db.getHandle(), "SELECT rolled_up_seq FROM rollup_state"),
         labels(db.getHandle(),
                std::string("SELECT dim, value, ") + kSumColumns +
