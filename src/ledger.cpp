@@ -4,13 +4,6 @@
 
 namespace aiusage {
 
-SeriesKey Ledger::fold(SeriesKey key) const {
-  if (!labels_.model) key.model.clear();
-  if (!labels_.project) key.project.clear();
-  if (!labels_.user) key.user.clear();
-  return key;
-}
-
 std::unique_lock<std::shared_mutex> Ledger::write_lock() {
   writers_waiting_.fetch_add(1, std::memory_order_acq_rel);
   std::unique_lock lock(mutex_);
@@ -18,11 +11,38 @@ std::unique_lock<std::shared_mutex> Ledger::write_lock() {
   return lock;
 }
 
-void Ledger::add_month_row(const SeriesKey& key, const UsageSums& sums) {
+SeriesKeyView Ledger::fold_view(SeriesKeyView key) const {
+  if (!labels_.model) key.model = {};
+  if (!labels_.project) key.project = {};
+  if (!labels_.user) key.user = {};
+  return key;
+}
+
+UsageSums& Ledger::slot(SeriesMap& map, Index& index, SeriesKeyView key) {
+  if (auto it = index.find(key); it != index.end()) return it->second->second;
+  auto at = map.emplace(SeriesKey{std::string(key.provider), std::string(key.model),
+                                  std::string(key.project), std::string(key.user)},
+                        UsageSums{})
+                .first;
+  index.emplace(SeriesKeyView(at->first), at);
+  return at->second;
+}
+
+namespace {
+
+MonthUsage& subject(std::map<std::string, MonthUsage, std::less<>>& map, std::string_view name) {
+  auto it = map.find(name);
+  if (it == map.end()) it = map.emplace(std::string(name), MonthUsage{}).first;
+  return it->second;
+}
+
+}  // namespace
+
+void Ledger::add_month_row(SeriesKeyView key, const UsageSums& sums) {
   MonthUsage billed{sums.tokens(), sums.cost};
-  state_.month_series[fold(key)] += sums;
-  state_.month_users[key.user] += billed;
-  if (!key.project.empty()) state_.month_projects[key.project] += billed;
+  slot(state_.month_series, month_index_, fold_view(key)) += sums;
+  subject(state_.month_users, key.user) += billed;
+  if (!key.project.empty()) subject(state_.month_projects, key.project) += billed;
   state_.month_global += billed;
 }
 
@@ -30,10 +50,11 @@ void Ledger::reset(const std::vector<SeriesSums>& totals, Period month,
                    const std::vector<SeriesSums>& month_rows) {
   auto lock = write_lock();
   state_.series.clear();
+  series_index_.clear();
   state_.unpriced.clear();
   state_.records = 0;
   for (const auto& row : totals) {
-    state_.series[fold(row.key)] += row.sums;
+    slot(state_.series, series_index_, fold_view(row.key)) += row.sums;
     if (row.sums.unpriced > 0)
       state_.unpriced[{row.key.provider, row.key.model}] += row.sums.unpriced;
     state_.records += row.sums.calls;
@@ -46,6 +67,7 @@ void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows
   auto lock = write_lock();
   state_.month = month;
   state_.month_series.clear();
+  month_index_.clear();
   state_.month_users.clear();
   state_.month_projects.clear();
   state_.month_global = {};
@@ -55,10 +77,10 @@ void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows
 void Ledger::apply(const std::vector<const UsageRecord*>& records) {
   auto lock = write_lock();
   for (const UsageRecord* r : records) {
-    SeriesKey key{r->provider, r->model, r->project, r->user};
+    const SeriesKeyView key(*r);
     UsageSums one;
     one.add(*r);
-    state_.series[fold(key)] += one;
+    slot(state_.series, series_index_, fold_view(key)) += one;
     if (!r->priced) ++state_.unpriced[{r->provider, r->model}];
     ++state_.records;
     if (r->timestamp_ms >= state_.month.start_ms && r->timestamp_ms < state_.month.end_ms)

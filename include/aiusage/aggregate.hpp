@@ -2,8 +2,10 @@
 // Sums of usage records, keyed by who/what made the calls.
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "aiusage/money.hpp"
 #include "aiusage/record.hpp"
@@ -16,6 +18,32 @@ struct SeriesKey {
   std::string project;
   std::string user;
   auto operator<=>(const SeriesKey&) const = default;
+};
+
+// A series key borrowed from a key or a record, for lookups that copy no strings.
+struct SeriesKeyView {
+  std::string_view provider, model, project, user;
+  SeriesKeyView(std::string_view p, std::string_view m, std::string_view pr, std::string_view u)
+      : provider(p), model(m), project(pr), user(u) {}
+  SeriesKeyView(const SeriesKey& k)
+      : provider(k.provider), model(k.model), project(k.project), user(k.user) {}
+  explicit SeriesKeyView(const UsageRecord& r)
+      : provider(r.provider), model(r.model), project(r.project), user(r.user) {}
+  bool operator==(const SeriesKeyView&) const = default;
+};
+
+// Hash and equality over SeriesKey and SeriesKeyView alike (heterogeneous lookup).
+struct SeriesKeyHash {
+  using is_transparent = void;
+  std::size_t operator()(const SeriesKeyView& k) const {
+    std::hash<std::string_view> h;
+    return ((h(k.provider) * 1'000'003 ^ h(k.model)) * 1'000'003 ^ h(k.project)) * 1'000'003 ^
+           h(k.user);
+  }
+};
+struct SeriesKeyEq {
+  using is_transparent = void;
+  bool operator()(const SeriesKeyView& a, const SeriesKeyView& b) const { return a == b; }
 };
 
 struct UsageSums {

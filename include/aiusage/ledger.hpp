@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -25,8 +26,8 @@ struct LedgerState {
   std::int64_t records = 0;
   Period month;
   std::map<SeriesKey, UsageSums> month_series;  // folded keys
-  std::map<std::string, MonthUsage> month_users;
-  std::map<std::string, MonthUsage> month_projects;
+  std::map<std::string, MonthUsage, std::less<>> month_users;
+  std::map<std::string, MonthUsage, std::less<>> month_projects;
   MonthUsage month_global;
 };
 
@@ -68,7 +69,6 @@ class Ledger {
   bool for_each_month_series(Fn&& fn, After&& after_slice = {}) const {
     return for_each_sliced(&LedgerState::month_series, fn, after_slice);
   }
-  SeriesKey fold(SeriesKey key) const;
 
  private:
   using SeriesMap = std::map<SeriesKey, UsageSums>;
@@ -91,11 +91,18 @@ class Ledger {
     return true;
   }
   std::unique_lock<std::shared_mutex> write_lock();
-  void add_month_row(const SeriesKey& key, const UsageSums& sums);
+  // The key with the labels the label set drops emptied.
+  SeriesKeyView fold_view(SeriesKeyView key) const;
+  // Hash index into an ordered map: apply() finds a series without walking the tree or copying
+  // its key; the views point into the map's own keys.
+  using Index = std::unordered_map<SeriesKeyView, SeriesMap::iterator, SeriesKeyHash, SeriesKeyEq>;
+  static UsageSums& slot(SeriesMap& map, Index& index, SeriesKeyView key);
+  void add_month_row(SeriesKeyView key, const UsageSums& sums);
   LabelSet labels_;
   mutable std::shared_mutex mutex_;
   std::atomic<int> writers_waiting_{0};
   LedgerState state_;
+  Index series_index_, month_index_;
 };
 
 }  // namespace aiusage
