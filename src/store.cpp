@@ -320,30 +320,6 @@ class RawStatement {
   sqlite3_stmt* st_ = nullptr;
 };
 
-// A series key borrowed from a record, so grouping a commit's records copies no strings.
-struct KeyView {
-  std::string_view provider, model, project, user;
-  KeyView(const SeriesKey& k)
-      : provider(k.provider), model(k.model), project(k.project), user(k.user) {}
-  explicit KeyView(const UsageRecord& r)
-      : provider(r.provider), model(r.model), project(r.project), user(r.user) {}
-  bool operator==(const KeyView&) const = default;
-};
-
-// Hash and equality over SeriesKey and KeyView alike (heterogeneous lookup).
-struct KeyHash {
-  using is_transparent = void;
-  std::size_t operator()(const KeyView& k) const {
-    std::hash<std::string_view> h;
-    return ((h(k.provider) * 1'000'003 ^ h(k.model)) * 1'000'003 ^ h(k.project)) * 1'000'003 ^
-           h(k.user);
-  }
-};
-struct KeyEq {
-  using is_transparent = void;
-  bool operator()(const KeyView& a, const KeyView& b) const { return a == b; }
-};
-
 // One piece of a query range: rows of a level over [from, to), added or subtracted.
 enum class Level { raw, hourly, monthly };
 struct Piece {
@@ -467,7 +443,7 @@ struct Store::Writer {
   }
 
   // The series' id; a new series gets its row now and is listed in `added`.
-  std::int64_t series_id(const KeyView& key, std::vector<const SeriesKey*>& added) {
+  std::int64_t series_id(const SeriesKeyView& key, std::vector<const SeriesKey*>& added) {
     auto it = ids.find(key);
     if (it != ids.end()) return it->second;
     SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
@@ -491,13 +467,14 @@ struct Store::Writer {
   SQLite::Database& db;
   SQLite::Statement insert, lookup, new_series, rolled_up, add_hour, add_month, add_label;
   RawStatement pending;  // the oldest records not rolled up
-  std::unordered_map<SeriesKey, std::int64_t, KeyHash, KeyEq> ids;  // every committed series
-  std::vector<const SeriesKey*> keys;                               // by id: keys of `ids`
+  std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>
+      ids;                             // every committed series
+  std::vector<const SeriesKey*> keys;  // by id: keys of `ids`
 };
 
 struct Store::Reader {
   Reader(const std::string& path)
-      : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX, 5000),
+      : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, 5000),
         monthly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
                                     " FROM usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
         hourly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
@@ -640,7 +617,9 @@ struct Store::Reader {
 };
 
 Store::Store(const StoreOptions& options) {
-  const int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX;
+  // No connection mutex: the writer connection has one thread at a time (the writer), the reader
+  // is used under reader_mutex_.
+  const int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX;
   writer_db_ = std::make_unique<SQLite::Database>(options.path, flags, 5000);
   SQLite::Database& db = *writer_db_;
   db.exec("PRAGMA journal_mode = WAL");
@@ -751,7 +730,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
       db.exec("SAVEPOINT batch");
       for (std::size_t i = 0; i < records.size(); ++i) {
         UsageRecord& r = records[i];
-        w.insert_record(r, w.series_id(KeyView(r), added));
+        w.insert_record(r, w.series_id(SeriesKeyView(r), added));
         if (db.getChanges() == 1) {
           ++batch_inserted;
           continue;

@@ -1,13 +1,22 @@
 #include "writer.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 namespace aiusage {
 
 GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t max_batches)
     : store_(store), ledger_(ledger), max_batches_(max_batches == 0 ? 1 : max_batches) {
-  sync_thread_ = std::thread([this] { run_sync(); });
-  thread_ = std::thread([this] { run(); });
+  // Named for top -H and perf.
+  sync_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "aiusage-sync");
+    run_sync();
+  });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "aiusage-writer");
+    run();
+  });
 }
 
 GroupCommitWriter::~GroupCommitWriter() {
