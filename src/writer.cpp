@@ -13,6 +13,10 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
     pthread_setname_np(pthread_self(), "aiusage-sync");
     run_sync();
   });
+  checkpoint_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "aiusage-ckpt");
+    run_checkpoints();
+  });
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-writer");
     run();
@@ -32,6 +36,45 @@ GroupCommitWriter::~GroupCommitWriter() {
   }
   sync_cv_.notify_all();
   sync_thread_.join();
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  checkpoint_thread_.join();
+}
+
+void GroupCommitWriter::run_checkpoints() {
+  std::unique_lock lock(checkpoint_mutex_);
+  for (;;) {
+    checkpoint_cv_.wait(lock,
+                        [&] { return checkpoint_stop_ || checkpoint_ == Checkpoint::running; });
+    if (checkpoint_stop_) return;
+    lock.unlock();
+    // Repeats while commits keep adding frames, so the writer's finish has little left to copy.
+    // A failure leaves the WAL longer; the next round or closing the store copies it.
+    for (int round = 0; round < kCheckpointRounds; ++round) {
+      auto left = store_.checkpoint();
+      if (!left || *left <= kCheckpointLeft) break;
+    }
+    lock.lock();
+    checkpoint_ = Checkpoint::done;
+  }
+}
+
+void GroupCommitWriter::checkpoint_step() {
+  if (store_.wal_frames() < kCheckpointFrames) return;
+  std::unique_lock lock(checkpoint_mutex_);
+  if (checkpoint_ == Checkpoint::idle) {
+    checkpoint_ = Checkpoint::running;
+    lock.unlock();
+    checkpoint_cv_.notify_one();
+  } else if (checkpoint_ == Checkpoint::done) {
+    checkpoint_ = Checkpoint::idle;
+    lock.unlock();
+    std::lock_guard commit_lock(commit_mutex_);
+    (void)store_.finish_checkpoint();
+  }
 }
 
 Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
@@ -67,6 +110,7 @@ void GroupCommitWriter::run() {
       idle = false;
       const std::size_t n = commit(jobs);
       if (store_.pending_records() >= kRollUpAt) (void)roll_up(std::max(n, kRollUpSlice));
+      checkpoint_step();
       continue;
     }
     bool stopping;
@@ -82,6 +126,7 @@ void GroupCommitWriter::run() {
     // Idle: one slice at a time, so a request arriving meanwhile waits for one slice at most;
     // after a failure (disk full) the next try waits for kRollUpIdle.
     idle = store_.pending_records() > 0 && roll_up(kRollUpSlice);
+    checkpoint_step();
   }
 }
 

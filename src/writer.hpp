@@ -2,7 +2,7 @@
 // Group commit in two stages: one thread commits every waiting batch in one transaction and, in
 // between, brings the store's rollups up to date (Store::roll_up); a second makes the commits
 // durable (Store::sync) and only then acknowledges them, so the next commit and roll-up work run
-// while the disk flushes.
+// while the disk flushes. A third copies the WAL back into the database (Store::checkpoint).
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -32,6 +32,13 @@ class GroupCommitWriter {
   // as it committed, at least kRollUpSlice; when no request waits, slices run back to back.
   static constexpr std::size_t kRollUpAt = 4096;
   static constexpr std::size_t kRollUpSlice = 128;
+  // Past this many WAL frames (16 MiB) the checkpoint thread copies them back; the writer then
+  // copies what came meanwhile, which is short, so the WAL starts over.
+  static constexpr int kCheckpointFrames = 4096;
+  // The checkpoint thread repeats (at most kCheckpointRounds times) until at most this many
+  // frames are left for the writer.
+  static constexpr int kCheckpointLeft = 256;
+  static constexpr int kCheckpointRounds = 8;
   // No request for this long counts as idle.
   static constexpr std::chrono::milliseconds kRollUpIdle{20};
 
@@ -59,6 +66,9 @@ class GroupCommitWriter {
   std::size_t commit(std::vector<Job*>& jobs);
   // Rolls up at most `records`; false when nothing was (error, or nothing pending).
   bool roll_up(std::size_t records);
+  void run_checkpoints();
+  // After a commit or roll-up: starts a background checkpoint, or finishes one that is done.
+  void checkpoint_step();
 
   Store& store_;
   Ledger& ledger_;
@@ -72,8 +82,14 @@ class GroupCommitWriter {
   std::condition_variable sync_cv_;
   std::vector<Job*> committed_;  // awaiting Store::sync
   bool committing_done_ = false;
+  enum class Checkpoint { idle, running, done };
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_cv_;
+  Checkpoint checkpoint_ = Checkpoint::idle;
+  bool checkpoint_stop_ = false;
   std::thread thread_;
   std::thread sync_thread_;
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace aiusage

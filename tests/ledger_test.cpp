@@ -168,6 +168,29 @@ TEST_CASE("store - sync flushes the WAL, and follows it when SQLite replaces the
   }
 }
 
+TEST_CASE("store - checkpoints run outside commits and let the WAL start over") {
+  TempDir dir;
+  Store store({dir.file("usage.db"), true});
+  auto commit = [&](int n, int tag) {
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < n; ++i)
+      batch.push_back(make_record("c" + std::to_string(tag) + "-" + std::to_string(i),
+                                  "u" + std::to_string(i % 50), "", "m", 1000 + i, 10, 1));
+    std::vector<UsageRecord>* batches[] = {&batch};
+    REQUIRE(store.commit(batches).ok());
+  };
+  for (int b = 0; b < 20; ++b) commit(200, b);
+  REQUIRE(*store.roll_up(100000) == 4000);
+  const int grown = store.wal_frames();
+  CHECK(grown > 20);  // no checkpoint ran inside the commits
+  CHECK(*store.checkpoint() == 0);
+  CHECK(*store.finish_checkpoint() == 0);
+  commit(1, 99);
+  CHECK(store.wal_frames() < grown);  // the next commit wrote from the WAL's start
+  CHECK(store.record_count() == 4001);
+  CHECK(store.integrity_check() == "ok");
+}
+
 TEST_CASE("store - schema is versioned") {
   TempDir dir;
   const std::string path = dir.file("usage.db");

@@ -2,6 +2,7 @@
 // SQLite ledger: records, and hourly and monthly rollups by series and a monthly rollup by label
 // value, brought up to date after the records (roll_up); every read counts records not yet rolled
 // up from the records table, in the same snapshot, so answers are exact at every moment.
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -60,6 +61,14 @@ class Store {
   // Makes every commit returned so far durable (fdatasync of the WAL, with synchronous_full).
   // May run on another thread while commit() or roll_up() runs.
   Result<bool> sync();
+  // Checkpoints never run inside a commit. checkpoint() copies the WAL into the database from its
+  // own connection without blocking commits (any one thread); finish_checkpoint() copies what was
+  // appended meanwhile from the writer's thread, so the WAL starts over at the next commit. Both
+  // return the frames left to copy (appended meanwhile), -1 when another checkpoint was running.
+  Result<int> checkpoint();
+  Result<int> finish_checkpoint();
+  // Frames in the WAL after the last commit.
+  int wal_frames() const { return wal_frames_.load(std::memory_order_relaxed); }
   // Records committed but not yet rolled up (writer's view).
   std::size_t pending_records() const { return pending_; }
 
@@ -76,6 +85,7 @@ class Store {
  private:
   struct Writer;
   struct Reader;
+  std::atomic<int> wal_frames_{0};
   std::unique_ptr<SQLite::Database> writer_db_;
   std::unique_ptr<Writer> writer_;
   std::size_t pending_ = 0;
@@ -86,6 +96,7 @@ class Store {
   std::uint64_t wal_ino_ = 0, wal_dev_ = 0;
   mutable std::mutex reader_mutex_;
   std::unique_ptr<Reader> reader_;
+  std::unique_ptr<SQLite::Database> checkpoint_db_;
 };
 
 // First instant of the UTC calendar month that contains `ms`, and of the next month.
