@@ -53,12 +53,9 @@ std::int64_t month_bucket(std::int64_t ms) {
   return floor_utc_month(ms);
 }
 
-// SQL functions aiusage_month(ms) and aiusage_hour(ms): the buckets of a record's time.
+// SQL function aiusage_month(ms): the monthly bucket of a time, for migrations.
 void sql_month_bucket(sqlite3_context* ctx, int, sqlite3_value** argv) {
   sqlite3_result_int64(ctx, month_bucket(sqlite3_value_int64(argv[0])));
-}
-void sql_hour_bucket(sqlite3_context* ctx, int, sqlite3_value** argv) {
-  sqlite3_result_int64(ctx, hour_bucket(sqlite3_value_int64(argv[0])));
 }
 
 constexpr const char* kSumColumns =
@@ -642,8 +639,6 @@ Store::Store(const StoreOptions& options) {
       &wal_frames_);
   sqlite3_create_function(db.getHandle(), "aiusage_month", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                           nullptr, sql_month_bucket, nullptr, nullptr);
-  sqlite3_create_function(db.getHandle(), "aiusage_hour", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                          nullptr, sql_hour_bucket, nullptr, nullptr);
   int version = db.execAndGet("PRAGMA user_version").getInt();
   if (version > kSchemaVersion)
     throw std::runtime_error("database " + options.path + " has schema version " +
