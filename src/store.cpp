@@ -909,6 +909,44 @@ std::vector<SeriesSums> Store::series_totals() const {
   return rows;
 }
 
+SeriesTable Store::series_table(const UsageFilter& period) const {
+  std::lock_guard lock(reader_mutex_);
+  const Reader& r = *reader_;
+  SeriesTable out;
+  out.total = reader_->accumulate({}, nullptr);
+  out.period = reader_->accumulate(period, nullptr);
+  const std::size_t ids = std::max(out.total.size(), out.period.size());
+  out.total.resize(ids);
+  out.period.resize(ids);
+  // Names sorted per label, rows then named by rank: comparing ranks orders rows as their keys.
+  std::array<std::vector<std::uint32_t>, kDims> rank;
+  for (int d = 0; d < kDims; ++d) {
+    const std::vector<std::string>& names = r.names[d];
+    std::vector<std::uint32_t> order(names.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return names[a] < names[b]; });
+    rank[d].resize(names.size());
+    out.names[d].reserve(names.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) {
+      rank[d][order[i]] = i;
+      out.names[d].push_back(names[order[i]]);
+    }
+  }
+  out.rows.reserve(ids);
+  for (std::size_t id = 0; id < ids; ++id) {
+    if (out.total[id].calls == 0 && out.period[id].calls == 0) continue;
+    const auto& dims = r.dims[id];
+    out.rows.push_back(
+        {{rank[0][static_cast<std::size_t>(dims[0])], rank[1][static_cast<std::size_t>(dims[1])],
+          rank[2][static_cast<std::size_t>(dims[2])], rank[3][static_cast<std::size_t>(dims[3])]},
+         static_cast<std::uint32_t>(id)});
+  }
+  std::sort(out.rows.begin(), out.rows.end(),
+            [](const SeriesTable::Row& a, const SeriesTable::Row& b) { return a.names < b.names; });
+  return out;
+}
+
 std::int64_t Store::record_count() const {
   std::lock_guard lock(reader_mutex_);
   return reader_->db.execAndGet("SELECT count(*) FROM ai_usage").getInt64();

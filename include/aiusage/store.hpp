@@ -79,6 +79,9 @@ class Store {
   Breakdown breakdown(const UsageFilter& filter) const;
   // All-time sums by series (summed over the monthly rollup), in no particular order.
   std::vector<SeriesSums> series_totals() const;
+  // The all-time sums and those of records matching `period`, by series; rows whose all-time
+  // and period calls are both 0 are left out.
+  SeriesTable series_table(const UsageFilter& period) const;
   std::int64_t record_count() const;
   std::string integrity_check() const;
 
