@@ -471,6 +471,7 @@ struct Store::Writer {
   std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>
       ids;                             // every committed series
   std::vector<const SeriesKey*> keys;  // by id: keys of `ids`
+  bool ready = false;                  // ids and keys hold every series committed before
 };
 
 struct Store::Reader {
@@ -660,18 +661,10 @@ Store::Store(const StoreOptions& options) {
   checkpoint_db_ = std::make_unique<SQLite::Database>(
       options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 5000);
   checkpoint_db_->exec("PRAGMA synchronous = NORMAL");
-  // The series list is read once, by the reader; the writer's id map is built from it.
+  // The series list is read once, by the reader; the writer's id map is built from it later.
   SQLite::Transaction tx(reader_->db);
   reader_->refresh();
   tx.commit();
-  writer_->ids.reserve(reader_->dims.size());
-  for (std::size_t id = 1; id < reader_->dims.size(); ++id)
-    if (reader_->dims[id][0] >= 0)
-      writer_->remember(static_cast<std::int64_t>(id),
-                        &writer_->ids
-                             .emplace(reader_->key_of(static_cast<std::int64_t>(id)),
-                                      static_cast<std::int64_t>(id))
-                             .first->first);
   pending_ = static_cast<std::size_t>(
       db.execAndGet(
             "SELECT count(*) FROM ai_usage WHERE seq > (SELECT rolled_up_seq FROM rollup_state)")
@@ -680,6 +673,24 @@ Store::Store(const StoreOptions& options) {
 
 Store::~Store() {
   if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+void Store::prepare_writer() {
+  Writer& w = *writer_;
+  if (w.ready) return;
+  std::lock_guard lock(reader_mutex_);
+  SQLite::Transaction tx(reader_->db);
+  reader_->refresh();
+  tx.commit();
+  w.ids.reserve(reader_->dims.size());
+  for (std::size_t id = 1; id < reader_->dims.size(); ++id)
+    if (reader_->dims[id][0] >= 0)
+      w.remember(static_cast<std::int64_t>(id),
+                 &w.ids
+                      .emplace(reader_->key_of(static_cast<std::int64_t>(id)),
+                               static_cast<std::int64_t>(id))
+                      .first->first);
+  w.ready = true;
 }
 
 namespace {
@@ -748,6 +759,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
   };
   bool in_tx = false;
   try {
+    prepare_writer();
     db.exec("BEGIN IMMEDIATE");
     in_tx = true;
     for (std::size_t b = 0; b < batches.size(); ++b) {
@@ -805,6 +817,7 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
   SQLite::Database& db = *writer_db_;
   Writer& w = *writer_;
   try {
+    prepare_writer();
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     std::vector<Delta> hours, months;
     std::int64_t last = 0;
