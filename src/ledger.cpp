@@ -1,6 +1,7 @@
 #include "aiusage/ledger.hpp"
 
 #include <mutex>
+#include <thread>
 
 namespace aiusage {
 
@@ -18,12 +19,12 @@ SeriesKeyView Ledger::fold_view(SeriesKeyView key) const {
   return key;
 }
 
-UsageSums& Ledger::slot(SeriesMap& map, Index& index, SeriesKeyView key) {
+UsageSums& Ledger::slot(SeriesMap& map, Index& index, SeriesKeyView key, bool at_end) {
   if (auto it = index.find(key); it != index.end()) return it->second->second;
-  auto at = map.emplace(SeriesKey{std::string(key.provider), std::string(key.model),
-                                  std::string(key.project), std::string(key.user)},
-                        UsageSums{})
-                .first;
+  SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
+                  std::string(key.user)};
+  auto at = at_end ? map.emplace_hint(map.end(), std::move(owned), UsageSums{})
+                   : map.emplace(std::move(owned), UsageSums{}).first;
   index.emplace(SeriesKeyView(at->first), at);
   return at->second;
 }
@@ -38,21 +39,63 @@ MonthUsage& subject(std::map<std::string, MonthUsage, std::less<>>& map, std::st
 
 }  // namespace
 
-void Ledger::add_month_row(SeriesKeyView key, const UsageSums& sums) {
+void Ledger::add_month_row(SeriesKeyView key, const UsageSums& sums, bool at_end) {
   MonthUsage billed{sums.tokens(), sums.cost};
-  slot(state_.month_series, month_index_, fold_view(key)) += sums;
+  slot(state_.month_series, month_index_, fold_view(key), at_end) += sums;
   subject(state_.month_users, key.user) += billed;
   if (!key.project.empty()) subject(state_.month_projects, key.project) += billed;
   state_.month_global += billed;
 }
 
-void Ledger::reset(const std::vector<SeriesSums>& totals, Period month,
-                   const std::vector<SeriesSums>& month_rows) {
-  auto lock = write_lock();
+void Ledger::clear_all_time() {
   state_.series.clear();
   series_index_.clear();
   state_.unpriced.clear();
   state_.records = 0;
+}
+
+void Ledger::clear_month(Period month) {
+  state_.month = month;
+  state_.month_series.clear();
+  month_index_.clear();
+  state_.month_users.clear();
+  state_.month_projects.clear();
+  state_.month_global = {};
+}
+
+void Ledger::reset(const SeriesTable& table, Period month) {
+  auto lock = write_lock();
+  clear_all_time();
+  clear_month(month);
+  series_index_.reserve(table.rows.size());
+  month_index_.reserve(table.rows.size());
+  // The month's maps and the all-time ones share no member: filled on two threads.
+  std::jthread month_part([&] {
+    for (const SeriesTable::Row& row : table.rows)
+      if (const UsageSums& sums = table.period[row.id]; sums.calls != 0)
+        add_month_row(table.key(row), sums, true);
+  });
+  auto unpriced = state_.unpriced.end();  // the last (provider, model) added to
+  for (const SeriesTable::Row& row : table.rows) {
+    const UsageSums& total = table.total[row.id];
+    if (total.calls == 0) continue;
+    const SeriesKeyView key = table.key(row);
+    slot(state_.series, series_index_, fold_view(key), true) += total;
+    if (total.unpriced > 0) {
+      if (unpriced == state_.unpriced.end() || unpriced->first.first != key.provider ||
+          unpriced->first.second != key.model)
+        unpriced = state_.unpriced.try_emplace(
+            state_.unpriced.end(), {std::string(key.provider), std::string(key.model)}, 0);
+      unpriced->second += total.unpriced;
+    }
+    state_.records += total.calls;
+  }
+}
+
+void Ledger::reset(const std::vector<SeriesSums>& totals, Period month,
+                   const std::vector<SeriesSums>& month_rows) {
+  auto lock = write_lock();
+  clear_all_time();
   for (const auto& row : totals) {
     slot(state_.series, series_index_, fold_view(row.key)) += row.sums;
     if (row.sums.unpriced > 0)
@@ -65,12 +108,7 @@ void Ledger::reset(const std::vector<SeriesSums>& totals, Period month,
 
 void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows) {
   auto lock = write_lock();
-  state_.month = month;
-  state_.month_series.clear();
-  month_index_.clear();
-  state_.month_users.clear();
-  state_.month_projects.clear();
-  state_.month_global = {};
+  clear_month(month);
   for (const auto& row : month_rows) add_month_row(row.key, row.sums);
 }
 

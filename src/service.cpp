@@ -46,7 +46,7 @@ UsageService::UsageService(Config config, Clock clock)
       ledger_(config_.labels),
       counters_(std::make_unique<Counters>()) {
   Period month = calendar_.month_of(clock_());
-  ledger_.reset(store_->series_totals(), month, store_->aggregate(month_filter(month)));
+  ledger_.reset(store_->series_table(month_filter(month)), month);
   writer_ = std::make_unique<GroupCommitWriter>(*store_, ledger_, config_.group_commit ? 4096 : 1);
   collector_ = make_usage_collector(*this);
   live_ = std::make_shared<const Config>(config_);

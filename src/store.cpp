@@ -468,6 +468,7 @@ struct Store::Writer {
   std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>
       ids;                             // every committed series
   std::vector<const SeriesKey*> keys;  // by id: keys of `ids`
+  bool ready = false;                  // ids and keys hold every series committed before
 };
 
 struct Store::Reader {
@@ -655,18 +656,10 @@ Store::Store(const StoreOptions& options) {
   checkpoint_db_ = std::make_unique<SQLite::Database>(
       options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 5000);
   checkpoint_db_->exec("PRAGMA synchronous = NORMAL");
-  // The series list is read once, by the reader; the writer's id map is built from it.
+  // The series list is read once, by the reader; the writer's id map is built from it later.
   SQLite::Transaction tx(reader_->db);
   reader_->refresh();
   tx.commit();
-  writer_->ids.reserve(reader_->dims.size());
-  for (std::size_t id = 1; id < reader_->dims.size(); ++id)
-    if (reader_->dims[id][0] >= 0)
-      writer_->remember(static_cast<std::int64_t>(id),
-                        &writer_->ids
-                             .emplace(reader_->key_of(static_cast<std::int64_t>(id)),
-                                      static_cast<std::int64_t>(id))
-                             .first->first);
   pending_ = static_cast<std::size_t>(
       db.execAndGet(
             "SELECT count(*) FROM ai_usage WHERE seq > (SELECT rolled_up_seq FROM rollup_state)")
@@ -675,6 +668,24 @@ Store::Store(const StoreOptions& options) {
 
 Store::~Store() {
   if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+void Store::prepare_writer() {
+  Writer& w = *writer_;
+  if (w.ready) return;
+  std::lock_guard lock(reader_mutex_);
+  SQLite::Transaction tx(reader_->db);
+  reader_->refresh();
+  tx.commit();
+  w.ids.reserve(reader_->dims.size());
+  for (std::size_t id = 1; id < reader_->dims.size(); ++id)
+    if (reader_->dims[id][0] >= 0)
+      w.remember(static_cast<std::int64_t>(id),
+                 &w.ids
+                      .emplace(reader_->key_of(static_cast<std::int64_t>(id)),
+                               static_cast<std::int64_t>(id))
+                      .first->first);
+  w.ready = true;
 }
 
 namespace {
@@ -743,6 +754,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
   };
   bool in_tx = false;
   try {
+    prepare_writer();
     db.exec("BEGIN IMMEDIATE");
     in_tx = true;
     for (std::size_t b = 0; b < batches.size(); ++b) {
@@ -800,6 +812,7 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
   SQLite::Database& db = *writer_db_;
   Writer& w = *writer_;
   try {
+    prepare_writer();
     SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
     std::vector<Delta> hours, months;
     std::int64_t last = 0;
@@ -902,6 +915,44 @@ std::vector<SeriesSums> Store::series_totals() const {
     if (acc[id].calls != 0)
       rows.push_back({reader_->key_of(static_cast<std::int64_t>(id)), acc[id]});
   return rows;
+}
+
+SeriesTable Store::series_table(const UsageFilter& period) const {
+  std::lock_guard lock(reader_mutex_);
+  const Reader& r = *reader_;
+  SeriesTable out;
+  out.total = reader_->accumulate({}, nullptr);
+  out.period = reader_->accumulate(period, nullptr);
+  const std::size_t ids = std::max(out.total.size(), out.period.size());
+  out.total.resize(ids);
+  out.period.resize(ids);
+  // Names sorted per label, rows then named by rank: comparing ranks orders rows as their keys.
+  std::array<std::vector<std::uint32_t>, kDims> rank;
+  for (int d = 0; d < kDims; ++d) {
+    const std::vector<std::string>& names = r.names[d];
+    std::vector<std::uint32_t> order(names.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return names[a] < names[b]; });
+    rank[d].resize(names.size());
+    out.names[d].reserve(names.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) {
+      rank[d][order[i]] = i;
+      out.names[d].push_back(names[order[i]]);
+    }
+  }
+  out.rows.reserve(ids);
+  for (std::size_t id = 0; id < ids; ++id) {
+    if (out.total[id].calls == 0 && out.period[id].calls == 0) continue;
+    const auto& dims = r.dims[id];
+    out.rows.push_back(
+        {{rank[0][static_cast<std::size_t>(dims[0])], rank[1][static_cast<std::size_t>(dims[1])],
+          rank[2][static_cast<std::size_t>(dims[2])], rank[3][static_cast<std::size_t>(dims[3])]},
+         static_cast<std::uint32_t>(id)});
+  }
+  std::sort(out.rows.begin(), out.rows.end(),
+            [](const SeriesTable::Row& a, const SeriesTable::Row& b) { return a.names < b.names; });
+  return out;
 }
 
 std::int64_t Store::record_count() const {

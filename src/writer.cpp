@@ -19,6 +19,11 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
   });
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-writer");
+    try {
+      store_.prepare_writer();
+    } catch (const std::exception&) {
+      // The first commit or roll-up tries again and reports the error.
+    }
     run();
   });
 }

@@ -224,6 +224,89 @@ TEST_CASE("ledger - folds dropped labels and keeps the month apart") {
   CHECK(ledger.month_usage(Scope::global, "").cost == 7);
 }
 
+namespace {
+
+// Every field of two ledgers' states, compared.
+void check_same(const LedgerState& a, const LedgerState& b) {
+  CHECK(a.series == b.series);
+  CHECK(a.unpriced == b.unpriced);
+  CHECK(a.records == b.records);
+  CHECK(a.month == b.month);
+  CHECK(a.month_series == b.month_series);
+  auto usage = [](const std::map<std::string, MonthUsage, std::less<>>& m) {
+    std::map<std::string, std::pair<std::int64_t, Nanos>> out;
+    for (const auto& [k, u] : m) out[k] = {u.tokens, u.cost};
+    return out;
+  };
+  CHECK(usage(a.month_users) == usage(b.month_users));
+  CHECK(usage(a.month_projects) == usage(b.month_projects));
+  CHECK(a.month_global.tokens == b.month_global.tokens);
+  CHECK(a.month_global.cost == b.month_global.cost);
+}
+
+}  // namespace
+
+TEST_CASE("ledger - built from the store's series table equals the ledger built record by record") {
+  TempDir dir;
+  Store store({dir.file("usage.db"), true});
+  const std::int64_t nov = *parse_rfc3339("2026-11-01T00:00:00Z");
+  const Period utc_month{nov, *parse_rfc3339("2026-12-01T00:00:00Z")};
+  std::mt19937_64 rng(7);
+  const char* models[] = {"gpt-4o", "gpt-4o-mini", "o1"};
+  const char* projects[] = {"", "web", "api"};
+  std::vector<UsageRecord> all;
+  std::vector<UsageRecord> batch;
+  for (int i = 0; i < 900; ++i) {
+    // Two days either side of the month boundary.
+    const std::int64_t ts = nov - 2 * 86'400'000 + static_cast<std::int64_t>(rng() % 345'600'000);
+    UsageRecord r = make_record("r" + std::to_string(i), "u" + std::to_string(rng() % 7),
+                                projects[rng() % 3], models[rng() % 3], ts,
+                                static_cast<std::int64_t>(rng() % 1000), 100 + i, rng() % 9 == 0);
+    if (rng() % 4 == 0) r.provider = "anthropic";
+    r.priced = rng() % 5 != 0;
+    batch.push_back(r);
+    if (batch.size() == 100) {
+      REQUIRE(commit_one(store, batch).ok());
+      all.insert(all.end(), batch.begin(), batch.end());
+      batch.clear();
+      // Part rolled up, part pending.
+      if (all.size() <= 500) REQUIRE(store.roll_up(70).ok());
+    }
+  }
+  REQUIRE(store.pending_records() > 0);
+  std::vector<const UsageRecord*> records;
+  for (const UsageRecord& r : all) records.push_back(&r);
+  const LabelSet label_sets[] = {{true, true, true},
+                                 {/*project=*/true, /*user=*/true, /*model=*/false},
+                                 {/*project=*/false, /*user=*/true, /*model=*/true},
+                                 {/*project=*/false, /*user=*/false, /*model=*/false}};
+  // A UTC month, and one of a zone 5 hours behind UTC (its edges cut hours of the rollups).
+  const std::int64_t shift = 5 * 3'600'000 + 60'000;
+  const Period months[] = {utc_month, {utc_month.start_ms + shift, utc_month.end_ms + shift}};
+  for (const Period& month : months)
+    for (const LabelSet& labels : label_sets) {
+      CAPTURE(month.start_ms, labels.project, labels.user, labels.model);
+      UsageFilter period;
+      period.start_ms = month.start_ms;
+      period.end_ms = month.end_ms;
+      const SeriesTable table = store.series_table(period);
+      Ledger from_table(labels), by_record(labels);
+      from_table.reset(table, month);
+      by_record.reset({}, month, {});
+      by_record.apply(records);
+      from_table.read([&](const LedgerState& a) {
+        by_record.read([&](const LedgerState& b) { check_same(a, b); });
+      });
+      // Records applied later land in the same series.
+      UsageRecord late = make_record("late", "u1", "web", "gpt-4o", nov + 1000, 10, 3);
+      from_table.apply({&late});
+      by_record.apply({&late});
+      from_table.read([&](const LedgerState& a) {
+        by_record.read([&](const LedgerState& b) { check_same(a, b); });
+      });
+    }
+}
+
 TEST_CASE("service - concurrent ingest through group commit loses and doubles nothing") {
   TempDir dir;
   FakeClock clock;

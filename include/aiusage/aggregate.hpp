@@ -1,11 +1,13 @@
 #pragma once
 // Sums of usage records, keyed by who/what made the calls.
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aiusage/money.hpp"
 #include "aiusage/record.hpp"
@@ -93,6 +95,21 @@ struct UsageSums {
 struct SeriesSums {
   SeriesKey key;
   UsageSums sums;
+};
+
+// All-time and one period's sums of every series, by series id; rows list the series in key
+// order, naming each label value by index (provider, model, project, user), so no key is copied.
+struct SeriesTable {
+  struct Row {
+    std::array<std::uint32_t, 4> names;
+    std::uint32_t id;  // index into total and period
+  };
+  std::array<std::vector<std::string>, 4> names;
+  std::vector<UsageSums> total, period;
+  std::vector<Row> rows;
+  SeriesKeyView key(const Row& r) const {
+    return {names[0][r.names[0]], names[1][r.names[1]], names[2][r.names[2]], names[3][r.names[3]]};
+  }
 };
 
 // Selects records; unset fields match everything, [start_ms, end_ms) by record timestamp.

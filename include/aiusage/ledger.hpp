@@ -44,6 +44,8 @@ class Ledger {
   // Replaces everything: all-time rows (unfolded) and the rows of `month`.
   void reset(const std::vector<SeriesSums>& totals, Period month,
              const std::vector<SeriesSums>& month_rows);
+  // The same from a table whose period is `month`; fastest with rows in key order.
+  void reset(const SeriesTable& table, Period month);
   // Replaces the current-month part only.
   void reset_month(Period month, const std::vector<SeriesSums>& month_rows);
   // Adds records just committed to the store.
@@ -96,8 +98,12 @@ class Ledger {
   // Hash index into an ordered map: apply() finds a series without walking the tree or copying
   // its key; the views point into the map's own keys.
   using Index = std::unordered_map<SeriesKeyView, SeriesMap::iterator, SeriesKeyHash, SeriesKeyEq>;
-  static UsageSums& slot(SeriesMap& map, Index& index, SeriesKeyView key);
-  void add_month_row(SeriesKeyView key, const UsageSums& sums);
+  // The sums of `key`, added when missing: at the end of the map when `at_end` (a hint only; a
+  // wrong one costs a search).
+  static UsageSums& slot(SeriesMap& map, Index& index, SeriesKeyView key, bool at_end = false);
+  void add_month_row(SeriesKeyView key, const UsageSums& sums, bool at_end = false);
+  void clear_all_time();
+  void clear_month(Period month);
   LabelSet labels_;
   mutable std::shared_mutex mutex_;
   std::atomic<int> writers_waiting_{0};
