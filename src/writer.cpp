@@ -114,7 +114,8 @@ void GroupCommitWriter::run() {
     if (!jobs.empty()) {
       idle = false;
       const std::size_t n = commit(jobs);
-      if (store_.pending_records() >= kRollUpAt) (void)roll_up(std::max(n, kRollUpSlice));
+      if (store_.pending_records() >= kRollUpAt)
+        (void)roll_up(std::clamp(n, kRollUpSlice, kRollUpLimit));
       checkpoint_step();
       continue;
     }

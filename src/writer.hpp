@@ -32,6 +32,8 @@ class GroupCommitWriter {
   // as it committed, at least kRollUpSlice; when no request waits, slices run back to back.
   static constexpr std::size_t kRollUpAt = 4096;
   static constexpr std::size_t kRollUpSlice = 128;
+  // At most this many per roll-up (~12 MB of sums in memory); the rest follows later or when idle.
+  static constexpr std::size_t kRollUpLimit = 65536;
   // Past this many WAL frames (16 MiB) the checkpoint thread copies them back; the writer then
   // copies what came meanwhile, which is short, so the WAL starts over.
   static constexpr int kCheckpointFrames = 4096;
