@@ -354,6 +354,45 @@ TEST_CASE("service - concurrent ingest through group commit loses and doubles no
   CHECK(service.statistics({}).total == s.total);
 }
 
+TEST_CASE("service - reads during commits and roll-ups see one consistent snapshot") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(*parse_rfc3339("2026-11-15T12:00:00Z"));
+  UsageService service(test_config(dir.file("usage.db")), clock.clock());
+  const int writers = 4, batches = 40, per_batch = 50;
+  std::atomic<int> done{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < writers; ++t)
+    pool.emplace_back([&, t] {
+      for (int b = 0; b < batches; ++b) {
+        std::string body = "[";
+        for (int i = 0; i < per_batch; ++i)
+          body +=
+              std::string(i ? "," : "") + R"({"id":")" + std::to_string(t) + "-" +
+              std::to_string(b) + "-" + std::to_string(i) + R"(","userId":"u)" +
+              std::to_string(i % 7) +
+              R"(","provider":"openai","model":"gpt-4o","usage":{"promptTokens":10,"completionTokens":1}})";
+        REQUIRE(service.ingest(body + "]", BodyFormat::json));
+      }
+      ++done;
+    });
+  // Every snapshot: the by-user sums add up to the total, whole batches only, never shrinking.
+  std::int64_t last = 0;
+  int reads = 0;
+  while (done < writers || reads < 5) {
+    const Statistics s = service.statistics({});
+    UsageSums users;
+    for (const auto& [user, sums] : s.by_user) users += sums;
+    CHECK(users == s.total);
+    CHECK(s.total.calls % per_batch == 0);
+    CHECK(s.total.calls >= last);
+    last = s.total.calls;
+    ++reads;
+  }
+  for (auto& th : pool) th.join();
+  CHECK(service.statistics({}).total.calls == writers * batches * per_batch);
+}
+
 TEST_CASE("service - a record costing more than the largest amount refuses its batch") {
   TempDir dir;
   FakeClock clock;
