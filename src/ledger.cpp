@@ -75,35 +75,15 @@ void Ledger::reset(const SeriesTable& table, Period month) {
       if (const UsageSums& sums = table.period[row.id]; sums.calls != 0)
         add_month_row(table.key(row), sums, true);
   });
-  auto unpriced = state_.unpriced.end();  // the last (provider, model) added to
   for (const SeriesTable::Row& row : table.rows) {
     const UsageSums& total = table.total[row.id];
     if (total.calls == 0) continue;
     const SeriesKeyView key = table.key(row);
     slot(state_.series, series_index_, fold_view(key), true) += total;
-    if (total.unpriced > 0) {
-      if (unpriced == state_.unpriced.end() || unpriced->first.first != key.provider ||
-          unpriced->first.second != key.model)
-        unpriced = state_.unpriced.try_emplace(
-            state_.unpriced.end(), {std::string(key.provider), std::string(key.model)}, 0);
-      unpriced->second += total.unpriced;
-    }
+    if (total.unpriced > 0)
+      state_.unpriced[{std::string(key.provider), std::string(key.model)}] += total.unpriced;
     state_.records += total.calls;
   }
-}
-
-void Ledger::reset(const std::vector<SeriesSums>& totals, Period month,
-                   const std::vector<SeriesSums>& month_rows) {
-  auto lock = write_lock();
-  clear_all_time();
-  for (const auto& row : totals) {
-    slot(state_.series, series_index_, fold_view(row.key)) += row.sums;
-    if (row.sums.unpriced > 0)
-      state_.unpriced[{row.key.provider, row.key.model}] += row.sums.unpriced;
-    state_.records += row.sums.calls;
-  }
-  lock.unlock();
-  reset_month(month, month_rows);
 }
 
 void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows) {

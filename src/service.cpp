@@ -126,9 +126,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
 }
 
 Statistics UsageService::statistics(const UsageFilter& filter) const {
-  Breakdown b = store_->breakdown(filter);
-  return {b.total, std::move(b.by_provider), std::move(b.by_model), std::move(b.by_project),
-          std::move(b.by_user)};
+  return store_->breakdown(filter);
 }
 
 void UsageService::ensure_current_month() {

@@ -4,7 +4,6 @@
 #include <sqlite3.h>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -713,18 +712,11 @@ Result<bool> Store::sync() {
   auto failed = [&](const char* what) {
     return Error{std::string(what) + " " + wal_path_ + ": " + std::strerror(errno)};
   };
-  // SQLite keeps one WAL file while a connection is open; reopened only if it was replaced.
-  struct stat now {};
-  if (::stat(wal_path_.c_str(), &now) != 0) {
-    if (errno == ENOENT) return true;  // no WAL: every commit is in the database file
-    return failed("stat");
-  }
-  if (wal_fd_ < 0 || now.st_ino != wal_ino_ || now.st_dev != wal_dev_) {
-    if (wal_fd_ >= 0) ::close(wal_fd_);
+  // SQLite keeps one WAL file while any of the store's connections is open: opened once.
+  if (wal_fd_ < 0) {
     wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
+    if (wal_fd_ < 0 && errno == ENOENT) return true;  // no WAL: every commit is in the database
     if (wal_fd_ < 0) return failed("open");
-    wal_ino_ = now.st_ino;
-    wal_dev_ = now.st_dev;
     // The WAL's directory entry must survive a power loss too.
     const std::string dir = std::filesystem::path(wal_path_).parent_path().string();
     const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -208,7 +208,7 @@ TEST_CASE("store - schema is versioned") {
 
 TEST_CASE("ledger - folds dropped labels and keeps the month apart") {
   Ledger ledger({/*project=*/false, /*user=*/true, /*model=*/false});
-  ledger.reset({}, {1000, 2000}, {});
+  ledger.reset(SeriesTable{}, {1000, 2000});
   UsageRecord in_month = make_record("a", "u1", "p1", "gpt-4o", 1500, 100, 7);
   UsageRecord before = make_record("b", "u1", "p2", "gpt-4o-mini", 500, 100, 9);
   ledger.apply({&in_month, &before});
@@ -292,7 +292,7 @@ TEST_CASE("ledger - built from the store's series table equals the ledger built 
       const SeriesTable table = store.series_table(period);
       Ledger from_table(labels), by_record(labels);
       from_table.reset(table, month);
-      by_record.reset({}, month, {});
+      by_record.reset(SeriesTable{}, month);
       by_record.apply(records);
       from_table.read([&](const LedgerState& a) {
         by_record.read([&](const LedgerState& b) { check_same(a, b); });

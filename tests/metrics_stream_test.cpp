@@ -71,7 +71,7 @@ std::optional<std::string> decode_chunked(std::string_view raw, int* chunks) {
 
 TEST_CASE("ledger - the slice hook runs between slices with the lock released") {
   Ledger ledger({true, true, true});
-  ledger.reset({}, {0, 1}, {});
+  ledger.reset(SeriesTable{}, {0, 1});
   const std::size_t n = 2 * Ledger::kSlice + 100;
   std::vector<UsageRecord> records;
   for (std::size_t i = 0; i < n; ++i) records.push_back(record_of("u" + std::to_string(10000 + i)));

@@ -4,6 +4,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,6 +111,15 @@ struct SeriesTable {
   SeriesKeyView key(const Row& r) const {
     return {names[0][r.names[0]], names[1][r.names[1]], names[2][r.names[2]], names[3][r.names[3]]};
   }
+};
+
+// Sums over the records matching a filter, by each label on its own.
+struct Breakdown {
+  UsageSums total;
+  std::map<std::string, UsageSums> by_provider;
+  std::map<std::string, UsageSums> by_model;
+  std::map<std::string, UsageSums> by_project;
+  std::map<std::string, UsageSums> by_user;
 };
 
 // Selects records; unset fields match everything, [start_ms, end_ms) by record timestamp.

@@ -41,10 +41,7 @@ class Ledger {
 
   explicit Ledger(LabelSet labels) : labels_(labels) {}
 
-  // Replaces everything: all-time rows (unfolded) and the rows of `month`.
-  void reset(const std::vector<SeriesSums>& totals, Period month,
-             const std::vector<SeriesSums>& month_rows);
-  // The same from a table whose period is `month`; fastest with rows in key order.
+  // Replaces everything with a table whose period is `month`; fastest with rows in key order.
   void reset(const SeriesTable& table, Period month);
   // Replaces the current-month part only.
   void reset_month(Period month, const std::vector<SeriesSums>& month_rows);

@@ -33,13 +33,7 @@ struct IngestOutcome {
   std::size_t duplicates = 0;
 };
 
-struct Statistics {
-  UsageSums total;
-  std::map<std::string, UsageSums> by_provider;
-  std::map<std::string, UsageSums> by_model;
-  std::map<std::string, UsageSums> by_project;
-  std::map<std::string, UsageSums> by_user;
-};
+using Statistics = Breakdown;
 
 struct QuotaReport {
   Scope scope = Scope::global;

@@ -32,15 +32,6 @@ struct BatchOutcome {
   std::vector<bool> duplicate;     // per record: already stored with the same content
 };
 
-// Sums over the records matching a filter, by each label on its own.
-struct Breakdown {
-  UsageSums total;
-  std::map<std::string, UsageSums> by_provider;
-  std::map<std::string, UsageSums> by_model;
-  std::map<std::string, UsageSums> by_project;
-  std::map<std::string, UsageSums> by_user;
-};
-
 class Store {
  public:
   // Opens (creating and migrating) the database; throws on failure (startup only).
@@ -100,7 +91,6 @@ class Store {
   std::string wal_path_;
   std::mutex sync_mutex_;
   int wal_fd_ = -1;
-  std::uint64_t wal_ino_ = 0, wal_dev_ = 0;
   mutable std::mutex reader_mutex_;
   std::unique_ptr<Reader> reader_;
   std::unique_ptr<SQLite::Database> checkpoint_db_;
