@@ -21,6 +21,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "aiusage/ingest.hpp"
+
 namespace aiusage {
 
 namespace {
@@ -219,7 +221,76 @@ CREATE TABLE rollup_state (id INTEGER PRIMARY KEY CHECK (id = 0), rolled_up_seq 
 INSERT INTO rollup_state SELECT 0, coalesce(max(seq), 0) FROM ai_usage;
 )SQL",
 };
-static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion));
+// The last migration (v5, rollups to their own file) is migrate_v5().
+static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion) - 1);
+
+// The rollup file: derived from the records, so it is rebuilt (empty, then rolled up again) when
+// its version, its store id or its position does not match the records file.
+constexpr int kRollupVersion = 1;
+
+// The rollup tables in schema `s`, dropped first when they exist.
+std::string rollup_schema(const std::string& s) {
+  std::string cols;
+  for (const char* name : kSumNames) cols += std::string(", ") + name + " INTEGER NOT NULL";
+  std::string sql;
+  for (const char* t : {"usage_hourly", "usage_monthly", "usage_monthly_label", "rollup_state"})
+    sql += "DROP TABLE IF EXISTS " + s + "." + t + ";\n";
+  return sql + "CREATE TABLE " + s +
+         ".usage_hourly (hour_ms INTEGER NOT NULL, series_id INTEGER NOT NULL" + cols +
+         ", PRIMARY KEY (hour_ms, series_id)) WITHOUT ROWID;\nCREATE TABLE " + s +
+         ".usage_monthly (month_ms INTEGER NOT NULL, series_id INTEGER NOT NULL" + cols +
+         ", PRIMARY KEY (month_ms, series_id)) WITHOUT ROWID;\nCREATE TABLE " + s +
+         ".usage_monthly_label (month_ms INTEGER NOT NULL, dim INTEGER NOT NULL, value TEXT NOT "
+         "NULL" +
+         cols + ", PRIMARY KEY (month_ms, dim, value)) WITHOUT ROWID;\nCREATE TABLE " + s +
+         ".rollup_state (id INTEGER PRIMARY KEY CHECK (id = 0), store_id TEXT NOT NULL, "
+         "rolled_up_seq INTEGER NOT NULL);\nPRAGMA " +
+         s + ".user_version = " + std::to_string(kRollupVersion) + ";\n";
+}
+
+void attach(SQLite::Database& db, const std::string& path, const char* as) {
+  SQLite::Statement st(db, std::string("ATTACH DATABASE ? AS ") + as);
+  st.bind(1, path);
+  st.exec();
+}
+
+// v5: the rollups move to their own file, written by their own connection and thread, so rolling
+// up never holds the records' write lock. The copy commits first: a crash before the second
+// transaction leaves version 4, and the next start copies again.
+void migrate_v5(SQLite::Database& db, const std::string& rollup_path) {
+  const std::string store_id = make_uuid();
+  attach(db, rollup_path, "r");
+  db.exec("PRAGMA r.journal_mode = WAL");
+  {
+    SQLite::Transaction tx(db);
+    db.exec(rollup_schema("r"));
+    const std::string sums = kSumColumns;
+    db.exec("INSERT INTO r.usage_hourly (hour_ms, series_id, " + sums +
+            ") SELECT hour_ms, series_id, " + sums + " FROM main.usage_hourly");
+    db.exec("INSERT INTO r.usage_monthly (month_ms, series_id, " + sums +
+            ") SELECT month_ms, series_id, " + sums + " FROM main.usage_monthly");
+    db.exec("INSERT INTO r.usage_monthly_label (month_ms, dim, value, " + sums +
+            ") SELECT month_ms, dim, value, " + sums + " FROM main.usage_monthly_label");
+    SQLite::Statement state(
+        db, "INSERT INTO r.rollup_state SELECT 0, ?, rolled_up_seq FROM main.rollup_state");
+    state.bind(1, store_id);
+    state.exec();
+    tx.commit();
+  }
+  {
+    SQLite::Transaction tx(db);
+    db.exec(
+        "DROP TABLE main.usage_hourly; DROP TABLE main.usage_monthly; DROP TABLE "
+        "main.usage_monthly_label; DROP TABLE main.rollup_state; CREATE TABLE store_info (id "
+        "INTEGER PRIMARY KEY CHECK (id = 0), store_id TEXT NOT NULL)");
+    SQLite::Statement info(db, "INSERT INTO store_info VALUES (0, ?)");
+    info.bind(1, store_id);
+    info.exec();
+    db.exec("PRAGMA user_version = 5");
+    tx.commit();
+  }
+  db.exec("DETACH DATABASE r");
+}
 
 // Adds the sums to the row of `keys` (`n_keys` columns), creating it if missing.
 std::string upsert_rollup_sql(const char* table, const char* keys, int n_keys) {
@@ -407,15 +478,8 @@ struct Store::Writer {
             "priced, cached, timestamp_ms, received_ms, fingerprint, series_id) VALUES (?, ?, ?, "
             "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
         lookup(db, "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE id = ?"),
-        new_series(db,
-                   "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)"),
-        rolled_up(db, "UPDATE rollup_state SET rolled_up_seq = ?"),
-        add_hour(db, upsert_rollup_sql("usage_hourly", "hour_ms, series_id", 2)),
-        add_month(db, upsert_rollup_sql("usage_monthly", "month_ms, series_id", 2)),
-        add_label(db, upsert_rollup_sql("usage_monthly_label", "month_ms, dim, value", 3)),
-        pending(db.getHandle(), "SELECT seq, series_id, timestamp_ms, " + record_columns(false) +
-                                    " FROM ai_usage WHERE seq > (SELECT rolled_up_seq FROM "
-                                    "rollup_state) ORDER BY seq LIMIT ?1") {}
+        new_series(
+            db, "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)") {}
 
   void insert_record(const UsageRecord& r, std::int64_t series) {
     insert.reset();
@@ -453,30 +517,110 @@ struct Store::Writer {
     new_series.exec();
     const std::int64_t id = db.getLastInsertRowid();
     added.push_back(&ids.emplace(std::move(owned), id).first->first);
-    remember(id, added.back());
     return id;
-  }
-  void remember(std::int64_t id, const SeriesKey* key) {
-    if (static_cast<std::size_t>(id) >= keys.size()) keys.resize(static_cast<std::size_t>(id) + 1);
-    keys[static_cast<std::size_t>(id)] = key;
   }
 
   SQLite::Database& db;
-  SQLite::Statement insert, lookup, new_series, rolled_up, add_hour, add_month, add_label;
-  RawStatement pending;  // the oldest records not rolled up
-  std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>
-      ids;                             // every committed series
-  std::vector<const SeriesKey*> keys;  // by id: keys of `ids`
-  bool ready = false;                  // ids and keys hold every series committed before
+  SQLite::Statement insert, lookup, new_series;
+  std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq> ids;  // committed series
+  bool ready = false;  // ids holds every series committed before
 };
 
-struct Store::Reader {
-  Reader(const std::string& path)
+namespace {
+
+// The label values of every series by id, loaded from the series table as it grows.
+struct SeriesNames {
+  static constexpr const char* kSelect =
+      "SELECT id, provider, model, project_id, user_id FROM series WHERE id > ?";
+  // Loads the series added since the last call, through `st` (kSelect); inside a transaction.
+  void load(RawStatement& st) {
+    st.start({max_id});
+    while (st.step()) {
+      const std::int64_t id = st.i64(0);
+      if (static_cast<std::size_t>(id) >= dims.size())
+        dims.resize(static_cast<std::size_t>(id) + 1, {-1, -1, -1, -1});
+      for (int d = 0; d < kDims; ++d) {
+        std::string value = st.text(d + 1);
+        auto [it, added] = index[d].try_emplace(value, static_cast<int>(names[d].size()));
+        if (added) names[d].push_back(std::move(value));
+        dims[static_cast<std::size_t>(id)][d] = it->second;
+      }
+      max_id = std::max(max_id, id);
+    }
+  }
+  SeriesKey key_of(std::int64_t id) const {
+    const auto& d = dims[static_cast<std::size_t>(id)];
+    return {names[kProvider][d[kProvider]], names[kModel][d[kModel]], names[kProject][d[kProject]],
+            names[kUser][d[kUser]]};
+  }
+
+  std::int64_t max_id = 0;
+  std::vector<std::array<int, kDims>> dims;  // by series id: index into names, -1 for no series
+  std::vector<std::string> names[kDims];
+  std::unordered_map<std::string, int> index[kDims];
+};
+
+}  // namespace
+
+// The rollup file's connection (the records file attached as `rec`), used by roll_up() only.
+struct Store::Rollup : SeriesNames {
+  Rollup(const std::string& path, const std::string& records_path, const std::string& store_id,
+         std::int64_t max_seq)
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 5000) {
+    db.exec("PRAGMA journal_mode = WAL");
+    // Derived data: a crash may lose the last roll-ups, never make them inconsistent.
+    db.exec("PRAGMA synchronous = NORMAL");
+    // Roll-ups update rows all over the current hour's and month's: keep them cached (32 MiB).
+    db.exec("PRAGMA cache_size = -32768");
+    bool valid = db.execAndGet("PRAGMA user_version").getInt() == kRollupVersion;
+    if (valid) {
+      SQLite::Statement st(db, "SELECT store_id, rolled_up_seq FROM rollup_state");
+      valid = st.executeStep() && st.getColumn(0).getString() == store_id &&
+              st.getColumn(1).getInt64() <= max_seq;
+      if (valid) rolled = st.getColumn(1).getInt64();
+    }
+    if (!valid) {
+      SQLite::Transaction tx(db);
+      db.exec(rollup_schema("main"));
+      SQLite::Statement st(db, "INSERT INTO rollup_state VALUES (0, ?, 0)");
+      st.bind(1, store_id);
+      st.exec();
+      tx.commit();
+      rolled = 0;
+    }
+    attach(db, records_path, "rec");
+    add_hour = std::make_unique<SQLite::Statement>(
+        db, upsert_rollup_sql("usage_hourly", "hour_ms, series_id", 2));
+    add_month = std::make_unique<SQLite::Statement>(
+        db, upsert_rollup_sql("usage_monthly", "month_ms, series_id", 2));
+    add_label = std::make_unique<SQLite::Statement>(
+        db, upsert_rollup_sql("usage_monthly_label", "month_ms, dim, value", 3));
+    state = std::make_unique<SQLite::Statement>(db, "UPDATE rollup_state SET rolled_up_seq = ?");
+    pending = std::make_unique<RawStatement>(
+        db.getHandle(),
+        "SELECT seq, series_id, timestamp_ms, " + record_columns(false) +
+            " FROM rec.ai_usage WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
+    series = std::make_unique<RawStatement>(
+        db.getHandle(),
+        "SELECT id, provider, model, project_id, user_id FROM rec.series WHERE "
+        "id > ?");
+  }
+
+  SQLite::Database db;
+  std::unique_ptr<SQLite::Statement> add_hour, add_month, add_label, state;
+  std::unique_ptr<RawStatement> pending;  // the oldest durable records not rolled up
+  std::unique_ptr<RawStatement> series;   // SeriesNames::kSelect on rec
+  std::int64_t rolled = 0;                // every record up to this seq is rolled up
+};
+
+struct Store::Reader : SeriesNames {
+  Reader(const std::string& path, const std::string& rollup_path)
       : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, 5000),
+        attached((attach(db, rollup_path, "r"), true)),
         monthly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
-                                    " FROM usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
+                                    " FROM r.usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
         hourly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
-                                   " FROM usage_hourly WHERE hour_ms >= ? AND hour_ms < ?"),
+                                   " FROM r.usage_hourly WHERE hour_ms >= ? AND hour_ms < ?"),
         // Rolled-up records of a time range, by the timestamp index (never by the seq range, which
         // holds nearly every record); CROSS JOIN keeps them the outer loop. Records from before
         // schema v4 have no series_id.
@@ -491,34 +635,22 @@ struct Store::Reader {
         pending(db.getHandle(), "SELECT series_id, " + record_columns(false) +
                                     " FROM ai_usage NOT INDEXED WHERE seq > ?1 AND timestamp_ms "
                                     ">= ?2 AND timestamp_ms <= ?3"),
-        rolled_up(db.getHandle(), "SELECT rolled_up_seq FROM rollup_state"),
+        rolled_up(db.getHandle(), "SELECT rolled_up_seq FROM r.rollup_state"),
         labels(db.getHandle(),
                std::string("SELECT dim, value, ") + kSumColumns +
-                   " FROM usage_monthly_label WHERE month_ms >= ? AND month_ms < ?"),
-        new_series(db.getHandle(),
-                   "SELECT id, provider, model, project_id, user_id FROM series WHERE id > ?") {}
+                   " FROM r.usage_monthly_label WHERE month_ms >= ? AND month_ms < ?"),
+        new_series(db.getHandle(), kSelect) {}
 
   // Loads the series committed since the last call; run inside the read transaction.
-  void refresh() {
-    new_series.start({max_id});
-    while (new_series.step()) {
-      const std::int64_t id = new_series.i64(0);
-      if (static_cast<std::size_t>(id) >= dims.size())
-        dims.resize(static_cast<std::size_t>(id) + 1, {-1, -1, -1, -1});
-      for (int d = 0; d < kDims; ++d) {
-        std::string value = new_series.text(d + 1);
-        auto [it, added] = index[d].try_emplace(value, static_cast<int>(names[d].size()));
-        if (added) names[d].push_back(std::move(value));
-        dims[static_cast<std::size_t>(id)][d] = it->second;
-      }
-      max_id = std::max(max_id, id);
-    }
-  }
+  void refresh() { load(new_series); }
 
-  SeriesKey key_of(std::int64_t id) const {
-    const auto& d = dims[static_cast<std::size_t>(id)];
-    return {names[kProvider][d[kProvider]], names[kModel][d[kModel]], names[kProject][d[kProject]],
-            names[kUser][d[kUser]]};
+  // The rollups' position. First read of a transaction: the rollup file's snapshot is taken
+  // before the records file's, which then holds every record and series the rollups count.
+  std::int64_t rolled_up_seq() {
+    rolled_up.start({});
+    const std::int64_t rolled = rolled_up.step() ? rolled_up.i64(0) : 0;
+    rolled_up.finish();  // an unfinished statement would keep the snapshot open after commit
+    return rolled;
   }
 
   // Sums by series id over [start, end) for series matching `f`, from one consistent snapshot.
@@ -526,6 +658,7 @@ struct Store::Reader {
   // by name index, from the per-label rollup.
   std::vector<UsageSums> accumulate(const UsageFilter& f, std::vector<UsageSums>* by_label) {
     SQLite::Transaction tx(db);
+    const std::int64_t rolled = rolled_up_seq();
     refresh();
     // A label filter becomes a required name index; a name never seen matches nothing.
     std::array<int, kDims> want{-1, -1, -1, -1};
@@ -564,9 +697,6 @@ struct Store::Reader {
         by_label[d][static_cast<std::size_t>(it->second)] += labels.sums(2, sign);
       }
     };
-    rolled_up.start({});
-    const std::int64_t rolled = rolled_up.step() ? rolled_up.i64(0) : 0;
-    rolled_up.finish();  // an unfinished statement would keep the snapshot open after commit
     std::vector<Piece> pieces;
     // Times of the records to count, inclusive.
     std::int64_t first = std::numeric_limits<std::int64_t>::min();
@@ -607,11 +737,8 @@ struct Store::Reader {
   }
 
   SQLite::Database db;
+  bool attached;  // the rollup file, as `r`, before the statements that read it
   RawStatement monthly, hourly, raw, pending, rolled_up, labels, new_series;
-  std::int64_t max_id = 0;
-  std::vector<std::array<int, kDims>> dims;  // by series id: index into names, -1 for no series
-  std::vector<std::string> names[kDims];
-  std::unordered_map<std::string, int> index[kDims];
 };
 
 Store::Store(const StoreOptions& options) {
@@ -626,7 +753,7 @@ Store::Store(const StoreOptions& options) {
   db.exec("PRAGMA synchronous = NORMAL");
   full_sync_ = options.synchronous_full;
   wal_path_ = options.path + "-wal";
-  // Rollup upserts touch pages all over the current month's rows: keep them cached (32 MiB).
+  // Inserts touch the id index anywhere: keep many of its pages cached (32 MiB).
   db.exec("PRAGMA cache_size = -32768");
   // No checkpoint inside COMMIT (it stalled the writer ~30 ms a time): the hook only counts the
   // WAL's frames, and checkpoint()/finish_checkpoint() copy them back (GroupCommitWriter).
@@ -644,14 +771,22 @@ Store::Store(const StoreOptions& options) {
     throw std::runtime_error("database " + options.path + " has schema version " +
                              std::to_string(version) + ", newer than this binary's " +
                              std::to_string(kSchemaVersion));
-  for (; version < kSchemaVersion; ++version) {
+  const std::string rollup_path = options.path + "-rollups";
+  for (; version < kSchemaVersion - 1; ++version) {
     SQLite::Transaction tx(db);
     db.exec(kMigrations[version]);
     db.exec("PRAGMA user_version = " + std::to_string(version + 1));
     tx.commit();
   }
+  if (version < kSchemaVersion) migrate_v5(db, rollup_path);
+  const std::string store_id = db.execAndGet("SELECT store_id FROM store_info").getString();
+  // Everything in the records file when it opens is on disk as far as the store can tell.
+  const std::int64_t max_seq =
+      db.execAndGet("SELECT coalesce(max(seq), 0) FROM ai_usage").getInt64();
+  committed_seq_ = synced_seq_ = max_seq;
   writer_ = std::make_unique<Writer>(db);
-  reader_ = std::make_unique<Reader>(options.path);
+  rollup_ = std::make_unique<Rollup>(rollup_path, options.path, store_id, max_seq);
+  reader_ = std::make_unique<Reader>(options.path, rollup_path);
   checkpoint_db_ = std::make_unique<SQLite::Database>(
       options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 5000);
   checkpoint_db_->exec("PRAGMA synchronous = NORMAL");
@@ -660,8 +795,7 @@ Store::Store(const StoreOptions& options) {
   reader_->refresh();
   tx.commit();
   pending_ = static_cast<std::size_t>(
-      db.execAndGet(
-            "SELECT count(*) FROM ai_usage WHERE seq > (SELECT rolled_up_seq FROM rollup_state)")
+      db.execAndGet("SELECT count(*) FROM ai_usage WHERE seq > " + std::to_string(rollup_->rolled))
           .getInt64());
 }
 
@@ -679,11 +813,7 @@ void Store::prepare_writer() {
   w.ids.reserve(reader_->dims.size());
   for (std::size_t id = 1; id < reader_->dims.size(); ++id)
     if (reader_->dims[id][0] >= 0)
-      w.remember(static_cast<std::int64_t>(id),
-                 &w.ids
-                      .emplace(reader_->key_of(static_cast<std::int64_t>(id)),
-                               static_cast<std::int64_t>(id))
-                      .first->first);
+      w.ids.emplace(reader_->key_of(static_cast<std::int64_t>(id)), static_cast<std::int64_t>(id));
   w.ready = true;
 }
 
@@ -709,13 +839,20 @@ Result<int> Store::finish_checkpoint() { return passive_checkpoint(*writer_db_);
 Result<bool> Store::sync() {
   if (!full_sync_) return true;
   std::lock_guard lock(sync_mutex_);
+  // Every commit counted here has written its frames to the WAL, so the flush below covers it.
+  const std::int64_t target = committed_seq_.load(std::memory_order_acquire);
+  auto done = [&] {
+    if (synced_seq_.load(std::memory_order_relaxed) < target)
+      synced_seq_.store(target, std::memory_order_release);
+    return true;
+  };
   auto failed = [&](const char* what) {
     return Error{std::string(what) + " " + wal_path_ + ": " + std::strerror(errno)};
   };
   // SQLite keeps one WAL file while any of the store's connections is open: opened once.
   if (wal_fd_ < 0) {
     wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (wal_fd_ < 0 && errno == ENOENT) return true;  // no WAL: every commit is in the database
+    if (wal_fd_ < 0 && errno == ENOENT) return done();  // no WAL: every commit is in the database
     if (wal_fd_ < 0) return failed("open");
     // The WAL's directory entry must survive a power loss too.
     const std::string dir = std::filesystem::path(wal_path_).parent_path().string();
@@ -726,7 +863,7 @@ Result<bool> Store::sync() {
     if (rc != 0) return failed("fsync directory of");
   }
   if (::fdatasync(wal_fd_) != 0) return failed("fdatasync");
-  return true;
+  return done();
 }
 
 Result<std::vector<BatchOutcome>> Store::commit(
@@ -736,12 +873,10 @@ Result<std::vector<BatchOutcome>> Store::commit(
   std::vector<BatchOutcome> outcomes(batches.size());
   std::vector<const SeriesKey*> added;
   std::size_t inserted = 0;
+  std::int64_t last_seq = 0;
   // Forgets the series created since `mark`: their rows were rolled back.
   auto forget = [&](std::size_t mark) {
-    for (std::size_t i = mark; i < added.size(); ++i) {
-      w.keys[static_cast<std::size_t>(w.ids.at(*added[i]))] = nullptr;
-      w.ids.erase(*added[i]);
-    }
+    for (std::size_t i = mark; i < added.size(); ++i) w.ids.erase(*added[i]);
     added.resize(mark);
   };
   bool in_tx = false;
@@ -779,13 +914,18 @@ Result<std::vector<BatchOutcome>> Store::commit(
       if (out.conflict) {
         db.exec("ROLLBACK TO batch");
         forget(batch_added);
-      } else {
+      } else if (batch_inserted > 0) {
         inserted += batch_inserted;
+        last_seq = db.getLastInsertRowid();
       }
       db.exec("RELEASE batch");
     }
     db.exec("COMMIT");
     pending_ += inserted;
+    if (last_seq > committed_seq_.load(std::memory_order_relaxed)) {
+      committed_seq_.store(last_seq, std::memory_order_release);
+      if (!full_sync_) synced_seq_.store(last_seq, std::memory_order_release);
+    }
     return outcomes;
   } catch (const SQLite::Exception& e) {
     std::string message = e.what();
@@ -801,41 +941,39 @@ Result<std::vector<BatchOutcome>> Store::commit(
 }
 
 Result<std::size_t> Store::roll_up(std::size_t max_records) {
-  SQLite::Database& db = *writer_db_;
-  Writer& w = *writer_;
+  Rollup& u = *rollup_;
+  // Only records on disk: a crash must not leave rollups counting records the file lost.
+  const std::int64_t upto = synced_seq_.load(std::memory_order_acquire);
+  if (upto <= u.rolled) return std::size_t{0};
   try {
-    prepare_writer();
-    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    // Deferred: the records file is only read, so its write lock is never taken.
+    SQLite::Transaction tx(u.db);
     std::vector<Delta> hours, months;
     std::int64_t last = 0;
-    w.pending.start({static_cast<std::int64_t>(max_records)});
-    while (w.pending.step()) {
-      last = w.pending.i64(0);
-      const std::int64_t id = w.pending.i64(1), ts = w.pending.i64(2);
-      const UsageSums one = w.pending.sums(3);
+    u.pending->start({u.rolled, upto, static_cast<std::int64_t>(max_records)});
+    while (u.pending->step()) {
+      last = u.pending->i64(0);
+      const std::int64_t id = u.pending->i64(1), ts = u.pending->i64(2);
+      const UsageSums one = u.pending->sums(3);
       hours.push_back({hour_bucket(ts), id, one});
       months.push_back({month_bucket(ts), id, one});
     }
-    w.pending.finish();
+    u.pending->finish();
     const std::size_t count = hours.size();
-    if (count == 0) {
-      pending_ = 0;
-      return count;
-    }
+    if (count == 0) return count;
+    u.load(*u.series);  // same snapshot: knows the series of every record read
     merge(hours);
     merge(months);
-    // Label rows in key order too; the views point into the writer's series keys.
+    // Label rows in key order too.
     std::map<std::tuple<std::int64_t, int, std::string_view>, UsageSums> labels;
     for (const Delta& m : months) {
-      const SeriesKey* key = static_cast<std::size_t>(m.id) < w.keys.size()
-                                 ? w.keys[static_cast<std::size_t>(m.id)]
-                                 : nullptr;
-      if (key == nullptr)
+      if (m.id <= 0 || m.id > u.max_id || u.dims[static_cast<std::size_t>(m.id)][0] < 0)
         throw std::logic_error("record of unknown series " + std::to_string(m.id));
-      const std::string_view values[kDims] = {key->provider, key->model, key->project, key->user};
-      for (int d = 0; d < kDims; ++d) labels[{m.bucket, d, values[d]}] += m.sums;
+      const auto& d = u.dims[static_cast<std::size_t>(m.id)];
+      for (int i = 0; i < kDims; ++i) labels[{m.bucket, i, u.names[i][d[i]]}] += m.sums;
     }
-    for (auto [st, rows] : {std::pair{&w.add_hour, &hours}, std::pair{&w.add_month, &months}})
+    for (auto [st, rows] :
+         {std::pair{u.add_hour.get(), &hours}, std::pair{u.add_month.get(), &months}})
       for (const Delta& r : *rows) {
         st->reset();
         st->bind(1, static_cast<std::int64_t>(r.bucket));
@@ -844,21 +982,22 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
         st->exec();
       }
     for (const auto& [k, sums] : labels) {
-      w.add_label.reset();
-      w.add_label.bind(1, static_cast<std::int64_t>(std::get<0>(k)));
-      w.add_label.bind(2, std::get<1>(k));
-      w.add_label.bind(3, std::string(std::get<2>(k)));
-      bind_sums(w.add_label, 4, sums);
-      w.add_label.exec();
+      u.add_label->reset();
+      u.add_label->bind(1, static_cast<std::int64_t>(std::get<0>(k)));
+      u.add_label->bind(2, std::get<1>(k));
+      u.add_label->bind(3, std::string(std::get<2>(k)));
+      bind_sums(*u.add_label, 4, sums);
+      u.add_label->exec();
     }
-    w.rolled_up.reset();
-    w.rolled_up.bind(1, static_cast<std::int64_t>(last));
-    w.rolled_up.exec();
+    u.state->reset();
+    u.state->bind(1, static_cast<std::int64_t>(last));
+    u.state->exec();
     tx.commit();
-    pending_ -= std::min(pending_, count);
+    u.rolled = last;
+    pending_.fetch_sub(count);
     return count;
   } catch (const SQLite::Exception& e) {
-    w.pending.finish();
+    u.pending->finish();
     return Error{e.what()};
   }
 }

@@ -17,6 +17,10 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
     pthread_setname_np(pthread_self(), "aiusage-ckpt");
     run_checkpoints();
   });
+  rollup_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "aiusage-rollup");
+    run_roll_ups();
+  });
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-writer");
     try {
@@ -41,6 +45,12 @@ GroupCommitWriter::~GroupCommitWriter() {
   }
   sync_cv_.notify_all();
   sync_thread_.join();
+  {
+    std::lock_guard lock(rollup_mutex_);
+    rollup_stop_ = true;
+  }
+  rollup_cv_.notify_all();
+  rollup_thread_.join();
   {
     std::lock_guard lock(checkpoint_mutex_);
     checkpoint_stop_ = true;
@@ -96,57 +106,49 @@ Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records
 }
 
 void GroupCommitWriter::run() {
-  bool idle = false;
   for (;;) {
     std::vector<Job*> jobs;
     {
       std::unique_lock lock(mutex_);
-      auto woken = [&] { return stopping_ || !queue_.empty(); };
-      if (store_.pending_records() == 0)
-        work_cv_.wait(lock, woken);
-      else
-        work_cv_.wait_for(lock, idle ? std::chrono::milliseconds(0) : kRollUpIdle, woken);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
       while (!queue_.empty() && jobs.size() < max_batches_) {
         jobs.push_back(queue_.front());
         queue_.pop_front();
       }
     }
-    if (!jobs.empty()) {
-      idle = false;
-      const std::size_t n = commit(jobs);
-      if (store_.pending_records() >= kRollUpAt)
-        (void)roll_up(std::clamp(n, kRollUpSlice, kRollUpLimit));
-      checkpoint_step();
-      continue;
-    }
-    bool stopping;
-    {
-      std::lock_guard lock(mutex_);
-      stopping = stopping_ && queue_.empty();
-    }
-    if (stopping) {
-      while (store_.pending_records() > 0 && roll_up(kRollUpAt)) {
-      }
-      return;
-    }
-    // Idle: one slice at a time, so a request arriving meanwhile waits for one slice at most;
-    // after a failure (disk full) the next try waits for kRollUpIdle.
-    idle = store_.pending_records() > 0 && roll_up(kRollUpSlice);
+    commit(jobs);
     checkpoint_step();
   }
 }
 
-bool GroupCommitWriter::roll_up(std::size_t records) {
-  std::lock_guard commit_lock(commit_mutex_);
-  // A failure (disk full) loses nothing: reads count pending records from the records table.
-  auto n = store_.roll_up(records);
-  return n && *n > 0;
+void GroupCommitWriter::run_roll_ups() {
+  std::unique_lock lock(rollup_mutex_);
+  std::int64_t seen = -1;  // committed_seq() at the last look
+  for (;;) {
+    const bool wanted =
+        rollup_cv_.wait_for(lock, kRollUpIdle, [&] { return rollup_stop_ || rollup_wanted_; });
+    const bool stop = rollup_stop_;
+    rollup_wanted_ = false;
+    const std::int64_t now = store_.committed_seq();
+    const bool idle = now == seen;
+    seen = now;
+    if (!stop && !wanted && !(idle && store_.pending_records() > 0)) continue;
+    lock.unlock();
+    // On stop every commit is synced, so this ends with nothing pending. A failure (disk full)
+    // loses nothing: reads count pending records from the records table; the next turn retries.
+    for (;;) {
+      auto n = store_.roll_up(kRollUpLimit);
+      if (!n || *n < kRollUpLimit || (!stop && store_.pending_records() < kRollUpAt)) break;
+    }
+    lock.lock();
+    if (stop) return;
+  }
 }
 
-std::size_t GroupCommitWriter::commit(std::vector<Job*>& jobs) {
+void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
   std::vector<std::vector<UsageRecord>*> batches;
   for (Job* j : jobs) batches.push_back(j->records);
-  std::size_t inserted = 0;
   {
     std::lock_guard commit_lock(commit_mutex_);
     auto outcome = store_.commit(batches);
@@ -162,7 +164,6 @@ std::size_t GroupCommitWriter::commit(std::vector<Job*>& jobs) {
         jobs[b]->result = Result<BatchOutcome>(o);
       }
       ledger_.apply(committed);
-      inserted = committed.size();
     }
   }
   {
@@ -170,7 +171,6 @@ std::size_t GroupCommitWriter::commit(std::vector<Job*>& jobs) {
     committed_.insert(committed_.end(), jobs.begin(), jobs.end());
   }
   sync_cv_.notify_one();
-  return inserted;
 }
 
 void GroupCommitWriter::run_sync() {
@@ -189,6 +189,13 @@ void GroupCommitWriter::run_sync() {
         j->result =
             Result<BatchOutcome>(Error{std::string(kUnconfirmed) + ": " + synced.error().message});
       j->done.release();
+    }
+    if (store_.pending_records() >= kRollUpAt) {
+      {
+        std::lock_guard lock(rollup_mutex_);
+        rollup_wanted_ = true;
+      }
+      rollup_cv_.notify_one();
     }
   }
 }

@@ -1,8 +1,8 @@
 #pragma once
-// Group commit in two stages: one thread commits every waiting batch in one transaction and, in
-// between, brings the store's rollups up to date (Store::roll_up); a second makes the commits
-// durable (Store::sync) and only then acknowledges them, so the next commit and roll-up work run
-// while the disk flushes. A third copies the WAL back into the database (Store::checkpoint).
+// Group commit in two stages: one thread commits every waiting batch in one transaction; a second
+// makes the commits durable (Store::sync) and only then acknowledges them, so the next commit runs
+// while the disk flushes. A third copies the WAL back into the database (Store::checkpoint); a
+// fourth brings the rollups up to date in large slices (Store::roll_up, its own file and lock).
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -28,11 +28,10 @@ class GroupCommitWriter {
   // Commits and acknowledges what is queued, rolls up what is pending, then stops.
   ~GroupCommitWriter();
 
-  // Once this many records are pending, each commit is followed by a roll-up of as many records
-  // as it committed, at least kRollUpSlice; when no request waits, slices run back to back.
-  static constexpr std::size_t kRollUpAt = 4096;
-  static constexpr std::size_t kRollUpSlice = 128;
-  // At most this many per roll-up (~12 MB of sums in memory); the rest follows later or when idle.
+  // Rolls up once this many records are pending, or once no commit came for kRollUpIdle: large
+  // slices update each rollup page once for many records. Reads scan what is pending.
+  static constexpr std::size_t kRollUpAt = 16384;
+  // At most this many per roll-up (~12 MB of sums in memory); the rest follows in the next slice.
   static constexpr std::size_t kRollUpLimit = 65536;
   // Past this many WAL frames (16 MiB) the checkpoint thread copies them back; the writer then
   // copies what came meanwhile, which is short, so the WAL starts over.
@@ -64,10 +63,9 @@ class GroupCommitWriter {
   };
   void run();
   void run_sync();
-  // Commits `jobs` and hands them to the sync thread; returns the records committed.
-  std::size_t commit(std::vector<Job*>& jobs);
-  // Rolls up at most `records`; false when nothing was (error, or nothing pending).
-  bool roll_up(std::size_t records);
+  // Commits `jobs` and hands them to the sync thread.
+  void commit(std::vector<Job*>& jobs);
+  void run_roll_ups();
   void run_checkpoints();
   // After a commit or roll-up: starts a background checkpoint, or finishes one that is done.
   void checkpoint_step();
@@ -89,9 +87,14 @@ class GroupCommitWriter {
   std::condition_variable checkpoint_cv_;
   Checkpoint checkpoint_ = Checkpoint::idle;
   bool checkpoint_stop_ = false;
+  std::mutex rollup_mutex_;
+  std::condition_variable rollup_cv_;
+  bool rollup_wanted_ = false;
+  bool rollup_stop_ = false;
   std::thread thread_;
   std::thread sync_thread_;
   std::thread checkpoint_thread_;
+  std::thread rollup_thread_;
 };
 
 }  // namespace aiusage

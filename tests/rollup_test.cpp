@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <map>
 #include <random>
 
@@ -248,6 +249,7 @@ TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
   REQUIRE(store.commit(batches).ok());
   CHECK(store.breakdown(november).total.cost == 10);
   CHECK(store.breakdown({}).total.calls == 3);
+  REQUIRE(store.sync().ok());
   REQUIRE(*store.roll_up(100) == 1);
   CHECK(store.breakdown(november).total.cost == 10);
   CHECK(store.breakdown({}).total.calls == 3);
@@ -354,5 +356,42 @@ TEST_CASE(
   CHECK(store.breakdown({}).total.cost == 16);
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("SELECT count(*) FROM pragma_table_info('series')").getInt() == 5);
+  CHECK(store.integrity_check() == "ok");
+}
+
+TEST_CASE("rollup - the rollup file is rebuilt when it is missing or belongs to another store") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  std::vector<UsageRecord> all;
+  {
+    Store store({path, false});
+    all = fill(store, 800, at("2026-10-25T00:00:00Z"), at("2026-11-05T00:00:00Z"));
+    REQUIRE(*store.roll_up(10000) == 800);
+  }
+  auto remove_rollups = [&] {
+    for (const char* suffix : {"-rollups", "-rollups-wal", "-rollups-shm"})
+      std::filesystem::remove(path + suffix);
+  };
+  SECTION("missing: every record counts as pending, then rolls up again") { remove_rollups(); }
+  SECTION("another store's: the same") {
+    remove_rollups();
+    const std::string other = dir.file("other.db");
+    { Store store({other, false}); }
+    std::filesystem::copy_file(other + "-rollups", path + "-rollups");
+  }
+  SECTION("ahead of the records (records restored from an older copy): the same") {
+    SQLite::Database db(path + "-rollups", SQLite::OPEN_READWRITE);
+    db.exec("UPDATE rollup_state SET rolled_up_seq = 1000000");
+  }
+  Store store({path, false});
+  CHECK(store.pending_records() == all.size());
+  check_exact(store, all, {});
+  UsageFilter november;
+  november.start_ms = at("2026-11-01T00:00:00Z");
+  november.end_ms = at("2026-11-03T07:30:00Z");
+  check_exact(store, all, november);
+  REQUIRE(*store.roll_up(10000) == 800);
+  check_exact(store, all, {});
+  check_exact(store, all, november);
   CHECK(store.integrity_check() == "ok");
 }

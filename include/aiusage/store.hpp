@@ -1,7 +1,8 @@
 #pragma once
-// SQLite ledger: records, and hourly and monthly rollups by series and a monthly rollup by label
-// value, brought up to date after the records (roll_up); every read counts records not yet rolled
-// up from the records table, in the same snapshot, so answers are exact at every moment.
+// SQLite ledger: records in one file; hourly and monthly rollups by series and a monthly rollup by
+// label value in a second (`<path>-rollups`), brought up to date after the records (roll_up) from
+// their own connection; every read adds the records not yet rolled up, so answers are exact at
+// every moment. The rollup file is derived: it is rebuilt when it does not match the records.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -40,7 +41,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Loads the writer's map of series ids from the series the reader knows (~0.1 s for 100k
   // series), off the startup path; commit() and roll_up() do it first when not yet done.
@@ -50,8 +51,9 @@ class Store {
   // cost and priced flag copied back. An error means nothing was committed. One writer at a time.
   // Durable once a later sync() returns.
   Result<std::vector<BatchOutcome>> commit(std::span<std::vector<UsageRecord>* const> batches);
-  // Adds up to `max_records` of the oldest records not yet rolled up to the rollups, in one
-  // transaction; returns how many. Same writer as commit().
+  // Adds up to `max_records` of the oldest durable records (committed, and flushed by sync() with
+  // synchronous_full) not yet rolled up to the rollups, in one transaction of the rollup file;
+  // returns how many. One thread at a time; it may run while commit() and sync() run.
   Result<std::size_t> roll_up(std::size_t max_records);
   // Makes every commit returned so far durable (fdatasync of the WAL, with synchronous_full).
   // May run on another thread while commit() or roll_up() runs.
@@ -64,8 +66,10 @@ class Store {
   Result<int> finish_checkpoint();
   // Frames in the WAL after the last commit.
   int wal_frames() const { return wal_frames_.load(std::memory_order_relaxed); }
-  // Records committed but not yet rolled up (writer's view).
-  std::size_t pending_records() const { return pending_; }
+  // Records committed but not yet rolled up.
+  std::size_t pending_records() const { return pending_.load(std::memory_order_relaxed); }
+  // The last record committed (its seq); grows with every commit that stores a record.
+  std::int64_t committed_seq() const { return committed_seq_.load(std::memory_order_relaxed); }
 
   // Sums by series over records matching `filter`, in key order; exact for any range.
   std::vector<SeriesSums> aggregate(const UsageFilter& filter) const;
@@ -83,10 +87,13 @@ class Store {
  private:
   struct Writer;
   struct Reader;
+  struct Rollup;
   std::atomic<int> wal_frames_{0};
   std::unique_ptr<SQLite::Database> writer_db_;
   std::unique_ptr<Writer> writer_;
-  std::size_t pending_ = 0;
+  std::unique_ptr<Rollup> rollup_;
+  std::atomic<std::size_t> pending_{0};
+  std::atomic<std::int64_t> committed_seq_{0}, synced_seq_{0};
   bool full_sync_ = true;
   std::string wal_path_;
   std::mutex sync_mutex_;
