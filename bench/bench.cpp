@@ -415,6 +415,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   const double seed = plain_insert_ms(start_db, dir + "/plain-seed.db", rows, true);
   const double plain = plain_insert_ms(start_db, dir + "/plain.db", rows, false);
   std::filesystem::copy_file(start_db, dir + "/service.db");
+  std::filesystem::copy_file(start_db + "-rollups", dir + "/service.db-rollups");
   const std::int64_t before =
       SQLite::Database(start_db).execAndGet("SELECT count(*) FROM ai_usage").getInt64();
 

@@ -39,15 +39,29 @@ MonthUsage& subject(std::map<std::string, MonthUsage, std::less<>>& map, std::st
 
 }  // namespace
 
-void Ledger::add_month_row(SeriesKeyView key, const UsageSums& sums, bool at_end) {
-  MonthUsage billed{sums.tokens(), sums.cost};
-  slot(state_.month_series, month_index_, fold_view(key), at_end) += sums;
-  subject(state_.month_users, key.user) += billed;
-  if (!key.project.empty()) subject(state_.month_projects, key.project) += billed;
+void Ledger::find_month(Slots& s, SeriesKeyView key, bool at_end) {
+  s.month = &slot(state_.month_series, month_index_, fold_view(key), at_end);
+  s.user = &subject(state_.month_users, key.user);
+  s.project = key.project.empty() ? nullptr : &subject(state_.month_projects, key.project);
+  s.month_gen = month_gen_;
+}
+
+void Ledger::add_month(const Slots& s, const UsageSums& sums) {
+  const MonthUsage billed{sums.tokens(), sums.cost};
+  *s.month += sums;
+  *s.user += billed;
+  if (s.project) *s.project += billed;
   state_.month_global += billed;
 }
 
+void Ledger::add_month_row(SeriesKeyView key, const UsageSums& sums, bool at_end) {
+  Slots s;
+  find_month(s, key, at_end);
+  add_month(s, sums);
+}
+
 void Ledger::clear_all_time() {
+  slots_.clear();
   state_.series.clear();
   series_index_.clear();
   state_.unpriced.clear();
@@ -56,6 +70,7 @@ void Ledger::clear_all_time() {
 
 void Ledger::clear_month(Period month) {
   state_.month = month;
+  ++month_gen_;
   state_.month_series.clear();
   month_index_.clear();
   state_.month_users.clear();
@@ -69,17 +84,24 @@ void Ledger::reset(const SeriesTable& table, Period month) {
   clear_month(month);
   series_index_.reserve(table.rows.size());
   month_index_.reserve(table.rows.size());
-  // The month's maps and the all-time ones share no member: filled on two threads.
+  slots_.resize(table.total.size());
+  // The month's maps and the all-time ones share no member (nor field of a Slots): filled on
+  // two threads.
   std::jthread month_part([&] {
     for (const SeriesTable::Row& row : table.rows)
-      if (const UsageSums& sums = table.period[row.id]; sums.calls != 0)
-        add_month_row(table.key(row), sums, true);
+      if (const UsageSums& sums = table.period[row.id]; sums.calls != 0) {
+        Slots& s = slots_[row.id];
+        find_month(s, table.key(row), true);
+        add_month(s, sums);
+      }
   });
   for (const SeriesTable::Row& row : table.rows) {
     const UsageSums& total = table.total[row.id];
     if (total.calls == 0) continue;
     const SeriesKeyView key = table.key(row);
-    slot(state_.series, series_index_, fold_view(key), true) += total;
+    UsageSums*& sums = slots_[row.id].total;
+    sums = &slot(state_.series, series_index_, fold_view(key), true);
+    *sums += total;
     if (total.unpriced > 0)
       state_.unpriced[{std::string(key.provider), std::string(key.model)}] += total.unpriced;
     state_.records += total.calls;
@@ -92,17 +114,30 @@ void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows
   for (const auto& row : month_rows) add_month_row(row.key, row.sums);
 }
 
-void Ledger::apply(const std::vector<const UsageRecord*>& records) {
+void Ledger::apply(const std::vector<const UsageRecord*>& records,
+                   std::span<const std::int64_t> series) {
   auto lock = write_lock();
-  for (const UsageRecord* r : records) {
-    const SeriesKeyView key(*r);
+  Slots scratch;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const UsageRecord& r = *records[i];
+    const SeriesKeyView key(r);
+    Slots* s = &scratch;
+    if (i < series.size() && series[i] > 0) {
+      const auto n = static_cast<std::size_t>(series[i]);
+      if (n >= slots_.size()) slots_.resize(n + 1);
+      s = &slots_[n];
+    } else {
+      scratch = {};
+    }
     UsageSums one;
-    one.add(*r);
-    slot(state_.series, series_index_, fold_view(key)) += one;
-    if (!r->priced) ++state_.unpriced[{r->provider, r->model}];
+    one.add(r);
+    if (s->total == nullptr) s->total = &slot(state_.series, series_index_, fold_view(key));
+    *s->total += one;
+    if (!r.priced) ++state_.unpriced[{r.provider, r.model}];
     ++state_.records;
-    if (r->timestamp_ms >= state_.month.start_ms && r->timestamp_ms < state_.month.end_ms)
-      add_month_row(key, one);
+    if (r.timestamp_ms < state_.month.start_ms || r.timestamp_ms >= state_.month.end_ms) continue;
+    if (s->month_gen != month_gen_) find_month(*s, key, false);
+    add_month(*s, one);
   }
 }
 

@@ -888,13 +888,16 @@ Result<std::vector<BatchOutcome>> Store::commit(
       std::vector<UsageRecord>& records = *batches[b];
       BatchOutcome& out = outcomes[b];
       out.duplicate.assign(records.size(), false);
+      out.series.assign(records.size(), 0);
       const std::size_t batch_added = added.size();
       std::size_t batch_inserted = 0;
       db.exec("SAVEPOINT batch");
       for (std::size_t i = 0; i < records.size(); ++i) {
         UsageRecord& r = records[i];
-        w.insert_record(r, w.series_id(SeriesKeyView(r), added));
+        const std::int64_t series = w.series_id(SeriesKeyView(r), added);
+        w.insert_record(r, series);
         if (db.getChanges() == 1) {
+          out.series[i] = series;
           ++batch_inserted;
           continue;
         }

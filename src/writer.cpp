@@ -156,14 +156,18 @@ void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
       for (Job* j : jobs) j->result = Result<BatchOutcome>(outcome.error());
     } else {
       std::vector<const UsageRecord*> committed;
+      std::vector<std::int64_t> series;
       for (std::size_t b = 0; b < jobs.size(); ++b) {
-        const BatchOutcome& o = (*outcome)[b];
+        BatchOutcome& o = (*outcome)[b];
         if (!o.conflict)
           for (std::size_t i = 0; i < batches[b]->size(); ++i)
-            if (!o.duplicate[i]) committed.push_back(&(*batches[b])[i]);
-        jobs[b]->result = Result<BatchOutcome>(o);
+            if (!o.duplicate[i]) {
+              committed.push_back(&(*batches[b])[i]);
+              series.push_back(o.series[i]);
+            }
+        jobs[b]->result = Result<BatchOutcome>(std::move(o));
       }
-      ledger_.apply(committed);
+      ledger_.apply(committed, series);
     }
   }
   {

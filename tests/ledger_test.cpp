@@ -310,6 +310,53 @@ TEST_CASE("ledger - built from the store's series table equals the ledger built 
     }
 }
 
+TEST_CASE("ledger - records applied with their series ids equal records applied without") {
+  TempDir dir;
+  Store store({dir.file("usage.db"), false});
+  const Period november{*parse_rfc3339("2026-11-01T00:00:00Z"),
+                        *parse_rfc3339("2026-12-01T00:00:00Z")};
+  const Period december{november.end_ms, *parse_rfc3339("2027-01-01T00:00:00Z")};
+  std::mt19937_64 rng(11);
+  const char* projects[] = {"", "web"};
+  const char* models[] = {"gpt-4o", "gpt-4o-mini"};
+  int next = 0;
+  for (const LabelSet& labels : {LabelSet{true, true, true}, LabelSet{false, true, false}}) {
+    Ledger with_ids(labels), without(labels);
+    with_ids.reset(SeriesTable{}, november);
+    without.reset(SeriesTable{}, november);
+    // Two rounds in November, then the month turns (cached month entries must not be reused).
+    for (int round = 0; round < 3; ++round) {
+      if (round == 2) {
+        with_ids.reset_month(december, {});
+        without.reset_month(december, {});
+      }
+      std::vector<UsageRecord> batch;
+      for (int i = 0; i < 60; ++i) {
+        const std::int64_t ts =
+            november.end_ms - 86'400'000 + static_cast<std::int64_t>(rng() % (2 * 86'400'000));
+        UsageRecord r =
+            make_record("s" + std::to_string(next++), "u" + std::to_string(rng() % 5),
+                        projects[rng() % 2], models[rng() % 2], ts, 100, 10 + i, rng() % 7 == 0);
+        r.priced = rng() % 5 != 0;
+        batch.push_back(r);
+      }
+      std::vector<UsageRecord>* batches[] = {&batch};
+      auto outcome = store.commit(batches);
+      REQUIRE(outcome.ok());
+      const std::vector<std::int64_t>& ids = (*outcome)[0].series;
+      REQUIRE(ids.size() == batch.size());
+      CHECK(std::count(ids.begin(), ids.end(), 0) == 0);
+      std::vector<const UsageRecord*> records;
+      for (const UsageRecord& r : batch) records.push_back(&r);
+      with_ids.apply(records, ids);
+      without.apply(records);
+      with_ids.read([&](const LedgerState& a) {
+        without.read([&](const LedgerState& b) { check_same(a, b); });
+      });
+    }
+  }
+}
+
 TEST_CASE("service - concurrent ingest through group commit loses and doubles nothing") {
   TempDir dir;
   FakeClock clock;

@@ -103,7 +103,7 @@ struct SeriesSums {
 struct SeriesTable {
   struct Row {
     std::array<std::uint32_t, 4> names;
-    std::uint32_t id;  // index into total and period
+    std::uint32_t id;  // the series id (BatchOutcome::series), index into total and period
   };
   std::array<std::vector<std::string>, 4> names;
   std::vector<UsageSums> total, period;

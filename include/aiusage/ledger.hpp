@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -45,8 +46,11 @@ class Ledger {
   void reset(const SeriesTable& table, Period month);
   // Replaces the current-month part only.
   void reset_month(Period month, const std::vector<SeriesSums>& month_rows);
-  // Adds records just committed to the store.
-  void apply(const std::vector<const UsageRecord*>& records);
+  // Adds records just committed to the store. `series` is empty or names each record's series by
+  // a small integer (the store's series id; the same number for the same labels): a series seen
+  // before is then found without hashing its labels.
+  void apply(const std::vector<const UsageRecord*>& records,
+             std::span<const std::int64_t> series = {});
 
   Period month() const;
   MonthUsage month_usage(Scope scope, const std::string& subject) const;
@@ -101,6 +105,19 @@ class Ledger {
   void add_month_row(SeriesKeyView key, const UsageSums& sums, bool at_end = false);
   void clear_all_time();
   void clear_month(Period month);
+  // Where apply() adds a series' records, by series number; month entries hold for `month_gen`.
+  struct Slots {
+    UsageSums* total = nullptr;
+    UsageSums* month = nullptr;
+    MonthUsage* user = nullptr;
+    MonthUsage* project = nullptr;  // null without a project
+    std::uint64_t month_gen = 0;
+  };
+  // Points `s`'s month entries at `key`'s, added when missing (`at_end` as for slot()).
+  void find_month(Slots& s, SeriesKeyView key, bool at_end);
+  void add_month(const Slots& s, const UsageSums& sums);
+  std::vector<Slots> slots_;
+  std::uint64_t month_gen_ = 1;  // changes whenever the month's maps are cleared
   LabelSet labels_;
   mutable std::shared_mutex mutex_;
   std::atomic<int> writers_waiting_{0};

@@ -28,9 +28,10 @@ struct StoreOptions {
 };
 
 struct BatchOutcome {
-  bool conflict = false;           // an id was reused with other content: nothing stored
-  std::size_t conflict_index = 0;  // the offending record
-  std::vector<bool> duplicate;     // per record: already stored with the same content
+  bool conflict = false;             // an id was reused with other content: nothing stored
+  std::size_t conflict_index = 0;    // the offending record
+  std::vector<bool> duplicate;       // per record: already stored with the same content
+  std::vector<std::int64_t> series;  // per record stored: its series id (0 when not stored)
 };
 
 class Store {
