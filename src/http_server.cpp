@@ -10,9 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <strings.h>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -498,25 +502,62 @@ void send_stream(mg_connection* conn, const Response& r, bool chunked) {
   }
 }
 
+// Whether the connection stays open after this response (CivetWeb runs with keep-alive on).
+bool keeps_alive(mg_connection* conn, bool http10) {
+  const char* c = mg_get_header(conn, "Connection");
+  const std::string v = c ? c : "";
+  auto has = [&](const char* token) {
+    return std::search(v.begin(), v.end(), token, token + std::strlen(token), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           }) != v.end();
+  };
+  return http10 ? has("keep-alive") : !has("close");
+}
+
+// A whole response in one write: CivetWeb's header functions send every header line on its own
+// (eight sends for a small JSON answer), which costs more than the rest of a one-record ingest.
+void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) {
+  char date[64];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  std::string out;
+  out.reserve(256 + (head ? 0 : r.body.size()));
+  out += "HTTP/1.1 " + std::to_string(r.status) + " " + mg_get_response_code_text(conn, r.status) +
+         "\r\nContent-Type: " + r.content_type +
+         "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nCache-Control: no-store\r\n";
+  bool connection = false;  // a handler may close the connection itself
+  for (const auto& [k, v] : r.headers) {
+    out += k + ": " + v + "\r\n";
+    connection = connection || strcasecmp(k.c_str(), "Connection") == 0;
+  }
+  out += std::string("Date: ") + date + "\r\n";
+  if (!connection)
+    out +=
+        std::string("Connection: ") + (keeps_alive(conn, http10) ? "keep-alive" : "close") + "\r\n";
+  out += "\r\n";
+  if (!head) out += r.body;
+  mg_write(conn, out.data(), out.size());
+}
+
 int send(mg_connection* conn, const Response& r, bool head) {
   const bool http10 = std::string(mg_get_request_info(conn)->http_version) == "1.0";
+  if (!r.stream) {
+    send_whole(conn, r, head, http10);
+    return r.status;
+  }
   mg_response_header_start(conn, r.status);
   mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
   // Not mg_send_http_ok(conn, type, -1): it would add its own Cache-Control, Expires and Pragma.
-  if (!r.stream)
-    mg_response_header_add(conn, "Content-Length", std::to_string(r.body.size()).c_str(), -1);
-  else if (!http10)
+  if (!http10)
     mg_response_header_add(conn, "Transfer-Encoding", "chunked", -1);
   else
     mg_response_header_add(conn, "Connection", "close", -1);  // HTTP/1.0 has no chunks
   mg_response_header_add(conn, "Cache-Control", "no-store", -1);
   for (const auto& [k, v] : r.headers) mg_response_header_add(conn, k.c_str(), v.c_str(), -1);
   mg_response_header_send(conn);
-  if (head) return r.status;
-  if (r.stream)
-    send_stream(conn, r, !http10);
-  else
-    mg_write(conn, r.body.data(), r.body.size());
+  if (!head) send_stream(conn, r, !http10);
   return r.status;
 }
 

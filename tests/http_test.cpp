@@ -8,6 +8,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "support/http_client.hpp"
+#include "support/raw_client.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 
@@ -317,6 +318,40 @@ TEST_CASE("http - NDJSON bodies, landing page and health") {
   CHECK(http_get(ts.port(), "/-/ready").status == 200);
   auto m = http_get(ts.port(), "/metrics");
   CHECK(m.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
+}
+
+TEST_CASE("http - a response is one write with its length, date and connection") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  struct Case {
+    const char* request;
+    const char* connection;
+    bool body;
+  };
+  const Case cases[] = {
+      {"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n", "keep-alive", true},
+      {"GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: Close\r\n\r\n", "close", true},
+      {"GET /-/healthy HTTP/1.0\r\n\r\n", "close", true},
+      {"GET /-/healthy HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", "keep-alive", true},
+      {"HEAD /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n", "keep-alive", false},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.request);
+    RawSocket s(ts.port());
+    REQUIRE(s.send(c.request));
+    // Kept-alive connections stay open: read what arrives within the timeout.
+    const RawResponse r = parse_response(s.read_all(300));
+    CHECK(r.status == 200);
+    CHECK(r.headers.at("connection") == c.connection);
+    CHECK(r.headers.at("cache-control") == "no-store");
+    CHECK(std::regex_match(
+        r.headers.at("date"),
+        std::regex("[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT")));
+    CHECK(std::stoul(r.headers.at("content-length")) == (c.body ? r.body.size() : 9u));
+    CHECK(r.body == (c.body ? "Healthy.\n" : ""));
+  }
 }
 
 TEST_CASE("metrics - golden exposition") {
