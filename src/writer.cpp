@@ -101,7 +101,8 @@ Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records
     queue_.push_back(&job);
   }
   work_cv_.notify_one();
-  job.done.acquire();
+  std::unique_lock lock(job.mutex);
+  job.cv.wait(lock, [&] { return job.done; });
   return std::move(*job.result);
 }
 
@@ -192,7 +193,10 @@ void GroupCommitWriter::run_sync() {
       if (!synced && j->result->ok())
         j->result =
             Result<BatchOutcome>(Error{std::string(kUnconfirmed) + ": " + synced.error().message});
-      j->done.release();
+      // Notified under the lock: once it is released the waiter may return and free the job.
+      std::lock_guard lock(j->mutex);
+      j->done = true;
+      j->cv.notify_one();
     }
     if (store_.pending_records() >= kRollUpAt) {
       {

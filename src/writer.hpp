@@ -8,7 +8,6 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <semaphore>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -56,10 +55,14 @@ class GroupCommitWriter {
  private:
   // Each job is woken alone when its result is set: waking every waiting request per commit
   // costs a context switch each, which dominated CPU under 32 concurrent single-record posts.
+  // A condition variable, not std::binary_semaphore: libstdc++'s semaphore spins and calls
+  // sched_yield before it sleeps, burning CPU in every request that waits for a flush.
   struct Job {
     std::vector<UsageRecord>* records = nullptr;
     std::optional<Result<BatchOutcome>> result;
-    std::binary_semaphore done{0};
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false;
   };
   void run();
   void run_sync();
