@@ -12,6 +12,9 @@ awk '
     row("1 ingest req/s, group commit (vs bare)", v["group_requests_per_s"], v["bare_requests_per_s"],
         r(v["group_requests_per_s"], v["bare_requests_per_s"]), ">= 0.40")
     row("1 ingest p99 ms, group commit", v["group_p99_ms"], v["bare_p99_ms"], "-", "<= 10 ms")
+    row("1 ingest req/s vs bare answering in 1 write", v["group_requests_per_s"],
+        v["bare_one_write_requests_per_s"],
+        r(v["group_requests_per_s"], v["bare_one_write_requests_per_s"]), "(report)")
     ceiling = v["fsync_p50_ms"] > 0 ? 32000 / v["fsync_p50_ms"] : 0
     row("1 ingest req/s vs disk ceiling 32/fsync", v["group_requests_per_s"], sprintf("%.0f", ceiling),
         r(v["group_requests_per_s"], ceiling), "(report)")
@@ -22,6 +25,9 @@ awk '
     row("2 batch records/s (vs plain loop)", sprintf("%.0f", v["batch_service_records_per_s"]),
         sprintf("%.0f", v["batch_plain_records_per_s"]),
         r(v["batch_service_records_per_s"], v["batch_plain_records_per_s"]), ">= 0.75")
+    row("2 batch records/s until rolled up (vs plain)", sprintf("%.0f", v["batch_service_rolled_up_records_per_s"]),
+        sprintf("%.0f", v["batch_plain_records_per_s"]),
+        r(v["batch_service_rolled_up_records_per_s"], v["batch_plain_records_per_s"]), "(report)")
     row("2 plain loop with the seed 5 indexes", sprintf("%.0f", v["batch_plain_seed_indexes_records_per_s"]),
         sprintf("%.0f", v["batch_plain_records_per_s"]),
         r(v["batch_plain_seed_indexes_records_per_s"], v["batch_plain_records_per_s"]), "(report)")

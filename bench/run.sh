@@ -95,7 +95,7 @@ run_wrk() {
     /Non-2xx/ { printf "%s_errors %s\n", name, $NF }
     /Socket errors/ { printf "%s_socket_errors %s\n", name, $0 }' "$OUT/wrk-$1.txt" | tee -a "$RES"
 }
-serve() {  # bare | service DB GROUP_COMMIT
+serve() {  # bare | bare1 | service DB GROUP_COMMIT
   "$B" serve "$1" "$PORT" 64 "${@:2}" >"$OUT/serve.log" 2>&1 &
   SERVER=$!
   PIDS+=("$SERVER")
@@ -112,6 +112,9 @@ serve() {  # bare | service DB GROUP_COMMIT
 "$B" fsync "$OUT/fsync.tmp" 500 | collect ""
 serve bare
 run_wrk bare
+stop "$SERVER"
+serve bare1
+run_wrk bare_one_write
 stop "$SERVER"
 serve service "$OUT/big.db" 1
 run_wrk group

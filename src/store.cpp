@@ -481,13 +481,14 @@ struct Store::Writer {
         new_series(
             db, "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)") {}
 
+  // The strings are bound without a copy: `r` outlives the statement's execution.
   void insert_record(const UsageRecord& r, std::int64_t series) {
     insert.reset();
-    insert.bind(1, r.id);
-    insert.bind(2, r.user);
-    insert.bind(3, r.project);
-    insert.bind(4, r.provider);
-    insert.bind(5, r.model);
+    insert.bindNoCopy(1, r.id);
+    insert.bindNoCopy(2, r.user);
+    insert.bindNoCopy(3, r.project);
+    insert.bindNoCopy(4, r.provider);
+    insert.bindNoCopy(5, r.model);
     insert.bind(6, static_cast<std::int64_t>(r.prompt_tokens));
     insert.bind(7, static_cast<std::int64_t>(r.completion_tokens));
     insert.bind(8, static_cast<std::int64_t>(r.total_tokens()));
@@ -498,7 +499,7 @@ struct Store::Writer {
     insert.bind(13, r.cached ? 1 : 0);
     insert.bind(14, static_cast<std::int64_t>(r.timestamp_ms));
     insert.bind(15, static_cast<std::int64_t>(r.received_ms));
-    insert.bind(16, r.fingerprint);
+    insert.bindNoCopy(16, r.fingerprint);
     insert.bind(17, static_cast<std::int64_t>(series));
     insert.exec();
   }
