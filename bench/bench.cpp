@@ -431,6 +431,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   const double plain = plain_insert_ms(start_db, dir + "/plain.db", rows, false);
   std::filesystem::copy_file(start_db, dir + "/service.db");
   std::filesystem::copy_file(start_db + "-rollups", dir + "/service.db-rollups");
+  ::sync();  // the copies' writeback must not stall the service's flushes
   const std::int64_t before =
       SQLite::Database(start_db).execAndGet("SELECT count(*) FROM ai_usage").getInt64();
 

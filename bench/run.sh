@@ -46,6 +46,9 @@ stop() { kill "$1" && wait "$1" 2>/dev/null || true; }
 echo "== generate" >&2
 "$B" gen "$OUT/big.db" "$RECORDS" | collect ""
 "$B" gen "$OUT/small.db" 100000 | collect "small_"
+# The generator's 2 GB reach the disk now: left dirty, their writeback stalled the first ingest
+# run's WAL flushes (ext4 orders them) for up to a second.
+sync
 
 echo "== scrape" >&2
 "$B" scrape "$OUT/big.db" 5 | collect ""
