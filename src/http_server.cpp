@@ -15,6 +15,7 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -91,12 +92,12 @@ bool is_connection_of(int fd, const mg_request_info* ri) {
          ri->remote_addr == std::string(addr);
 }
 
-// The accepted socket of a request (CivetWeb does not expose it), or -1. A worker keeps its
-// connection across keep-alive requests, so the last one found is checked before a scan.
-int socket_of(const mg_request_info* ri) {
-  thread_local int last = -1;
-  if (last >= 0 && is_connection_of(last, ri)) return last;
-  last = -1;
+// The accepted socket of a request's connection (CivetWeb does not expose it), or -1. Found once
+// per connection and kept as its user data (cleared for each new connection by init_connection).
+int socket_of(const mg_connection* conn, const mg_request_info* ri) {
+  if (void* known = mg_get_user_connection_data(conn))
+    return static_cast<int>(reinterpret_cast<std::intptr_t>(known)) - 1;
+  int last = -1;
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
   while (dirent* e = readdir(dir)) {
@@ -108,7 +109,15 @@ int socket_of(const mg_request_info* ri) {
     }
   }
   closedir(dir);
+  if (last >= 0)
+    mg_set_user_connection_data(conn, reinterpret_cast<void*>(std::intptr_t{last} + 1));
   return last;
+}
+
+// A new connection starts without a known socket.
+int init_connection(const mg_connection*, void** conn_data) {
+  *conn_data = nullptr;
+  return 0;
 }
 
 std::int64_t steady_ms() {
@@ -432,7 +441,7 @@ class Router {
     char buf[16384];
     int n = 0;
     {
-      const int fd = socket_of(ri);
+      const int fd = socket_of(conn, ri);
       std::optional<BodyWatchdog::Armed> armed;
       if (fd >= 0) armed.emplace(watchdog_, fd, deadline);
       for (;;) {
@@ -503,7 +512,7 @@ void send_stream(mg_connection* conn, const Response& r, bool chunked) {
   }
   if (complete && chunked) complete = mg_send_chunk(conn, "", 0) > 0;
   if (!complete || !chunked) {
-    const int fd = socket_of(ri);
+    const int fd = socket_of(conn, ri);
     if (fd >= 0) shutdown(fd, SHUT_RDWR);
   }
 }
@@ -668,6 +677,7 @@ HttpServer::HttpServer(UsageService& service, HttpOptions options)
   std::call_once(g_init, [] { mg_init_library(0); });
   mg_callbacks callbacks{};
   callbacks.log_message = log_message;
+  callbacks.init_connection = init_connection;
   const bool tls = !options_.tls_certificate.empty();
   // CivetWeb marks an HTTPS port with a trailing "s"; with a certificate every port is HTTPS.
   const std::string ports = tls ? options_.listen + "s" : options_.listen;

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "aiusage/calendar.hpp"
@@ -123,6 +124,32 @@ TEST_CASE("hostile - body size, deadline and truncation") {
   }
   CHECK(http_get(ts.port(), "/-/healthy").status == 200);
   CHECK(stored(ts) == expected_stored);
+}
+
+TEST_CASE("hostile - the body deadline finds each connection's own socket") {
+  // One worker serves a kept-alive connection, then another: the second's socket must not be
+  // taken for the first's (the worker keeps what it found per connection).
+  TempDir dir;
+  FakeClock clock;
+  clock.set(*parse_rfc3339("2026-11-15T12:00:00Z"));
+  Config config = live_config(dir.file("usage.db"),
+                              "\n[server]\nthreads = 1\nbody_timeout = \"1s\"\n"
+                              "request_timeout = \"300ms\"\n");
+  LiveServer ts(config, clock.clock());
+  auto first = std::make_unique<RawSocket>(ts.port());
+  REQUIRE(first->send(post_head("Content-Length: " + std::to_string(kRecord.size()) + "\r\n") +
+                      kRecord));
+  REQUIRE(first->readable(3000));
+  RawSocket second(ts.port());  // accepted while the first is open: another descriptor
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(second.send(post_head("Content-Length: " + std::to_string(kRecord.size()) + "\r\n")));
+  first.reset();  // the worker moves on to the second connection
+  for (std::size_t i = 0; i < kRecord.size() && !second.readable(100); ++i)
+    second.send(kRecord.substr(i, 1));
+  RawResponse r = parse_response(second.read_all(3000));
+  CHECK(r.status == 408);
+  CHECK(elapsed_ms(start) < 1000 + 300 + 1000);
+  CHECK(stored(ts) == 1);
 }
 
 TEST_CASE("hostile - deep, huge and malformed JSON") {
