@@ -244,7 +244,7 @@ std::string rollup_schema(const std::string& s) {
          "NULL" +
          cols + ", PRIMARY KEY (month_ms, dim, value)) WITHOUT ROWID;\nCREATE TABLE " + s +
          ".rollup_state (id INTEGER PRIMARY KEY CHECK (id = 0), store_id TEXT NOT NULL, "
-         "rolled_up_seq INTEGER NOT NULL);\nPRAGMA " +
+         "rolled_up_seq INTEGER NOT NULL, rolled_up_id TEXT NOT NULL);\nPRAGMA " +
          s + ".user_version = " + std::to_string(kRollupVersion) + ";\n";
 }
 
@@ -272,7 +272,10 @@ void migrate_v5(SQLite::Database& db, const std::string& rollup_path) {
     db.exec("INSERT INTO r.usage_monthly_label (month_ms, dim, value, " + sums +
             ") SELECT month_ms, dim, value, " + sums + " FROM main.usage_monthly_label");
     SQLite::Statement state(
-        db, "INSERT INTO r.rollup_state SELECT 0, ?, rolled_up_seq FROM main.rollup_state");
+        db,
+        "INSERT INTO r.rollup_state SELECT 0, ?, rolled_up_seq, coalesce((SELECT "
+        "id FROM main.ai_usage WHERE seq = rolled_up_seq), '') FROM "
+        "main.rollup_state");
     state.bind(1, store_id);
     state.exec();
     tx.commit();
@@ -565,8 +568,9 @@ struct SeriesNames {
 
 // The rollup file's connection (the records file attached as `rec`), used by roll_up() only.
 struct Store::Rollup : SeriesNames {
+  // `last_id(seq)`: the id of the record `seq` in the records file, empty when there is none.
   Rollup(const std::string& path, const std::string& records_path, const std::string& store_id,
-         std::int64_t max_seq)
+         const std::function<std::string(std::int64_t)>& last_id)
       : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 5000) {
     db.exec("PRAGMA journal_mode = WAL");
     // Derived data: a crash may lose the last roll-ups, never make them inconsistent.
@@ -575,15 +579,16 @@ struct Store::Rollup : SeriesNames {
     db.exec("PRAGMA cache_size = -32768");
     bool valid = db.execAndGet("PRAGMA user_version").getInt() == kRollupVersion;
     if (valid) {
-      SQLite::Statement st(db, "SELECT store_id, rolled_up_seq FROM rollup_state");
+      // The last record rolled up must still be there: not a rollup file of a newer copy.
+      SQLite::Statement st(db, "SELECT store_id, rolled_up_seq, rolled_up_id FROM rollup_state");
       valid = st.executeStep() && st.getColumn(0).getString() == store_id &&
-              st.getColumn(1).getInt64() <= max_seq;
+              last_id(st.getColumn(1).getInt64()) == st.getColumn(2).getString();
       if (valid) rolled = st.getColumn(1).getInt64();
     }
     if (!valid) {
       SQLite::Transaction tx(db);
       db.exec(rollup_schema("main"));
-      SQLite::Statement st(db, "INSERT INTO rollup_state VALUES (0, ?, 0)");
+      SQLite::Statement st(db, "INSERT INTO rollup_state VALUES (0, ?, 0, '')");
       st.bind(1, store_id);
       st.exec();
       tx.commit();
@@ -596,7 +601,10 @@ struct Store::Rollup : SeriesNames {
         db, upsert_rollup_sql("usage_monthly", "month_ms, series_id", 2));
     add_label = std::make_unique<SQLite::Statement>(
         db, upsert_rollup_sql("usage_monthly_label", "month_ms, dim, value", 3));
-    state = std::make_unique<SQLite::Statement>(db, "UPDATE rollup_state SET rolled_up_seq = ?");
+    state = std::make_unique<SQLite::Statement>(
+        db,
+        "UPDATE rollup_state SET rolled_up_seq = ?1, rolled_up_id = (SELECT id FROM rec.ai_usage "
+        "WHERE seq = ?1)");
     pending = std::make_unique<RawStatement>(
         db.getHandle(),
         "SELECT seq, series_id, timestamp_ms, " + record_columns(false) +
@@ -786,7 +794,13 @@ Store::Store(const StoreOptions& options) {
       db.execAndGet("SELECT coalesce(max(seq), 0) FROM ai_usage").getInt64();
   committed_seq_ = synced_seq_ = max_seq;
   writer_ = std::make_unique<Writer>(db);
-  rollup_ = std::make_unique<Rollup>(rollup_path, options.path, store_id, max_seq);
+  SQLite::Statement id_of(db, "SELECT id FROM ai_usage WHERE seq = ?");
+  rollup_ = std::make_unique<Rollup>(rollup_path, options.path, store_id, [&](std::int64_t seq) {
+    id_of.bind(1, seq);
+    std::string id = id_of.executeStep() ? id_of.getColumn(0).getString() : std::string();
+    id_of.reset();
+    return id;
+  });
   reader_ = std::make_unique<Reader>(options.path, rollup_path);
   checkpoint_db_ = std::make_unique<SQLite::Database>(
       options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 5000);

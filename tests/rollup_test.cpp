@@ -383,6 +383,10 @@ TEST_CASE("rollup - the rollup file is rebuilt when it is missing or belongs to 
     SQLite::Database db(path + "-rollups", SQLite::OPEN_READWRITE);
     db.exec("UPDATE rollup_state SET rolled_up_seq = 1000000");
   }
+  SECTION("its last record is another one (an older copy that took new records): the same") {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE ai_usage SET id = 'restored' WHERE seq = (SELECT max(seq) FROM ai_usage)");
+  }
   Store store({path, false});
   CHECK(store.pending_records() == all.size());
   check_exact(store, all, {});
