@@ -751,6 +751,10 @@ struct Store::Reader : SeriesNames {
 };
 
 Store::Store(const StoreOptions& options) {
+  // No memory statistics: they take a global mutex on every SQLite allocation. Only possible
+  // before SQLite initialises; later it is refused and changes nothing.
+  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)configured;
   // No connection mutex: the writer connection has one thread at a time (the writer), the reader
   // is used under reader_mutex_.
   const int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX;
