@@ -1,6 +1,8 @@
 #include "writer.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -19,6 +21,8 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
   });
   rollup_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-rollup");
+    // Background work: under full load the request path goes first (Linux nice is per thread).
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     run_roll_ups();
   });
   thread_ = std::thread([this] {
