@@ -39,7 +39,7 @@ class GroupCommitWriter {
   // frames are left for the writer.
   static constexpr int kCheckpointLeft = 256;
   static constexpr int kCheckpointRounds = 8;
-  // No request for this long counts as idle.
+  // No commit for this long counts as idle.
   static constexpr std::chrono::milliseconds kRollUpIdle{20};
 
   // Blocks until `records` is committed and durable (or refused); duplicates get their stored
