@@ -910,6 +910,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
       out.series.assign(records.size(), 0);
       const std::size_t batch_added = added.size();
       std::size_t batch_inserted = 0;
+      std::int64_t batch_last = 0;  // seq of the batch's last record inserted
       db.exec("SAVEPOINT batch");
       for (std::size_t i = 0; i < records.size(); ++i) {
         UsageRecord& r = records[i];
@@ -918,6 +919,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
         if (db.getChanges() == 1) {
           out.series[i] = series;
           ++batch_inserted;
+          batch_last = db.getLastInsertRowid();
           continue;
         }
         w.lookup.reset();
@@ -936,9 +938,9 @@ Result<std::vector<BatchOutcome>> Store::commit(
       if (out.conflict) {
         db.exec("ROLLBACK TO batch");
         forget(batch_added);
-      } else if (batch_inserted > 0) {
+      } else {
         inserted += batch_inserted;
-        last_seq = db.getLastInsertRowid();
+        last_seq = std::max(last_seq, batch_last);
       }
       db.exec("RELEASE batch");
     }
