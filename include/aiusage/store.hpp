@@ -45,7 +45,7 @@ class Store {
   static constexpr int kSchemaVersion = 5;
 
   // Loads the writer's map of series ids from the series the reader knows (~0.1 s for 100k
-  // series), off the startup path; commit() and roll_up() do it first when not yet done.
+  // series), off the startup path; commit() does it first when not yet done.
   // Same writer; throws SQLite::Exception on failure, and a later call tries again.
   void prepare_writer();
   // Commits several batches in one transaction, each all-or-nothing. Duplicates get the stored
