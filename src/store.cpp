@@ -667,6 +667,12 @@ struct Store::Reader : SeriesNames {
   // by name index, from the per-label rollup.
   std::vector<UsageSums> accumulate(const UsageFilter& f, std::vector<UsageSums>* by_label) {
     SQLite::Transaction tx(db);
+    std::vector<UsageSums> acc = accumulate_in(f, by_label);
+    tx.commit();
+    return acc;
+  }
+  // The same inside the caller's read transaction (several reads, one snapshot).
+  std::vector<UsageSums> accumulate_in(const UsageFilter& f, std::vector<UsageSums>* by_label) {
     const std::int64_t rolled = rolled_up_seq();
     refresh();
     // A label filter becomes a required name index; a name never seen matches nothing.
@@ -716,10 +722,7 @@ struct Store::Reader : SeriesNames {
     } else {
       const std::int64_t start = std::max(f.start_ms.value_or(kTimeMin), kTimeMin);
       const std::int64_t end = std::min(f.end_ms.value_or(kTimeMax), kTimeMax);
-      if (start >= end) {
-        tx.commit();
-        return acc;
-      }
+      if (start >= end) return acc;
       pieces = plan_range(start, end);
       first = start;
       last = end - 1;
@@ -741,7 +744,6 @@ struct Store::Reader : SeriesNames {
         st.start({p.from, p.to});
       read(st, p.sign);
     }
-    tx.commit();
     return acc;
   }
 
@@ -1076,8 +1078,12 @@ SeriesTable Store::series_table(const UsageFilter& period) const {
   std::lock_guard lock(reader_mutex_);
   const Reader& r = *reader_;
   SeriesTable out;
-  out.total = reader_->accumulate({}, nullptr);
-  out.period = reader_->accumulate(period, nullptr);
+  {
+    SQLite::Transaction tx(reader_->db);  // one snapshot for both
+    out.total = reader_->accumulate_in({}, nullptr);
+    out.period = reader_->accumulate_in(period, nullptr);
+    tx.commit();
+  }
   const std::size_t ids = std::max(out.total.size(), out.period.size());
   out.total.resize(ids);
   out.period.resize(ids);
