@@ -399,3 +399,50 @@ TEST_CASE("rollup - the rollup file is rebuilt when it is missing or belongs to 
   check_exact(store, all, november);
   CHECK(store.integrity_check() == "ok");
 }
+
+TEST_CASE("rollup - filters matching few series read them by series, exactly") {
+  // 48 users x 2 providers x 3 models: one user is at most 6 of 288 series (read by series),
+  // one provider half of them (read by scanning the months).
+  TempDir dir;
+  Store store({dir.file("usage.db"), false});
+  std::mt19937_64 rng(13);
+  const std::int64_t from = at("2026-09-20T00:00:00Z"), to = at("2027-01-10T00:00:00Z");
+  std::vector<UsageRecord> all, batch;
+  for (int i = 0; i < 3000; ++i) {
+    UsageRecord r = record(
+        i, from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(to - from)), rng);
+    r.user = "w" + std::to_string(rng() % 48);
+    r.project = "";
+    batch.push_back(r);
+    if (batch.size() == 500) {
+      std::vector<UsageRecord>* batches[] = {&batch};
+      REQUIRE(store.commit(batches).ok());
+      all.insert(all.end(), batch.begin(), batch.end());
+      batch.clear();
+    }
+  }
+  REQUIRE(*store.roll_up(2000) == 2000);  // part rolled up, part pending
+  struct Range {
+    const char* start;
+    const char* end;
+  };
+  const Range ranges[] = {{nullptr, nullptr},
+                          {"2026-10-01T00:00:00Z", "2026-12-01T00:00:00Z"},
+                          {"2026-10-15T06:30:00Z", "2026-12-31T23:00:00Z"}};
+  for (const Range& range : ranges) {
+    UsageFilter f;
+    if (range.start) f.start_ms = at(range.start);
+    if (range.end) f.end_ms = at(range.end);
+    for (const char* user : {"w0", "w17", "w47"}) {
+      CAPTURE(range.start, user);
+      f.user = user;
+      check_exact(store, all, f);
+      f.model = "m1";
+      check_exact(store, all, f);
+      f.model.reset();
+    }
+    f.user.reset();
+    f.provider = "openai";
+    check_exact(store, all, f);
+  }
+}
