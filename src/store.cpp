@@ -535,9 +535,12 @@ namespace {
 
 // The label values of every series by id, loaded from the series table as it grows.
 struct SeriesNames {
-  static constexpr const char* kSelect =
-      "SELECT id, provider, model, project_id, user_id FROM series WHERE id > ?";
-  // Loads the series added since the last call, through `st` (kSelect); inside a transaction.
+  // The query load() reads, on the series table of `schema`.
+  static std::string select(const std::string& schema) {
+    return "SELECT id, provider, model, project_id, user_id FROM " + schema +
+           ".series WHERE id > ?";
+  }
+  // Loads the series added since the last call, through `st` (select()); inside a transaction.
   void load(RawStatement& st) {
     st.start({max_id});
     while (st.step()) {
@@ -613,16 +616,13 @@ struct Store::Rollup : SeriesNames {
         db.getHandle(),
         "SELECT seq, series_id, timestamp_ms, " + record_columns(false) +
             " FROM rec.ai_usage WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
-    series = std::make_unique<RawStatement>(
-        db.getHandle(),
-        "SELECT id, provider, model, project_id, user_id FROM rec.series WHERE "
-        "id > ?");
+    series = std::make_unique<RawStatement>(db.getHandle(), select("rec"));
   }
 
   SQLite::Database db;
   std::unique_ptr<SQLite::Statement> add_hour, add_month, add_label, state;
   std::unique_ptr<RawStatement> pending;  // the oldest durable records not rolled up
-  std::unique_ptr<RawStatement> series;   // SeriesNames::kSelect on rec
+  std::unique_ptr<RawStatement> series;   // select("rec")
   std::int64_t rolled = 0;                // every record up to this seq is rolled up
 };
 
@@ -655,7 +655,7 @@ struct Store::Reader : SeriesNames {
         labels(db.getHandle(),
                std::string("SELECT dim, value, ") + kSumColumns +
                    " FROM r.usage_monthly_label WHERE month_ms >= ? AND month_ms < ?"),
-        new_series(db.getHandle(), kSelect) {}
+        new_series(db.getHandle(), select("main")) {}
 
   // Loads the series committed since the last call; run inside the read transaction.
   void refresh() { load(new_series); }

@@ -4,8 +4,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 namespace aiusage {
 
 GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t max_batches)
@@ -30,37 +28,33 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
     try {
       store_.prepare_writer();
     } catch (const std::exception&) {
-      // The first commit or roll-up tries again and reports the error.
+      // The first commit tries again and reports the error.
     }
     run();
   });
 }
 
+namespace {
+
+// Sets `flag` under `mutex`, wakes the thread waiting on `cv` and joins it.
+void stop(std::mutex& mutex, std::condition_variable& cv, bool& flag, std::thread& thread) {
+  {
+    std::lock_guard lock(mutex);
+    flag = true;
+  }
+  cv.notify_all();
+  thread.join();
+}
+
+}  // namespace
+
 GroupCommitWriter::~GroupCommitWriter() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  work_cv_.notify_all();
-  thread_.join();
-  {
-    std::lock_guard lock(sync_mutex_);
-    committing_done_ = true;
-  }
-  sync_cv_.notify_all();
-  sync_thread_.join();
-  {
-    std::lock_guard lock(rollup_mutex_);
-    rollup_stop_ = true;
-  }
-  rollup_cv_.notify_all();
-  rollup_thread_.join();
-  {
-    std::lock_guard lock(checkpoint_mutex_);
-    checkpoint_stop_ = true;
-  }
-  checkpoint_cv_.notify_all();
-  checkpoint_thread_.join();
+  // In this order: the writer commits what is queued, the sync thread acknowledges it, the roll-up
+  // thread rolls up everything now durable.
+  stop(mutex_, work_cv_, stopping_, thread_);
+  stop(sync_mutex_, sync_cv_, committing_done_, sync_thread_);
+  stop(rollup_mutex_, rollup_cv_, rollup_stop_, rollup_thread_);
+  stop(checkpoint_mutex_, checkpoint_cv_, checkpoint_stop_, checkpoint_thread_);
 }
 
 void GroupCommitWriter::run_checkpoints() {

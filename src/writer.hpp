@@ -70,7 +70,7 @@ class GroupCommitWriter {
   void commit(std::vector<Job*>& jobs);
   void run_roll_ups();
   void run_checkpoints();
-  // After a commit or roll-up: starts a background checkpoint, or finishes one that is done.
+  // After a commit: starts a background checkpoint, or finishes one that is done.
   void checkpoint_step();
 
   Store& store_;

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -81,13 +82,17 @@ void check_exact(const Store& store, const std::vector<UsageRecord>& all, const 
   CHECK(series_total == want.total);
 }
 
-// Four months of records around a year boundary, committed in batches of 100.
-std::vector<UsageRecord> fill(Store& store, int count, std::int64_t from, std::int64_t to) {
+// Four months of records around a year boundary, committed in batches of 100; `adjust` may
+// change each record before it is committed.
+std::vector<UsageRecord> fill(
+    Store& store, int count, std::int64_t from, std::int64_t to,
+    const std::function<void(UsageRecord&, std::mt19937_64&)>& adjust = {}) {
   std::mt19937_64 rng(7);
   std::vector<UsageRecord> all, batch;
   for (int i = 0; i < count; ++i) {
     batch.push_back(record(
         i, from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(to - from)), rng));
+    if (adjust) adjust(batch.back(), rng);
     if (batch.size() == 100 || i + 1 == count) {
       std::vector<UsageRecord>* batches[] = {&batch};
       REQUIRE(store.commit(batches).ok());
@@ -405,22 +410,12 @@ TEST_CASE("rollup - filters matching few series read them by series, exactly") {
   // one provider half of them (read by scanning the months).
   TempDir dir;
   Store store({dir.file("usage.db"), false});
-  std::mt19937_64 rng(13);
-  const std::int64_t from = at("2026-09-20T00:00:00Z"), to = at("2027-01-10T00:00:00Z");
-  std::vector<UsageRecord> all, batch;
-  for (int i = 0; i < 3000; ++i) {
-    UsageRecord r = record(
-        i, from + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(to - from)), rng);
-    r.user = "w" + std::to_string(rng() % 48);
-    r.project = "";
-    batch.push_back(r);
-    if (batch.size() == 500) {
-      std::vector<UsageRecord>* batches[] = {&batch};
-      REQUIRE(store.commit(batches).ok());
-      all.insert(all.end(), batch.begin(), batch.end());
-      batch.clear();
-    }
-  }
+  const std::vector<UsageRecord> all =
+      fill(store, 3000, at("2026-09-20T00:00:00Z"), at("2027-01-10T00:00:00Z"),
+           [](UsageRecord& r, std::mt19937_64& rng) {
+             r.user = "w" + std::to_string(rng() % 48);
+             r.project = "";
+           });
   REQUIRE(*store.roll_up(2000) == 2000);  // part rolled up, part pending
   struct Range {
     const char* start;
