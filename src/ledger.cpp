@@ -19,13 +19,15 @@ SeriesKeyView Ledger::fold_view(SeriesKeyView key) const {
   return key;
 }
 
-UsageSums& Ledger::slot(SeriesMap& map, Index& index, SeriesKeyView key, bool at_end) {
-  if (auto it = index.find(key); it != index.end()) return it->second->second;
+SeriesUsage& Ledger::slot(SeriesKeyView key, bool at_end) {
+  key = fold_view(key);
+  if (auto it = series_index_.find(key); it != series_index_.end()) return it->second->second;
   SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
                   std::string(key.user)};
-  auto at = at_end ? map.emplace_hint(map.end(), std::move(owned), UsageSums{})
-                   : map.emplace(std::move(owned), UsageSums{}).first;
-  index.emplace(SeriesKeyView(at->first), at);
+  SeriesMap& map = state_.series;
+  auto at = at_end ? map.emplace_hint(map.end(), std::move(owned), SeriesUsage{})
+                   : map.emplace(std::move(owned), SeriesUsage{}).first;
+  series_index_.emplace(SeriesKeyView(at->first), at);
   return at->second;
 }
 
@@ -39,25 +41,17 @@ MonthUsage& subject(std::map<std::string, MonthUsage, std::less<>>& map, std::st
 
 }  // namespace
 
-void Ledger::find_month(Slots& s, SeriesKeyView key, bool at_end) {
-  s.month = &slot(state_.month_series, month_index_, fold_view(key), at_end);
-  s.user = &subject(state_.month_users, key.user);
-  s.project = key.project.empty() ? nullptr : &subject(state_.month_projects, key.project);
-  s.month_gen = month_gen_;
-}
-
-void Ledger::add_month(const Slots& s, const UsageSums& sums) {
+void Ledger::add_month(Slots& s, SeriesKeyView key, const UsageSums& sums) {
+  if (s.month_gen != month_gen_) {
+    s.user = &subject(state_.month_users, key.user);
+    s.project = key.project.empty() ? nullptr : &subject(state_.month_projects, key.project);
+    s.month_gen = month_gen_;
+  }
   const MonthUsage billed{sums.tokens(), sums.cost};
-  *s.month += sums;
+  s.sums->month += sums;
   *s.user += billed;
   if (s.project) *s.project += billed;
   state_.month_global += billed;
-}
-
-void Ledger::add_month_row(SeriesKeyView key, const UsageSums& sums, bool at_end) {
-  Slots s;
-  find_month(s, key, at_end);
-  add_month(s, sums);
 }
 
 void Ledger::clear_all_time() {
@@ -71,8 +65,7 @@ void Ledger::clear_all_time() {
 void Ledger::clear_month(Period month) {
   state_.month = month;
   ++month_gen_;
-  state_.month_series.clear();
-  month_index_.clear();
+  for (auto& [key, sums] : state_.series) sums.month = {};
   state_.month_users.clear();
   state_.month_projects.clear();
   state_.month_global = {};
@@ -83,25 +76,15 @@ void Ledger::reset(const SeriesTable& table, Period month) {
   clear_all_time();
   clear_month(month);
   series_index_.reserve(table.rows.size());
-  month_index_.reserve(table.rows.size());
   slots_.resize(table.total.size());
-  // The month's maps and the all-time ones share no member (nor field of a Slots): filled on
-  // two threads.
-  std::jthread month_part([&] {
-    for (const SeriesTable::Row& row : table.rows)
-      if (const UsageSums& sums = table.period[row.id]; sums.calls != 0) {
-        Slots& s = slots_[row.id];
-        find_month(s, table.key(row), true);
-        add_month(s, sums);
-      }
-  });
   for (const SeriesTable::Row& row : table.rows) {
-    const UsageSums& total = table.total[row.id];
-    if (total.calls == 0) continue;
+    const UsageSums &total = table.total[row.id], &period = table.period[row.id];
+    if (total.calls == 0 && period.calls == 0) continue;
     const SeriesKeyView key = table.key(row);
-    UsageSums*& sums = slots_[row.id].total;
-    sums = &slot(state_.series, series_index_, fold_view(key), true);
-    *sums += total;
+    Slots& s = slots_[row.id];
+    s.sums = &slot(key, true);
+    s.sums->total += total;
+    if (period.calls != 0) add_month(s, key, period);
     if (total.unpriced > 0)
       state_.unpriced[{std::string(key.provider), std::string(key.model)}] += total.unpriced;
     state_.records += total.calls;
@@ -111,7 +94,10 @@ void Ledger::reset(const SeriesTable& table, Period month) {
 void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows) {
   auto lock = write_lock();
   clear_month(month);
-  for (const auto& row : month_rows) add_month_row(row.key, row.sums);
+  for (const auto& row : month_rows) {
+    Slots s{&slot(row.key)};
+    add_month(s, row.key, row.sums);
+  }
 }
 
 void Ledger::apply(const std::vector<const UsageRecord*>& records,
@@ -131,13 +117,12 @@ void Ledger::apply(const std::vector<const UsageRecord*>& records,
     }
     UsageSums one;
     one.add(r);
-    if (s->total == nullptr) s->total = &slot(state_.series, series_index_, fold_view(key));
-    *s->total += one;
+    if (s->sums == nullptr) s->sums = &slot(key);
+    s->sums->total += one;
     if (!r.priced) ++state_.unpriced[{r.provider, r.model}];
     ++state_.records;
     if (r.timestamp_ms < state_.month.start_ms || r.timestamp_ms >= state_.month.end_ms) continue;
-    if (s->month_gen != month_gen_) find_month(*s, key, false);
-    add_month(*s, one);
+    add_month(*s, key, one);
   }
 }
 

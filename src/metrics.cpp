@@ -126,7 +126,9 @@ class UsageCollector : public prometheus::Collectable {
                  unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
     service_.ensure_current_month();
     service_.ledger().read([&](const LedgerState& st) {
-      for (const auto& [key, s] : st.series) {
+      for (const auto& [key, usage] : st.series) {
+        if (usage.total.calls == 0) continue;
+        const UsageSums& s = usage.total;
         Labels base = series_labels(key, set);
         add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
         add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
@@ -137,8 +139,8 @@ class UsageCollector : public prometheus::Collectable {
       }
       for (const auto& [key, n] : st.unpriced)
         add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
-      for (const auto& [key, s] : st.month_series)
-        if (s.calls > 0) add(hits, series_labels(key, set), hit_ratio(s));
+      for (const auto& [key, s] : st.series)
+        if (s.month.calls > 0) add(hits, series_labels(key, set), hit_ratio(s.month));
       add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
     });
     IngestCounters c = service_.ingest_counters();

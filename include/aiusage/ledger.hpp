@@ -21,12 +21,18 @@
 
 namespace aiusage {
 
+// One series' sums: all time, and the part in the ledger's current month (zero when unused).
+struct SeriesUsage {
+  UsageSums total;
+  UsageSums month;
+  bool operator==(const SeriesUsage&) const = default;
+};
+
 struct LedgerState {
-  std::map<SeriesKey, UsageSums> series;  // all time, keys folded by the label set
+  std::map<SeriesKey, SeriesUsage> series;  // keys folded by the label set
   std::map<std::pair<std::string, std::string>, std::int64_t> unpriced;  // (provider, model)
   std::int64_t records = 0;
   Period month;
-  std::map<SeriesKey, UsageSums> month_series;  // folded keys
   std::map<std::string, MonthUsage, std::less<>> month_users;
   std::map<std::string, MonthUsage, std::less<>> month_projects;
   MonthUsage month_global;
@@ -65,27 +71,29 @@ class Ledger {
   // `after_slice()` runs after each slice, unlocked; false stops the walk and is returned.
   template <typename Fn, typename After = KeepGoing>
   bool for_each_series(Fn&& fn, After&& after_slice = {}) const {
-    return for_each_sliced(&LedgerState::series, fn, after_slice);
+    return for_each_sliced(&SeriesUsage::total, fn, after_slice);
   }
-  // The same over this month's series.
+  // The same over the series with records this month, with their month's sums.
   template <typename Fn, typename After = KeepGoing>
   bool for_each_month_series(Fn&& fn, After&& after_slice = {}) const {
-    return for_each_sliced(&LedgerState::month_series, fn, after_slice);
+    return for_each_sliced(&SeriesUsage::month, fn, after_slice);
   }
 
  private:
-  using SeriesMap = std::map<SeriesKey, UsageSums>;
+  using SeriesMap = std::map<SeriesKey, SeriesUsage>;
+  // Walks the series map with `part` of each entry, skipping entries where it has no calls.
   template <typename Fn, typename After>
-  bool for_each_sliced(SeriesMap LedgerState::*member, Fn& fn, After& after_slice) const {
+  bool for_each_sliced(UsageSums SeriesUsage::*part, Fn& fn, After& after_slice) const {
     std::optional<SeriesKey> last;
     for (bool done = false; !done;) {
       {
         // Readers step aside while a writer waits: shared_mutex lets a reader in ahead of it.
         while (writers_waiting_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
         std::shared_lock lock(mutex_);
-        const SeriesMap& map = state_.*member;
+        const SeriesMap& map = state_.series;
         auto it = last ? map.upper_bound(*last) : map.begin();
-        for (std::size_t n = 0; n < kSlice && it != map.end(); ++n, ++it) fn(it->first, it->second);
+        for (std::size_t n = 0; n < kSlice && it != map.end(); ++n, ++it)
+          if (const UsageSums& sums = it->second.*part; sums.calls != 0) fn(it->first, sums);
         done = it == map.end();
         if (!done) last = std::prev(it)->first;
       }
@@ -99,30 +107,29 @@ class Ledger {
   // Hash index into an ordered map: apply() finds a series without walking the tree or copying
   // its key; the views point into the map's own keys.
   using Index = std::unordered_map<SeriesKeyView, SeriesMap::iterator, SeriesKeyHash, SeriesKeyEq>;
-  // The sums of `key`, added when missing: at the end of the map when `at_end` (a hint only; a
-  // wrong one costs a search).
-  static UsageSums& slot(SeriesMap& map, Index& index, SeriesKeyView key, bool at_end = false);
-  void add_month_row(SeriesKeyView key, const UsageSums& sums, bool at_end = false);
+  // The entry of `key` (folded), added when missing: at the end of the map when `at_end` (a hint
+  // only; a wrong one costs a search).
+  SeriesUsage& slot(SeriesKeyView key, bool at_end = false);
   void clear_all_time();
+  // Starts `month`: every series' month part and the subjects' usage become zero.
   void clear_month(Period month);
-  // Where apply() adds a series' records, by series number; month entries hold for `month_gen`.
+  // Where apply() adds a series' records, by series number; user and project hold for
+  // `month_gen`.
   struct Slots {
-    UsageSums* total = nullptr;
-    UsageSums* month = nullptr;
+    SeriesUsage* sums = nullptr;
     MonthUsage* user = nullptr;
     MonthUsage* project = nullptr;  // null without a project
     std::uint64_t month_gen = 0;
   };
-  // Points `s`'s month entries at `key`'s, added when missing (`at_end` as for slot()).
-  void find_month(Slots& s, SeriesKeyView key, bool at_end);
-  void add_month(const Slots& s, const UsageSums& sums);
+  // Adds `sums` of `key`'s records in this month to the month part of `s` and to its subjects.
+  void add_month(Slots& s, SeriesKeyView key, const UsageSums& sums);
   std::vector<Slots> slots_;
   std::uint64_t month_gen_ = 1;  // changes whenever the month's maps are cleared
   LabelSet labels_;
   mutable std::shared_mutex mutex_;
   std::atomic<int> writers_waiting_{0};
   LedgerState state_;
-  Index series_index_, month_index_;
+  Index series_index_;
 };
 
 }  // namespace aiusage
