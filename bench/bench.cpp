@@ -28,6 +28,7 @@
 #include "aiusage/config.hpp"
 #include "aiusage/http_server.hpp"
 #include "aiusage/ingest.hpp"
+#include "aiusage/ledger.hpp"
 #include "aiusage/service.hpp"
 #include "aiusage/store.hpp"
 #include "exposition.hpp"
@@ -252,7 +253,8 @@ int scrape(const std::string& path, int reps) {
     auto& hits = prometheus::BuildGauge().Name("ai_usage_cache_hit_ratio").Register(registry);
     const std::string currency = config.currency;
     service.ledger().read([&](const LedgerState& st) {
-      for (const auto& [k, s] : st.series) {
+      for (const auto& [k, usage] : st.series) {
+        const UsageSums& s = usage.total;
         std::map<std::string, std::string> base{
             {"provider", k.provider}, {"model", k.model}, {"project", k.project}, {"user", k.user}};
         auto with = [&](const char* name, std::string value) {
@@ -272,8 +274,8 @@ int scrape(const std::string& path, int reps) {
             .Increment(static_cast<double>(s.completion_tokens));
         cost.Add(with("currency", currency)).Increment(nanos_to_units(s.cost));
       }
-      for (const auto& [k, s] : st.month_series)
-        if (s.calls > 0)
+      for (const auto& [k, usage] : st.series)
+        if (const UsageSums& s = usage.month; s.calls > 0)
           hits.Add({{"provider", k.provider},
                     {"model", k.model},
                     {"project", k.project},
@@ -410,6 +412,40 @@ double plain_insert_ms(const std::string& start_db, const std::string& path,
   return ms_since(t0);
 }
 
+// The store's part alone, on one thread: Store::commit of the same rows in 1000-record batches into
+// a copy of START_DB, then Ledger::apply; milliseconds for each (no HTTP, JSON or roll-up).
+std::pair<double, double> store_only_ms(const std::string& start_db, const std::string& path,
+                                        std::vector<UsageRecord> rows) {
+  std::filesystem::copy_file(start_db, path);
+  std::filesystem::copy_file(start_db + "-rollups", path + "-rollups");
+  Store store({path, true});
+  const Config config = default_config();
+  Ledger ledger(config.labels);
+  const Period month = MonthCalendar::make(config.timezone)->month_of(now_ms());
+  UsageFilter f;
+  f.start_ms = month.start_ms;
+  f.end_ms = month.end_ms;
+  ledger.reset(store.series_table(f), month);
+  double commit_ms = 0, ledger_ms = 0;
+  for (std::size_t i = 0; i < rows.size(); i += 1000) {
+    std::vector<UsageRecord> batch(
+        rows.begin() + static_cast<std::ptrdiff_t>(i),
+        rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), i + 1000)));
+    std::vector<UsageRecord>* batches[] = {&batch};
+    auto t0 = Clock::now();
+    auto out = store.commit(batches);
+    if (!out) throw std::runtime_error(out.error().message);
+    if (auto s = store.sync(); !s) throw std::runtime_error(s.error().message);
+    commit_ms += ms_since(t0);
+    std::vector<const UsageRecord*> committed;
+    for (const UsageRecord& r : batch) committed.push_back(&r);
+    t0 = Clock::now();
+    ledger.apply(committed, (*out)[0].series);
+    ledger_ms += ms_since(t0);
+  }
+  return {commit_ms, ledger_ms};
+}
+
 // batch START_DB DIR REQUESTS: POSTs of 1000 records (2 clients) against the plain insert loop,
 // each starting from a copy of START_DB.
 int batch(const std::string& start_db, const std::string& dir, int requests) {
@@ -429,6 +465,12 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   }
   const double seed = plain_insert_ms(start_db, dir + "/plain-seed.db", rows, true);
   const double plain = plain_insert_ms(start_db, dir + "/plain.db", rows, false);
+  const auto [store_ms, ledger_ms] = store_only_ms(start_db, dir + "/store.db", rows);
+    report("store", rows.size() / store_ms * 1000);
+    report("ledger", rows.size() / ledger_ms * 1000);
+    report("plain", rows.size() / plain * 1000);
+    return 0;
+  }
   std::filesystem::copy_file(start_db, dir + "/service.db");
   std::filesystem::copy_file(start_db + "-rollups", dir + "/service.db-rollups");
   ::sync();  // the copies' writeback must not stall the service's flushes
@@ -472,6 +514,8 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   report("batch_service_rolled_up_records_per_s", n / (rolled_up_ms / 1000));
   report("batch_plain_records_per_s", n / (plain / 1000));
   report("batch_plain_seed_indexes_records_per_s", n / (seed / 1000));
+  report("batch_store_commit_records_per_s", n / (store_ms / 1000));
+  report("batch_store_ledger_records_per_s", n / (ledger_ms / 1000));
   return 0;
 }
 
