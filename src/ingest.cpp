@@ -106,16 +106,16 @@ class RecordReader {
 
 // Checks a given timestamp against the policy's window around the time of receipt.
 void check_window(RecordReader& r, std::int64_t ts, const IngestPolicy& policy) {
-  const std::string received = " (received at " + format_utc(policy.now_ms) + ")";
+  auto received = [&] { return " (received at " + format_utc(policy.now_ms) + ")"; };
   if (ts > kMaxTimestampMs) {
     r.error("timestamp", "must be at most " + std::to_string(kMaxTimestampMs) + " (year 9999)");
   } else if (policy.window.max_future_ms && ts - policy.now_ms > *policy.window.max_future_ms) {
     r.error("timestamp", "must not be more than " +
                              format_duration_ms(*policy.window.max_future_ms) + " in the future" +
-                             received);
+                             received());
   } else if (policy.window.max_age_ms && policy.now_ms - ts > *policy.window.max_age_ms) {
     r.error("timestamp",
-            "must not be older than " + format_duration_ms(*policy.window.max_age_ms) + received);
+            "must not be older than " + format_duration_ms(*policy.window.max_age_ms) + received());
   }
 }
 
@@ -274,6 +274,7 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
     doc.Parse<kParseFlags>(body.data(), body.size());
     if (doc.HasParseError()) return malformed(doc, 0);
     if (doc.IsArray()) {
+      records.reserve(doc.Size());
       for (const Value& v : doc.GetArray()) take(v);
     } else {
       take(doc);
