@@ -94,6 +94,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
                            " records are invalid; nothing was stored",
                        std::move(too_large), std::nullopt, records.size()};
   }
+  store_->resolve_series(records);  // here, on the request's thread, not the writer's
   auto result = writer_->submit(records);
   if (!result) {
     counters_->rejected += static_cast<std::int64_t>(records.size());

@@ -16,6 +16,8 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -510,8 +512,9 @@ struct Store::Writer {
 
   // The series' id; a new series gets its row now and is listed in `added`.
   std::int64_t series_id(const SeriesKeyView& key, std::vector<const SeriesKey*>& added) {
-    auto it = ids.find(key);
-    if (it != ids.end()) return it->second;
+    // Read without the lock: only this thread changes `ids`.
+    if (auto it = ids.find(key); it != ids.end()) return it->second;
+    if (auto it = new_ids.find(key); it != new_ids.end()) return it->second;
     SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
                     std::string(key.user)};
     new_series.reset();
@@ -521,14 +524,24 @@ struct Store::Writer {
     new_series.bind(4, owned.user);
     new_series.exec();
     const std::int64_t id = db.getLastInsertRowid();
-    added.push_back(&ids.emplace(std::move(owned), id).first->first);
+    added.push_back(&new_ids.emplace(std::move(owned), id).first->first);
     return id;
+  }
+
+  // After COMMIT: the transaction's new series become visible to resolve_series().
+  void publish() {
+    if (new_ids.empty()) return;
+    std::unique_lock lock(ids_mutex);
+    ids.merge(new_ids);
   }
 
   SQLite::Database& db;
   SQLite::Statement insert, lookup, new_series;
-  std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq> ids;  // committed series
-  bool ready = false;  // ids holds every series committed before
+  using Ids = std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>;
+  Ids ids;      // committed series; changed by the writer's thread under ids_mutex
+  Ids new_ids;  // series created by the open transaction
+  mutable std::shared_mutex ids_mutex;
+  bool ready = false;  // ids holds every series committed before; guarded by ids_mutex
 };
 
 namespace {
@@ -855,11 +868,28 @@ void Store::prepare_writer() {
   SQLite::Transaction tx(reader_->db);
   reader_->refresh();
   tx.commit();
-  w.ids.reserve(reader_->dims.size());
+  Writer::Ids ids;
+  ids.reserve(reader_->dims.size());
   for (std::size_t id = 1; id < reader_->dims.size(); ++id)
     if (reader_->dims[id][0] >= 0)
-      w.ids.emplace(reader_->key_of(static_cast<std::int64_t>(id)), static_cast<std::int64_t>(id));
+      ids.emplace(reader_->key_of(static_cast<std::int64_t>(id)), static_cast<std::int64_t>(id));
+  std::unique_lock ids_lock(w.ids_mutex);
+  w.ids.swap(ids);
   w.ready = true;
+}
+
+void Store::resolve_series(std::span<UsageRecord> records) const {
+  const Writer& w = *writer_;
+  // Short holds: the writer waits for the lock to publish new series.
+  constexpr std::size_t kChunk = 64;
+  for (std::size_t i = 0; i < records.size(); i += kChunk) {
+    std::shared_lock lock(w.ids_mutex);
+    if (!w.ready) return;
+    for (std::size_t j = i; j < std::min(records.size(), i + kChunk); ++j) {
+      auto it = w.ids.find(SeriesKeyView(records[j]));
+      records[j].series_id = it == w.ids.end() ? 0 : it->second;
+    }
+  }
 }
 
 namespace {
@@ -921,7 +951,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
   std::int64_t last_seq = 0;
   // Forgets the series created since `mark`: their rows were rolled back.
   auto forget = [&](std::size_t mark) {
-    for (std::size_t i = mark; i < added.size(); ++i) w.ids.erase(*added[i]);
+    for (std::size_t i = mark; i < added.size(); ++i) w.new_ids.erase(*added[i]);
     added.resize(mark);
   };
   bool in_tx = false;
@@ -940,7 +970,8 @@ Result<std::vector<BatchOutcome>> Store::commit(
       db.exec("SAVEPOINT batch");
       for (std::size_t i = 0; i < records.size(); ++i) {
         UsageRecord& r = records[i];
-        const std::int64_t series = w.series_id(SeriesKeyView(r), added);
+        const std::int64_t series =
+            r.series_id > 0 ? r.series_id : w.series_id(SeriesKeyView(r), added);
         w.insert_record(r, series);
         if (db.getChanges() == 1) {
           out.series[i] = series;
@@ -971,6 +1002,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
       db.exec("RELEASE batch");
     }
     db.exec("COMMIT");
+    w.publish();
     pending_ += inserted;
     if (last_seq > committed_seq_.load(std::memory_order_relaxed)) {
       committed_seq_.store(last_seq, std::memory_order_release);

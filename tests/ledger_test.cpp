@@ -145,6 +145,47 @@ TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
   }
 }
 
+TEST_CASE("store - resolve_series names committed series only") {
+  TempDir dir;
+  Store store({dir.file("usage.db"), true});
+  store.prepare_writer();
+  std::vector<UsageRecord> first{make_record("a", "u1", "p", "m", 1000, 10, 1)};
+  auto r = commit_one(store, first);
+  REQUIRE(r.ok());
+  const std::int64_t u1 = (*r)[0].series[0];
+  REQUIRE(u1 > 0);
+
+  // u2's series is created by a batch that conflicts: rolled back, so never named.
+  std::vector<UsageRecord> conflict{make_record("b", "u2", "p", "m", 1000, 10, 1),
+                                    make_record("a", "u1", "p", "m", 1000, 10, 1)};
+  conflict[1].fingerprint = "other";
+  REQUIRE((*commit_one(store, conflict))[0].conflict);
+
+  std::vector<UsageRecord> next{make_record("c", "u1", "p", "m", 2000, 10, 2),
+                                make_record("d", "u2", "p", "m", 2000, 10, 3),
+                                make_record("e", "u1", "", "m", 2000, 10, 4)};
+  store.resolve_series(next);
+  CHECK(next[0].series_id == u1);
+  CHECK(next[1].series_id == 0);
+  CHECK(next[2].series_id == 0);
+
+  // Committed with and without a resolved id alike; then u2's series is named too.
+  r = commit_one(store, next);
+  REQUIRE(r.ok());
+  const std::vector<std::int64_t>& ids = (*r)[0].series;
+  CHECK(ids[0] == u1);
+  CHECK(ids[1] > u1);
+  CHECK(ids[2] > ids[1]);
+  std::vector<UsageRecord> later{make_record("f", "u2", "p", "m", 3000, 10, 5)};
+  store.resolve_series(later);
+  CHECK(later[0].series_id == ids[1]);
+  UsageFilter f;
+  f.user = "u2";
+  CHECK(total(store.aggregate(f)).cost == 3);
+  f.user = "u1";
+  CHECK(total(store.aggregate(f)).cost == 7);
+}
+
 TEST_CASE("store - sync flushes the WAL, and follows it when SQLite replaces the file") {
   TempDir dir;
   const std::string path = dir.file("usage.db");

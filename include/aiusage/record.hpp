@@ -23,7 +23,8 @@ struct UsageRecord {
   std::int64_t received_ms = 0;
   Nanos cost = 0;
   bool priced = false;
-  std::string fingerprint;  // digest of the submitted content, for idempotent retries
+  std::string fingerprint;     // digest of the submitted content, for idempotent retries
+  std::int64_t series_id = 0;  // the store's id of its labels, when already known (0: not)
 
   // Billed tokens by price class; all zero for a cached record.
   TokenCounts billed() const {

@@ -48,7 +48,11 @@ class Store {
   // series), off the startup path; commit() does it first when not yet done.
   // Same writer; throws SQLite::Exception on failure, and a later call tries again.
   void prepare_writer();
-  // Commits several batches in one transaction, each all-or-nothing. Duplicates get the stored
+  // Sets each record's series_id when its labels belong to a committed series (else 0), so
+  // commit() need not look them up; any thread, at any time.
+  void resolve_series(std::span<UsageRecord> records) const;
+  // Commits several batches in one transaction, each all-or-nothing; a nonzero series_id must be
+  // resolve_series()'s. Duplicates get the stored
   // cost and priced flag copied back. An error means nothing was committed. One writer at a time.
   // Durable once a later sync() returns.
   Result<std::vector<BatchOutcome>> commit(std::span<std::vector<UsageRecord>* const> batches);
