@@ -448,8 +448,8 @@ std::pair<double, double> store_only_ms(const std::string& start_db, const std::
   return {commit_ms, ledger_ms};
 }
 
-// batch START_DB DIR REQUESTS: POSTs of 1000 records (2 clients) against the plain insert loop,
-// each starting from a copy of START_DB.
+// batch START_DB DIR REQUESTS: POSTs of 1000 records (4 clients, and 2) against the plain insert
+// loop, each starting from a copy of START_DB.
 int batch(const std::string& start_db, const std::string& dir, int requests) {
   Population pop;
   std::mt19937_64 rng(4);
@@ -468,8 +468,9 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   const double n = static_cast<double>(rows.size());
   const std::int64_t before =
       SQLite::Database(start_db).execAndGet("SELECT count(*) FROM ai_usage").getInt64();
-  // The service on a copy of START_DB: {acknowledged, rolled up} in milliseconds.
-  auto service_run = [&](const std::string& path) {
+  // The service on a copy of START_DB, posted to by `clients` threads: {acknowledged, rolled up}
+  // in milliseconds.
+  auto service_run = [&](const std::string& path, int clients) {
     std::filesystem::copy_file(start_db, path);
     std::filesystem::copy_file(start_db + "-rollups", path + "-rollups");
     ::sync();  // the copies' writeback must not stall the service's flushes
@@ -484,9 +485,9 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
     auto server = std::make_unique<HttpServer>(service, options);
     std::atomic<int> next{0}, failures{0};
     auto t0 = Clock::now();
-    std::vector<std::thread> clients;
-    for (int c = 0; c < 2; ++c)
-      clients.emplace_back([&] {
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c)
+      threads.emplace_back([&] {
         for (int i; (i = next++) < requests;) {
           auto r = testing::http_post_json(server->port(), "/api/v1/usage",
                                            bodies[static_cast<std::size_t>(i)]);
@@ -494,7 +495,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
             std::fprintf(stderr, "batch: %d %s\n", r.status, r.body.substr(0, 300).c_str());
         }
       });
-    for (auto& c : clients) c.join();
+    for (auto& t : threads) t.join();
     const double acked_ms = ms_since(t0);
     if (failures > 0)
       throw std::runtime_error(std::to_string(failures.load()) + " batch requests failed");
@@ -508,7 +509,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   // Rounds alternate the plain loop, the store alone and the service, each on a fresh copy, so
   // the disk's and the neighbours' drift hits all alike; medians are reported.
   constexpr int kRounds = 5;
-  std::vector<double> plain, store, ledger, acked, rolled;
+  std::vector<double> plain, store, ledger, acked, rolled, acked2;
   for (int round = 1; round <= kRounds; ++round) {
     const std::string tag = std::to_string(round);
     plain.push_back(n /
@@ -516,11 +517,19 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
     const auto [store_ms, ledger_ms] = store_only_ms(start_db, dir + "/store" + tag + ".db", rows);
     store.push_back(n / (store_ms / 1000));
     ledger.push_back(n / (ledger_ms / 1000));
-    const auto [acked_ms, rolled_ms] = service_run(dir + "/service" + tag + ".db");
+    // 4 clients keep the writer busy (one request is parsed while another commits); 2 often
+    // leave it waiting. Their order alternates: a later run in the process finds a grown heap.
+    auto with_two = [&] {
+      acked2.push_back(n / (service_run(dir + "/service2-" + tag + ".db", 2).first / 1000));
+    };
+    if (round % 2 == 0) with_two();
+    const auto [acked_ms, rolled_ms] = service_run(dir + "/service" + tag + ".db", 4);
     acked.push_back(n / (acked_ms / 1000));
     rolled.push_back(n / (rolled_ms / 1000));
+    if (round % 2 == 1) with_two();
     report(("batch_round" + tag + "_plain_records_per_s").c_str(), plain.back());
     report(("batch_round" + tag + "_service_records_per_s").c_str(), acked.back());
+    report(("batch_round" + tag + "_service_2_clients_records_per_s").c_str(), acked2.back());
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -530,6 +539,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   report("batch_records", n);
   report("batch_service_records_per_s", median(acked));
   report("batch_service_rolled_up_records_per_s", median(rolled));
+  report("batch_service_2_clients_records_per_s", median(acked2));
   report("batch_plain_records_per_s", median(plain));
   report("batch_plain_seed_indexes_records_per_s", n / (seed / 1000));
   report("batch_store_commit_records_per_s", median(store));

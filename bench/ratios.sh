@@ -22,12 +22,15 @@ awk '
     row("1 ingest req/s, per-request tx (vs bare)", v["per_request_requests_per_s"], v["bare_requests_per_s"],
         r(v["per_request_requests_per_s"], v["bare_requests_per_s"]), "(report)")
     row("1 ingest p99 ms, per-request tx", v["per_request_p99_ms"], v["bare_p99_ms"], "-", "(report)")
-    row("2 batch records/s (vs plain loop)", sprintf("%.0f", v["batch_service_records_per_s"]),
+    row("2 batch records/s, 4 clients (vs plain loop)", sprintf("%.0f", v["batch_service_records_per_s"]),
         sprintf("%.0f", v["batch_plain_records_per_s"]),
         r(v["batch_service_records_per_s"], v["batch_plain_records_per_s"]), ">= 0.75")
     row("2 batch records/s until rolled up (vs plain)", sprintf("%.0f", v["batch_service_rolled_up_records_per_s"]),
         sprintf("%.0f", v["batch_plain_records_per_s"]),
         r(v["batch_service_rolled_up_records_per_s"], v["batch_plain_records_per_s"]), "(report)")
+    row("2 batch records/s with 2 clients (vs plain)", sprintf("%.0f", v["batch_service_2_clients_records_per_s"]),
+        sprintf("%.0f", v["batch_plain_records_per_s"]),
+        r(v["batch_service_2_clients_records_per_s"], v["batch_plain_records_per_s"]), "(report)")
     row("2 plain loop with the seed 5 indexes", sprintf("%.0f", v["batch_plain_seed_indexes_records_per_s"]),
         sprintf("%.0f", v["batch_plain_records_per_s"]),
         r(v["batch_plain_seed_indexes_records_per_s"], v["batch_plain_records_per_s"]), "(report)")
