@@ -907,9 +907,15 @@ Result<int> passive_checkpoint(SQLite::Database& db) {
 
 }  // namespace
 
-Result<int> Store::checkpoint() { return passive_checkpoint(*checkpoint_db_); }
+Result<int> Store::checkpoint() {
+  checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  return passive_checkpoint(*checkpoint_db_);
+}
 
-Result<int> Store::finish_checkpoint() { return passive_checkpoint(*writer_db_); }
+Result<int> Store::finish_checkpoint() {
+  checkpoints_.fetch_add(1, std::memory_order_relaxed);
+  return passive_checkpoint(*writer_db_);
+}
 
 Result<bool> Store::sync() {
   if (!full_sync_) return true;

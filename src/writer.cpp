@@ -76,7 +76,9 @@ void GroupCommitWriter::run_checkpoints() {
 }
 
 void GroupCommitWriter::checkpoint_step() {
-  if (store_.wal_frames() < kCheckpointFrames) return;
+  const int frames = store_.wal_frames();
+  if (frames < kCheckpointFrames) checkpoint_at_ = kCheckpointFrames;  // the WAL started over
+  if (frames < checkpoint_at_) return;
   std::unique_lock lock(checkpoint_mutex_);
   if (checkpoint_ == Checkpoint::idle) {
     checkpoint_ = Checkpoint::running;
@@ -87,6 +89,7 @@ void GroupCommitWriter::checkpoint_step() {
     lock.unlock();
     std::lock_guard commit_lock(commit_mutex_);
     (void)store_.finish_checkpoint();
+    checkpoint_at_ = frames + kCheckpointRetryFrames;
   }
 }
 

@@ -39,6 +39,9 @@ class GroupCommitWriter {
   // frames are left for the writer.
   static constexpr int kCheckpointLeft = 256;
   static constexpr int kCheckpointRounds = 8;
+  // After a checkpoint that left the WAL this long, the next starts once this many more frames
+  // were appended.
+  static constexpr int kCheckpointRetryFrames = 1024;
   // No commit for this long counts as idle.
   static constexpr std::chrono::milliseconds kRollUpIdle{20};
 
@@ -89,6 +92,9 @@ class GroupCommitWriter {
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_cv_;
   Checkpoint checkpoint_ = Checkpoint::idle;
+  // WAL frames at which the next checkpoint starts (writer's thread only): a reader's snapshot
+  // can keep a checkpoint from reaching the WAL's end, and retrying at once would spin.
+  int checkpoint_at_ = kCheckpointFrames;
   bool checkpoint_stop_ = false;
   std::mutex rollup_mutex_;
   std::condition_variable rollup_cv_;

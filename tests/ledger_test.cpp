@@ -11,6 +11,7 @@
 #include "aiusage/store.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
+#include "writer.hpp"
 
 using namespace aiusage;
 using namespace aiusage::testing;
@@ -232,6 +233,35 @@ TEST_CASE("store - checkpoints run outside commits and let the WAL start over") 
   CHECK(store.wal_frames() < grown);  // the next commit wrote from the WAL's start
   CHECK(store.record_count() == 4001);
   CHECK(store.integrity_check() == "ok");
+}
+
+TEST_CASE("writer - a reader holding the WAL back does not make checkpoints spin") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  Store store({path, true});
+  Ledger ledger(LabelSet{});
+  GroupCommitWriter writer(store, ledger, 4096);
+  // An open read transaction: no checkpoint can copy frames committed after it.
+  SQLite::Database reader(path, SQLite::OPEN_READONLY);
+  reader.exec("BEGIN");
+  CHECK(reader.execAndGet("SELECT count(*) FROM ai_usage").getInt64() == 0);
+  int next = 0;
+  auto submit = [&](int n) {
+    std::vector<UsageRecord> batch;
+    for (int i = 0; i < n; ++i, ++next)
+      batch.push_back(make_record("w" + std::to_string(next * 7919 % 1000003), "u", "", "m",
+                                  1000 + next, 10, 1));
+    REQUIRE(writer.submit(batch).ok());
+  };
+  while (store.wal_frames() < GroupCommitWriter::kCheckpointFrames) submit(500);
+  // Past the threshold, 100 more commits add far fewer frames than a retry waits for.
+  const int frames = store.wal_frames();
+  for (int i = 0; i < 100; ++i) submit(1);
+  CHECK(store.wal_frames() - frames < GroupCommitWriter::kCheckpointRetryFrames);
+  // One round of checkpoints at the threshold (the thread's rounds and the writer's finish), and
+  // not one per commit.
+  CHECK(store.checkpoints() <= GroupCommitWriter::kCheckpointRounds + 2);
+  reader.exec("COMMIT");
 }
 
 TEST_CASE("store - schema is versioned") {

@@ -71,6 +71,8 @@ class Store {
   Result<int> finish_checkpoint();
   // Frames in the WAL after the last commit.
   int wal_frames() const { return wal_frames_.load(std::memory_order_relaxed); }
+  // checkpoint() and finish_checkpoint() calls so far.
+  int checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
   // Records committed but not yet rolled up.
   std::size_t pending_records() const { return pending_.load(std::memory_order_relaxed); }
   // The last record committed (its seq); grows with every commit that stores a record.
@@ -94,6 +96,7 @@ class Store {
   struct Reader;
   struct Rollup;
   std::atomic<int> wal_frames_{0};
+  std::atomic<int> checkpoints_{0};
   std::unique_ptr<SQLite::Database> writer_db_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Rollup> rollup_;
