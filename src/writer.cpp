@@ -154,42 +154,51 @@ void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
   {
     std::lock_guard commit_lock(commit_mutex_);
     auto outcome = store_.commit(batches);
-    if (!outcome) {
-      for (Job* j : jobs) j->result = Result<BatchOutcome>(outcome.error());
-    } else {
-      std::vector<const UsageRecord*> committed;
-      std::vector<std::int64_t> series;
-      for (std::size_t b = 0; b < jobs.size(); ++b) {
-        BatchOutcome& o = (*outcome)[b];
-        if (!o.conflict)
-          for (std::size_t i = 0; i < batches[b]->size(); ++i)
-            if (!o.duplicate[i]) {
-              committed.push_back(&(*batches[b])[i]);
-              series.push_back(o.series[i]);
-            }
-        jobs[b]->result = Result<BatchOutcome>(std::move(o));
-      }
-      ledger_.apply(committed, series);
-    }
-  }
-  {
+    for (std::size_t b = 0; b < jobs.size(); ++b)
+      jobs[b]->result = outcome ? Result<BatchOutcome>(std::move((*outcome)[b]))
+                                : Result<BatchOutcome>(outcome.error());
     std::lock_guard lock(sync_mutex_);
     committed_.insert(committed_.end(), jobs.begin(), jobs.end());
+    ++handed_;
   }
   sync_cv_.notify_one();
+}
+
+void GroupCommitWriter::apply(const std::vector<Job*>& jobs) {
+  std::vector<const UsageRecord*> records;
+  std::vector<std::int64_t> series;
+  for (const Job* j : jobs) {
+    if (!j->result->ok() || (*j->result)->conflict) continue;
+    const BatchOutcome& o = **j->result;
+    for (std::size_t i = 0; i < j->records->size(); ++i)
+      if (!o.duplicate[i]) {
+        records.push_back(&(*j->records)[i]);
+        series.push_back(o.series[i]);
+      }
+  }
+  ledger_.apply(records, series);
 }
 
 void GroupCommitWriter::run_sync() {
   for (;;) {
     std::vector<Job*> jobs;
+    std::uint64_t handed_at_swap = 0;
     {
       std::unique_lock lock(sync_mutex_);
       sync_cv_.wait(lock, [&] { return committing_done_ || !committed_.empty(); });
       if (committed_.empty()) return;
       jobs.swap(committed_);
+      handed_at_swap = handed_;
     }
-    // One flush covers every commit handed over before it started.
+    // One flush covers every commit handed over before it started. The ledger counts what was
+    // committed even when the flush fails, as the database does while the process lives.
     auto synced = store_.sync();
+    apply(jobs);
+    {
+      std::lock_guard lock(sync_mutex_);
+      applied_ = handed_at_swap;
+    }
+    applied_cv_.notify_all();
     for (Job* j : jobs) {
       if (!synced && j->result->ok())
         j->result =

@@ -52,6 +52,10 @@ class GroupCommitWriter {
   template <typename Fn>
   void exclusive(Fn&& fn) {
     std::lock_guard lock(commit_mutex_);
+    {
+      std::unique_lock sync_lock(sync_mutex_);
+      applied_cv_.wait(sync_lock, [&] { return applied_ == handed_; });
+    }
     fn();
   }
 
@@ -69,8 +73,10 @@ class GroupCommitWriter {
   };
   void run();
   void run_sync();
-  // Commits `jobs` and hands them to the sync thread.
+  // Commits `jobs` and hands them to the sync thread, which adds them to the ledger.
   void commit(std::vector<Job*>& jobs);
+  // Adds the records `jobs` committed to the ledger, in commit order.
+  void apply(const std::vector<Job*>& jobs);
   void run_roll_ups();
   void run_checkpoints();
   // After a commit: starts a background checkpoint, or finishes one that is done.
@@ -87,6 +93,9 @@ class GroupCommitWriter {
   std::mutex sync_mutex_;
   std::condition_variable sync_cv_;
   std::vector<Job*> committed_;  // awaiting Store::sync
+  // Commits handed to the sync thread, and those it has added to the ledger (under sync_mutex_).
+  std::uint64_t handed_ = 0, applied_ = 0;
+  std::condition_variable applied_cv_;
   bool committing_done_ = false;
   enum class Checkpoint { idle, running, done };
   std::mutex checkpoint_mutex_;

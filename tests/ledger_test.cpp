@@ -56,6 +56,12 @@ UsageSums total(const std::vector<SeriesSums>& rows) {
   return s;
 }
 
+// One gpt-4o record of 1000 prompt and 100 completion tokens, as a POST body.
+std::string gpt4o_body(const std::string& id, const std::string& user) {
+  return R"({"id":")" + id + R"(","userId":")" + user +
+         R"(","provider":"openai","model":"gpt-4o","usage":{"promptTokens":1000,"completionTokens":100}})";
+}
+
 Result<std::vector<BatchOutcome>> commit_one(Store& store, std::vector<UsageRecord>& batch) {
   std::vector<UsageRecord>* batches[] = {&batch};
   return store.commit(batches);
@@ -428,6 +434,43 @@ TEST_CASE("ledger - records applied with their series ids equal records applied 
   }
 }
 
+TEST_CASE("service - a month change during concurrent ingest counts each record once") {
+  TempDir dir;
+  FakeClock clock;
+  // The test zone is Asia/Shanghai: its December starts at 2026-11-30T16:00:00Z.
+  clock.set(*parse_rfc3339("2026-11-30T15:59:59.500Z"));
+  UsageService service(test_config(dir.file("usage.db")), clock.clock());
+  const int threads = 4, per_thread = 60;
+  std::atomic<int> posted{0}, failures{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i, ++posted) {
+        const std::string body = gpt4o_body("m" + std::to_string(t) + "-" + std::to_string(i), "u");
+        if (auto r = service.ingest(body, BodyFormat::json); !r || r->accepted != 1) ++failures;
+      }
+    });
+  // Midnight passes while records arrive; the first read after it resets the ledger's month while
+  // December's records are being committed.
+  while (posted < threads * per_thread / 3) std::this_thread::yield();
+  clock.set(*parse_rfc3339("2026-11-30T16:00:00.100Z"));
+  while (posted < threads * per_thread * 2 / 3) std::this_thread::yield();
+  (void)service.quota(Scope::global, "");
+  for (auto& th : pool) th.join();
+  CHECK(failures == 0);
+  const QuotaReport q = service.quota(Scope::global, "");
+  CHECK(q.period.start_ms == *parse_rfc3339("2026-11-30T16:00:00Z"));
+  UsageFilter december;
+  december.start_ms = q.period.start_ms;
+  december.end_ms = q.period.end_ms;
+  const Statistics s = service.statistics(december);
+  CHECK(s.total.calls > 0);
+  CHECK(s.total.calls < threads * per_thread);
+  const MonthUsage m = service.ledger().month_usage(Scope::global, "");
+  CHECK(m.tokens == s.total.tokens());
+  CHECK(m.cost == s.total.cost);
+}
+
 TEST_CASE("service - concurrent ingest through group commit loses and doubles nothing") {
   TempDir dir;
   FakeClock clock;
@@ -439,10 +482,8 @@ TEST_CASE("service - concurrent ingest through group commit loses and doubles no
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
-        std::string id = std::to_string(t) + "-" + std::to_string(i);
-        std::string body =
-            R"({"id":")" + id + R"(","userId":"u)" + std::to_string(t) +
-            R"(","provider":"openai","model":"gpt-4o","usage":{"promptTokens":1000,"completionTokens":100}})";
+        const std::string body =
+            gpt4o_body(std::to_string(t) + "-" + std::to_string(i), "u" + std::to_string(t));
         auto r = service.ingest(body, BodyFormat::json);
         if (!r || r->accepted != 1) ++failures;
         auto again = service.ingest(body, BodyFormat::json);  // a retry
