@@ -81,7 +81,7 @@ TEST_CASE("hostile - body size, deadline and truncation") {
     const std::int64_t took = elapsed_ms(start);
     CHECK(r.status == 408);
     CHECK(r.body == R"({"error":"request body not received within 1s"})");
-    CHECK(took >= 1000);
+    CHECK(took >= 1000 - 2);         // both sides count whole milliseconds (999 was seen)
     CHECK(took < 1000 + 300 + 700);  // deadline + one read timeout + slack
   }
   SECTION("a body cut short is never ingested, even when what arrived parses") {
