@@ -95,8 +95,10 @@ Result<Principal, AuthDenial> check_basic(const AuthConfig& config, std::string_
   const Sha256 presented = sha256(password);
   for (const MetricsUser& u : config.metrics_users) {
     if (u.name != user) continue;
-    bool ok = u.password_sha256 ? same_digest(*u.password_sha256, presented)
-                                : bcrypt_matches(password, u.password_bcrypt);
+    bool ok = u.password_sha256
+                  ? same_digest(*u.password_sha256, presented)
+                  : u.memo->holds(presented) || bcrypt_matches(password, u.password_bcrypt);
+    if (ok && !u.password_sha256) u.memo->remember(presented);
     if (ok) return Principal{u.name, std::nullopt};
   }
   return unauthorized(config, Permission::metrics, "invalid user name or password");
@@ -117,6 +119,16 @@ Result<Principal, AuthDenial> check_bearer(const AuthConfig& config, std::string
 }
 
 }  // namespace
+
+bool BcryptMemo::holds(const Sha256& password) const {
+  std::lock_guard lock(mutex_);
+  return verified_ && same_digest(*verified_, password);
+}
+
+void BcryptMemo::remember(const Sha256& password) {
+  std::lock_guard lock(mutex_);
+  verified_ = password;
+}
 
 const char* to_string(Permission permission) {
   switch (permission) {

@@ -146,6 +146,29 @@ TEST_CASE("auth - authorize") {
   }
 }
 
+TEST_CASE("auth - a bcrypt match is remembered, per configuration") {
+  AuthConfig a;
+  a.metrics_users = {{"legacy", std::nullopt, bcrypt_hash("hunter2")}};
+  const std::string ok = basic("legacy:hunter2"), bad = basic("legacy:hunter3");
+  auto name = [&](const std::string& header) {
+    auto r = authorize(a, header.c_str(), Permission::metrics);
+    return r ? r->name : r.error().message;
+  };
+  const BcryptMemo& memo = *a.metrics_users[0].memo;
+  CHECK_FALSE(memo.holds(sha256("hunter2")));
+  CHECK(name(bad) == "invalid user name or password");
+  CHECK_FALSE(memo.holds(sha256("hunter3")));
+  CHECK(name(ok) == "legacy");
+  CHECK(memo.holds(sha256("hunter2")));
+  // The memo answers before bcrypt does: a remembered password passes without it.
+  a.metrics_users[0].memo->remember(sha256("not-the-password"));
+  CHECK(name(basic("legacy:not-the-password")) == "legacy");
+  CHECK(name(bad) == "invalid user name or password");
+  // A user built from a configuration starts with an empty memo of its own.
+  const MetricsUser reloaded{"legacy", std::nullopt, a.metrics_users[0].password_bcrypt};
+  CHECK_FALSE(reloaded.memo->holds(sha256("not-the-password")));
+}
+
 TEST_CASE("auth - configuration errors name the key") {
   const std::string good_hash = to_hex(sha256("t"));
   struct Case {

@@ -1,6 +1,8 @@
 #pragma once
 // Who may call the API and read /metrics: SHA-256-hashed bearer tokens and hashed passwords.
 #include <array>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,11 +26,24 @@ struct ApiToken {
   bool allows(Permission p) const { return (scopes & static_cast<unsigned>(p)) != 0; }
 };
 
+// The SHA-256 of the last password that matched a bcrypt hash: a scraper sending the same
+// credentials every scrape pays for bcrypt once per configuration.
+class BcryptMemo {
+ public:
+  bool holds(const Sha256& password) const;
+  void remember(const Sha256& password);
+
+ private:
+  mutable std::mutex mutex_;
+  std::optional<Sha256> verified_;
+};
+
 // A basic-auth user for /metrics; exactly one of the two hashes is set.
 struct MetricsUser {
   std::string name;
   std::optional<Sha256> password_sha256;
-  std::string password_bcrypt;  // "$2b$..." (crypt(3) format)
+  std::string password_bcrypt;                                        // "$2b$..." (crypt(3) format)
+  std::shared_ptr<BcryptMemo> memo = std::make_shared<BcryptMemo>();  // shared by copies
 };
 
 struct AuthConfig {
