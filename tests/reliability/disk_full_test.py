@@ -18,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Checks, Exporter, base_config, record, write  # noqa: E402
+from harness import Checks, Exporter, accepted_metric, base_config, record, write  # noqa: E402
 
 
 def fill(path):
@@ -39,14 +39,6 @@ def fill(path):
 
 def batch(tag, n):
     return [record(f"{tag}-{i}", user="u" * 200, project="p" * 200) for i in range(n)]
-
-
-def accepted_metric(ex):
-    _, text, _ = ex.request("GET", "/metrics")
-    for line in text.splitlines():
-        if line.startswith('ai_usage_ingest_records_total{result="accepted"} '):
-            return int(float(line.split()[-1]))
-    return None
 
 
 def main():

@@ -16,12 +16,13 @@ class Failure(Exception):
 class Exporter:
     """The real binary on a free loopback port; stderr goes to `log_path`."""
 
-    def __init__(self, binary, config, log_path, tls_ca=None):
+    def __init__(self, binary, config, log_path, tls_ca=None, env=None):
         self.log_path = log_path
         self.tls_ca = tls_ca
         self.log = open(log_path, "ab")
         seen = self.log_text().count("msg=listening")
-        self.proc = subprocess.Popen([binary, "--config", config], stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen([binary, "--config", config], stdout=subprocess.DEVNULL, stderr=self.log,
+                                     env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -80,6 +81,15 @@ def record(rid, user="u", project=None, **extra):
         r["projectId"] = project
     r.update(extra)
     return r
+
+
+def accepted_metric(ex):
+    """ai_usage_ingest_records_total{result="accepted"} from the exporter's /metrics."""
+    _, text, _ = ex.request("GET", "/metrics")
+    for line in text.splitlines():
+        if line.startswith('ai_usage_ingest_records_total{result="accepted"} '):
+            return int(float(line.split()[-1]))
+    return None
 
 
 def write(path, text):
