@@ -95,10 +95,13 @@ Result<Principal, AuthDenial> check_basic(const AuthConfig& config, std::string_
   const Sha256 presented = sha256(password);
   for (const MetricsUser& u : config.metrics_users) {
     if (u.name != user) continue;
-    bool ok = u.password_sha256
-                  ? same_digest(*u.password_sha256, presented)
-                  : u.memo->holds(presented) || bcrypt_matches(password, u.password_bcrypt);
-    if (ok && !u.password_sha256) u.memo->remember(presented);
+    bool ok = false;
+    if (u.password_sha256)
+      ok = same_digest(*u.password_sha256, presented);
+    else if (u.memo->holds(presented))
+      ok = true;
+    else if ((ok = bcrypt_matches(password, u.password_bcrypt)))
+      u.memo->remember(presented);  // bcrypt runs again only for another password
     if (ok) return Principal{u.name, std::nullopt};
   }
   return unauthorized(config, Permission::metrics, "invalid user name or password");

@@ -52,9 +52,8 @@ class Store {
   // commit() need not look them up; any thread, at any time.
   void resolve_series(std::span<UsageRecord> records) const;
   // Commits several batches in one transaction, each all-or-nothing; a nonzero series_id must be
-  // resolve_series()'s. Duplicates get the stored
-  // cost and priced flag copied back. An error means nothing was committed. One writer at a time.
-  // Durable once a later sync() returns.
+  // resolve_series()'s. Duplicates get the stored cost and priced flag copied back. An error
+  // means nothing was committed. One writer at a time. Durable once a later sync() returns.
   Result<std::vector<BatchOutcome>> commit(std::span<std::vector<UsageRecord>* const> batches);
   // Adds up to `max_records` of the oldest durable records (committed, and flushed by sync() with
   // synchronous_full) not yet rolled up to the rollups, in one transaction of the rollup file;
