@@ -329,18 +329,26 @@ struct Delta {
   std::int64_t bucket, id;
   UsageSums sums;
 };
+// Sums the deltas of equal (bucket, id), in key order. Sorts small keys, not the deltas.
 void merge(std::vector<Delta>& v) {
-  std::sort(v.begin(), v.end(), [](const Delta& a, const Delta& b) {
+  struct Key {
+    std::int64_t bucket, id;
+    std::size_t at;
+  };
+  std::vector<Key> keys(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) keys[i] = {v[i].bucket, v[i].id, i};
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
     return a.bucket != b.bucket ? a.bucket < b.bucket : a.id < b.id;
   });
-  std::size_t out = 0;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (out > 0 && v[out - 1].bucket == v[i].bucket && v[out - 1].id == v[i].id)
-      v[out - 1].sums += v[i].sums;
+  std::vector<Delta> out;
+  out.reserve(v.size());
+  for (const Key& k : keys) {
+    if (!out.empty() && out.back().bucket == k.bucket && out.back().id == k.id)
+      out.back().sums += v[k.at].sums;
     else
-      v[out++] = v[i];
+      out.push_back(v[k.at]);
   }
-  v.resize(out);
+  v.swap(out);
 }
 
 // Prepared statement read through the C API: SQLiteCpp's Column copies a shared_ptr per value,
@@ -835,7 +843,8 @@ Store::Store(const StoreOptions& options) {
   // Everything in the records file when it opens is on disk as far as the store can tell.
   const std::int64_t max_seq =
       db.execAndGet("SELECT coalesce(max(seq), 0) FROM ai_usage").getInt64();
-  committed_seq_ = synced_seq_ = max_seq;
+  committed_seq_ = synced_seq_ = fresh_base_ = max_seq;
+  fresh_limit_ = options.fresh_limit;
   writer_ = std::make_unique<Writer>(db);
   SQLite::Statement id_of(db, "SELECT id FROM ai_usage WHERE seq = ?");
   rollup_ = std::make_unique<Rollup>(rollup_path, options.path, store_id, [&](std::int64_t seq) {
@@ -953,6 +962,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
   Writer& w = *writer_;
   std::vector<BatchOutcome> outcomes(batches.size());
   std::vector<const SeriesKey*> added;
+  std::vector<Fresh> fresh;
   std::size_t inserted = 0;
   std::int64_t last_seq = 0;
   // Forgets the series created since `mark`: their rows were rolled back.
@@ -970,7 +980,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
       BatchOutcome& out = outcomes[b];
       out.duplicate.assign(records.size(), false);
       out.series.assign(records.size(), 0);
-      const std::size_t batch_added = added.size();
+      const std::size_t batch_added = added.size(), batch_fresh = fresh.size();
       std::size_t batch_inserted = 0;
       std::int64_t batch_last = 0;  // seq of the batch's last record inserted
       db.exec("SAVEPOINT batch");
@@ -983,6 +993,8 @@ Result<std::vector<BatchOutcome>> Store::commit(
           out.series[i] = series;
           ++batch_inserted;
           batch_last = db.getLastInsertRowid();
+          fresh.push_back({batch_last, series, r.timestamp_ms, {}});
+          fresh.back().sums.add(r);
           continue;
         }
         w.lookup.reset();
@@ -1001,6 +1013,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
       if (out.conflict) {
         db.exec("ROLLBACK TO batch");
         forget(batch_added);
+        fresh.resize(batch_fresh);
       } else {
         inserted += batch_inserted;
         last_seq = std::max(last_seq, batch_last);
@@ -1009,6 +1022,15 @@ Result<std::vector<BatchOutcome>> Store::commit(
     }
     db.exec("COMMIT");
     w.publish();
+    if (!fresh.empty()) {
+      std::lock_guard lock(fresh_mutex_);
+      if (fresh_.size() + fresh.size() > fresh_limit_) {
+        fresh_.clear();  // roll_up() reads these back from the file
+        fresh_base_ = last_seq;
+      } else {
+        fresh_.insert(fresh_.end(), fresh.begin(), fresh.end());
+      }
+    }
     pending_ += inserted;
     if (last_seq > committed_seq_.load(std::memory_order_relaxed)) {
       committed_seq_.store(last_seq, std::memory_order_release);
@@ -1031,24 +1053,56 @@ Result<std::vector<BatchOutcome>> Store::commit(
 Result<std::size_t> Store::roll_up(std::size_t max_records) {
   Rollup& u = *rollup_;
   // Only records on disk: a crash must not leave rollups counting records the file lost.
-  const std::int64_t upto = synced_seq_.load(std::memory_order_acquire);
+  std::int64_t upto = synced_seq_.load(std::memory_order_acquire);
   if (upto <= u.rolled) return std::size_t{0};
+  // Records committed since the rollups' end are taken from memory, the others read back; what
+  // is not rolled up goes back in front of the records committed meanwhile.
+  std::deque<Fresh> fresh;
+  std::int64_t base = 0;
+  bool taken = false;
+  {
+    std::lock_guard lock(fresh_mutex_);
+    base = fresh_base_;
+    taken = u.rolled >= base;
+    if (taken)
+      fresh.swap(fresh_);
+    else
+      upto = std::min(upto, base);
+  }
+  auto give_back = [&](std::size_t used) {
+    if (!taken) return;
+    std::lock_guard lock(fresh_mutex_);
+    if (fresh_base_ != base) return;  // dropped meanwhile: read back from the file
+    fresh.erase(fresh.begin(), fresh.begin() + static_cast<std::ptrdiff_t>(used));
+    fresh.insert(fresh.end(), fresh_.begin(), fresh_.end());
+    fresh_.swap(fresh);
+  };
   try {
     // Deferred: the records file is only read, so its write lock is never taken.
     SQLite::Transaction tx(u.db);
     std::vector<Delta> hours, months;
     std::int64_t last = 0;
-    u.pending->start({u.rolled, upto, static_cast<std::int64_t>(max_records)});
-    while (u.pending->step()) {
-      last = u.pending->i64(0);
-      const std::int64_t id = u.pending->i64(1), ts = u.pending->i64(2);
-      const UsageSums one = u.pending->sums(3);
+    auto add = [&](std::int64_t seq, std::int64_t id, std::int64_t ts, const UsageSums& one) {
+      last = seq;
       hours.push_back({hour_bucket(ts), id, one});
       months.push_back({month_bucket(ts), id, one});
+    };
+    if (taken) {
+      for (const Fresh& f : fresh) {
+        if (f.seq > upto || hours.size() == max_records) break;
+        add(f.seq, f.series, f.timestamp_ms, f.sums);
+      }
+    } else {
+      u.pending->start({u.rolled, upto, static_cast<std::int64_t>(max_records)});
+      while (u.pending->step())
+        add(u.pending->i64(0), u.pending->i64(1), u.pending->i64(2), u.pending->sums(3));
+      u.pending->finish();
     }
-    u.pending->finish();
     const std::size_t count = hours.size();
-    if (count == 0) return count;
+    if (count == 0) {
+      give_back(0);
+      return count;
+    }
     u.load(*u.series);  // same snapshot: knows the series of every record read
     merge(hours);
     merge(months);
@@ -1083,9 +1137,11 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
     tx.commit();
     u.rolled = last;
     pending_.fetch_sub(count);
+    give_back(count);
     return count;
   } catch (const SQLite::Exception& e) {
     u.pending->finish();
+    give_back(0);
     return Error{e.what()};
   }
 }

@@ -405,6 +405,61 @@ TEST_CASE("rollup - the rollup file is rebuilt when it is missing or belongs to 
   CHECK(store.integrity_check() == "ok");
 }
 
+// Every row of the rollup file's hourly, monthly and label tables, in key order.
+std::vector<std::string> rollup_rows(const std::string& path) {
+  SQLite::Database db(path + "-rollups", SQLite::OPEN_READONLY);
+  std::vector<std::string> rows;
+  for (const char* table : {"usage_hourly", "usage_monthly", "usage_monthly_label"}) {
+    SQLite::Statement q(db, std::string("SELECT * FROM ") + table + " ORDER BY 1, 2, 3");
+    while (q.executeStep()) {
+      std::string row = table;
+      for (int c = 0; c < q.getColumnCount(); ++c) row += " " + q.getColumn(c).getString();
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+TEST_CASE("rollup - records rolled up from memory give the rows that reading them back gives") {
+  TempDir dir;
+  const std::int64_t from = at("2026-10-25T00:00:00Z"), to = at("2026-11-05T00:00:00Z");
+  // Reopened before rolling up: every record is read back from the records file.
+  const std::string back = dir.file("back.db");
+  {
+    Store store({back, false});
+    fill(store, 1000, from, to);
+  }
+  {
+    Store store({back, false});
+    while (*store.roll_up(300) > 0) {
+    }
+  }
+  const std::string path = dir.file("memory.db");
+  std::size_t limit = StoreOptions{}.fresh_limit;
+  bool conflict = false;
+  SECTION("all kept in memory") {}
+  SECTION("past the limit they are dropped and read back") { limit = 250; }
+  SECTION("a batch rolled back for a conflict leaves nothing in memory") { conflict = true; }
+  Store store({path, false, limit});
+  int n = 0;
+  // Commits (every 100 records) and roll-ups interleave, so slices end inside what is kept.
+  fill(store, 1000, from, to, [&](UsageRecord&, std::mt19937_64&) {
+    if (++n % 230 == 0) REQUIRE(store.roll_up(170).ok());
+    if (conflict && n == 450) {
+      std::mt19937_64 rng(1);
+      std::vector<UsageRecord> batch = {record(5000, from, rng), record(3, from, rng)};
+      batch[1].fingerprint = "other";
+      std::vector<UsageRecord>* batches[] = {&batch};
+      REQUIRE((*store.commit(batches))[0].conflict);
+    }
+  });
+  while (*store.roll_up(300) > 0) {
+  }
+  CHECK(store.pending_records() == 0);
+  CHECK(rollup_rows(path) == rollup_rows(back));
+  CHECK(rollup_rows(path).size() > 1000);
+}
+
 TEST_CASE("rollup - filters matching few series read them by series, exactly") {
   // 48 users x 2 providers x 3 models: one user is at most 6 of 288 series (read by series),
   // one provider half of them (read by scanning the months).

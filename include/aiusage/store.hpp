@@ -5,6 +5,7 @@
 // every moment. The rollup file is derived: it is rebuilt when it does not match the records.
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,8 @@ namespace aiusage {
 struct StoreOptions {
   std::string path;
   bool synchronous_full = true;  // sync() flushes the WAL; otherwise it does nothing
+  // Committed records kept in memory for roll_up(); past this many it reads them back instead.
+  std::size_t fresh_limit = 262144;
 };
 
 struct BatchOutcome {
@@ -94,6 +97,11 @@ class Store {
   struct Writer;
   struct Reader;
   struct Rollup;
+  // A committed record as roll_up() needs it.
+  struct Fresh {
+    std::int64_t seq, series, timestamp_ms;
+    UsageSums sums;
+  };
   std::atomic<int> wal_frames_{0};
   std::atomic<int> checkpoints_{0};
   std::unique_ptr<SQLite::Database> writer_db_;
@@ -108,6 +116,11 @@ class Store {
   mutable std::mutex reader_mutex_;
   std::unique_ptr<Reader> reader_;
   std::unique_ptr<SQLite::Database> checkpoint_db_;
+  // Every record committed after seq fresh_base_, in seq order (under fresh_mutex_).
+  std::mutex fresh_mutex_;
+  std::deque<Fresh> fresh_;
+  std::int64_t fresh_base_ = 0;
+  std::size_t fresh_limit_ = 0;
 };
 
 // First instant of the UTC calendar month that contains `ms`, and of the next month.
