@@ -498,6 +498,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c)
       threads.emplace_back([&] {
+        pthread_setname_np(pthread_self(), "bench-client");  // apart from the service in perf
         for (int i; (i = next++) < requests;) {
           auto r = testing::http_post_json(server->port(), "/api/v1/usage",
                                            bodies[static_cast<std::size_t>(i)]);
