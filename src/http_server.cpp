@@ -556,6 +556,19 @@ void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) 
   mg_write(conn, out.data(), out.size());
 }
 
+// CivetWeb's own refusals (a request it cannot read: malformed, or headers over the size limit)
+// get the service's JSON error body; the connection closes after them.
+int http_error(mg_connection* conn, int status, const char* message) {
+  const auto* options = static_cast<const HttpOptions*>(mg_get_user_data(mg_get_context(conn)));
+  std::string text = "cannot read the request (";
+  text +=
+      message != nullptr && *message != '\0' ? message : mg_get_response_code_text(conn, status);
+  text += "): the request line and headers must be valid HTTP/1.x within " +
+          std::to_string(options->max_header_bytes) + " bytes";
+  send_whole(conn, closing_error(status, text), false, false);
+  return 0;
+}
+
 int send(mg_connection* conn, const Response& r, bool head) {
   const bool http10 = std::string(mg_get_request_info(conn)->http_version) == "1.0";
   if (!r.stream) {
@@ -678,6 +691,7 @@ HttpServer::HttpServer(UsageService& service, HttpOptions options)
   mg_callbacks callbacks{};
   callbacks.log_message = log_message;
   callbacks.init_connection = init_connection;
+  callbacks.http_error = http_error;
   const bool tls = !options_.tls_certificate.empty();
   // CivetWeb marks an HTTPS port with a trailing "s"; with a certificate every port is HTTPS.
   const std::string ports = tls ? options_.listen + "s" : options_.listen;
@@ -700,7 +714,7 @@ HttpServer::HttpServer(UsageService& service, HttpOptions options)
   opts.push_back(nullptr);
   router_ = std::make_unique<Router>(service_, options_);
   impl_ = std::make_unique<Impl>(Impl{{this, router_.get()}});
-  ctx_ = mg_start(&callbacks, nullptr, opts.data());
+  ctx_ = mg_start(&callbacks, &options_, opts.data());  // options_ for http_error
   if (ctx_ == nullptr)
     throw std::runtime_error("cannot listen on " + options_.listen +
                              (tls ? " with certificate " + options_.tls_certificate : ""));
