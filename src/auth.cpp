@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 
@@ -64,7 +65,10 @@ bool same_digest(const Sha256& a, const Sha256& b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::atomic<std::uint64_t> g_bcrypt_runs{0};
+
 bool bcrypt_matches(const std::string& password, const std::string& stored) {
+  g_bcrypt_runs.fetch_add(1, std::memory_order_relaxed);
   auto data = std::make_unique<crypt_data>();
   const char* out = crypt_rn(password.c_str(), stored.c_str(), data.get(), sizeof(crypt_data));
   if (out == nullptr || out[0] == '*') return false;
@@ -93,6 +97,7 @@ Result<Principal, AuthDenial> check_basic(const AuthConfig& config, std::string_
   std::string user = decoded->substr(0, colon);
   std::string password = decoded->substr(colon + 1);
   const Sha256 presented = sha256(password);
+  bool bcrypted = false;
   for (const MetricsUser& u : config.metrics_users) {
     if (u.name != user) continue;
     bool ok = false;
@@ -103,7 +108,16 @@ Result<Principal, AuthDenial> check_basic(const AuthConfig& config, std::string_
     else if ((ok = bcrypt_matches(password, u.password_bcrypt)))
       u.memo->remember(presented);  // bcrypt runs again only for another password
     if (ok) return Principal{u.name, std::nullopt};
+    bcrypted = u.password_sha256 == std::nullopt;
   }
+  // Refused without a bcrypt so far (an unknown name, a SHA-256 user): one against any bcrypt
+  // hash, its result ignored, so this answer takes as long as a wrong bcrypt password's.
+  if (!bcrypted)
+    for (const MetricsUser& u : config.metrics_users)
+      if (!u.password_sha256) {
+        (void)bcrypt_matches(password, u.password_bcrypt);
+        break;
+      }
   return unauthorized(config, Permission::metrics, "invalid user name or password");
 }
 
@@ -184,6 +198,8 @@ std::string to_hex(const Sha256& digest) {
   }
   return out;
 }
+
+std::uint64_t bcrypt_runs() { return g_bcrypt_runs.load(std::memory_order_relaxed); }
 
 Result<Principal, AuthDenial> authorize(const AuthConfig& config, const char* authorization,
                                         Permission needed) {

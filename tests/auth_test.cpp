@@ -169,6 +169,35 @@ TEST_CASE("auth - a bcrypt match is remembered, per configuration") {
   CHECK_FALSE(reloaded.memo->holds(sha256("not-the-password")));
 }
 
+TEST_CASE("auth - a refused basic login costs one bcrypt, whether the name exists or not") {
+  AuthConfig a;
+  a.metrics_users = {{"scraper", sha256("s3cret"), ""},
+                     {"legacy", std::nullopt, bcrypt_hash("hunter2")}};
+  struct Case {
+    const char* credentials;
+    const char* answer;
+    std::uint64_t bcrypts;
+  };
+  for (const Case& c : {
+           Case{"legacy:hunter2", "legacy", 1},  // then remembered
+           Case{"legacy:hunter2", "legacy", 0},
+           Case{"legacy:wrong", "invalid user name or password", 1},
+           Case{"scraper:s3cret", "scraper", 0},
+           Case{"scraper:wrong", "invalid user name or password", 1},
+           Case{"nobody:wrong", "invalid user name or password", 1},
+       }) {
+    const std::uint64_t before = bcrypt_runs();
+    auto r = authorize(a, basic(c.credentials).c_str(), Permission::metrics);
+    CHECK((r ? r->name : r.error().message) == c.answer);
+    CHECK(bcrypt_runs() - before == c.bcrypts);
+  }
+  // Without bcrypt users nothing is hidden by one: refusals stay cheap.
+  a.metrics_users.pop_back();
+  const std::uint64_t before = bcrypt_runs();
+  CHECK_FALSE(authorize(a, basic("nobody:wrong").c_str(), Permission::metrics).ok());
+  CHECK(bcrypt_runs() == before);
+}
+
 TEST_CASE("auth - configuration errors name the key") {
   const std::string good_hash = to_hex(sha256("t"));
   struct Case {

@@ -1,6 +1,7 @@
 #pragma once
 // Who may call the API and read /metrics: SHA-256-hashed bearer tokens and hashed passwords.
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,10 @@ class BcryptMemo {
   mutable std::mutex mutex_;
   std::optional<Sha256> verified_;
 };
+
+// bcrypt hashes computed by this process so far. A refused basic login costs exactly one when any
+// user has a bcrypt hash, whether the name exists or not, so answer times do not reveal names.
+std::uint64_t bcrypt_runs();
 
 // A basic-auth user for /metrics; exactly one of the two hashes is set.
 struct MetricsUser {
