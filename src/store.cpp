@@ -928,32 +928,37 @@ Result<int> Store::finish_checkpoint() {
 
 Result<bool> Store::sync() {
   if (!full_sync_) return true;
-  std::lock_guard lock(sync_mutex_);
   // Every commit counted here has written its frames to the WAL, so the flush below covers it.
   const std::int64_t target = committed_seq_.load(std::memory_order_acquire);
-  auto done = [&] {
-    if (synced_seq_.load(std::memory_order_relaxed) < target)
-      synced_seq_.store(target, std::memory_order_release);
-    return true;
-  };
   auto failed = [&](const char* what) {
     return Error{std::string(what) + " " + wal_path_ + ": " + std::strerror(errno)};
   };
-  // SQLite keeps one WAL file while any of the store's connections is open: opened once.
-  if (wal_fd_ < 0) {
-    wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
-    if (wal_fd_ < 0 && errno == ENOENT) return done();  // no WAL: every commit is in the database
-    if (wal_fd_ < 0) return failed("open");
-    // The WAL's directory entry must survive a power loss too.
-    const std::string dir = std::filesystem::path(wal_path_).parent_path().string();
-    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return failed("open directory of");
-    const int rc = ::fsync(dfd);
-    ::close(dfd);
-    if (rc != 0) return failed("fsync directory of");
+  int fd = -1;
+  {
+    std::lock_guard lock(sync_mutex_);
+    // SQLite keeps one WAL file while any of the store's connections is open: opened once.
+    if (wal_fd_ < 0) {
+      wal_fd_ = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
+      if (wal_fd_ < 0 && errno != ENOENT) return failed("open");
+      if (wal_fd_ >= 0) {
+        // The WAL's directory entry must survive a power loss too.
+        const std::string dir = std::filesystem::path(wal_path_).parent_path().string();
+        const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) return failed("open directory of");
+        const int rc = ::fsync(dfd);
+        ::close(dfd);
+        if (rc != 0) return failed("fsync directory of");
+      }
+    }
+    fd = wal_fd_;
   }
-  if (::fdatasync(wal_fd_) != 0) return failed("fdatasync");
-  return done();
+  // Flushes may overlap (one per sync thread); each covers what was committed before it began.
+  if (fd >= 0 && ::fdatasync(fd) != 0) return failed("fdatasync");
+  std::int64_t seen = synced_seq_.load(std::memory_order_relaxed);
+  while (seen < target &&
+         !synced_seq_.compare_exchange_weak(seen, target, std::memory_order_release)) {
+  }
+  return true;
 }
 
 Result<std::vector<BatchOutcome>> Store::commit(

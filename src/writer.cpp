@@ -9,10 +9,11 @@ namespace aiusage {
 GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t max_batches)
     : store_(store), ledger_(ledger), max_batches_(max_batches == 0 ? 1 : max_batches) {
   // Named for top -H and perf.
-  sync_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "aiusage-sync");
-    run_sync();
-  });
+  for (std::thread& t : sync_threads_)
+    t = std::thread([this] {
+      pthread_setname_np(pthread_self(), "aiusage-sync");
+      run_sync();
+    });
   checkpoint_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-ckpt");
     run_checkpoints();
@@ -52,7 +53,7 @@ GroupCommitWriter::~GroupCommitWriter() {
   // In this order: the writer commits what is queued, the sync thread acknowledges it, the roll-up
   // thread rolls up everything now durable.
   stop(mutex_, work_cv_, stopping_, thread_);
-  stop(sync_mutex_, sync_cv_, committing_done_, sync_thread_);
+  for (std::thread& t : sync_threads_) stop(sync_mutex_, sync_cv_, committing_done_, t);
   stop(rollup_mutex_, rollup_cv_, rollup_stop_, rollup_thread_);
   stop(checkpoint_mutex_, checkpoint_cv_, checkpoint_stop_, checkpoint_thread_);
 }
@@ -182,13 +183,14 @@ void GroupCommitWriter::apply(const std::vector<Job*>& jobs) {
 void GroupCommitWriter::run_sync() {
   for (;;) {
     std::vector<Job*> jobs;
-    std::uint64_t handed_at_swap = 0;
+    std::uint64_t commits = 0;
     {
       std::unique_lock lock(sync_mutex_);
       sync_cv_.wait(lock, [&] { return committing_done_ || !committed_.empty(); });
       if (committed_.empty()) return;
       jobs.swap(committed_);
-      handed_at_swap = handed_;
+      commits = handed_ - swapped_;
+      swapped_ = handed_;
     }
     // One flush covers every commit handed over before it started. The ledger counts what was
     // committed even when the flush fails, as the database does while the process lives.
@@ -196,7 +198,7 @@ void GroupCommitWriter::run_sync() {
     apply(jobs);
     {
       std::lock_guard lock(sync_mutex_);
-      applied_ = handed_at_swap;
+      applied_ += commits;
     }
     applied_cv_.notify_all();
     for (Job* j : jobs) {

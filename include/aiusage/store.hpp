@@ -63,7 +63,7 @@ class Store {
   // returns how many. One thread at a time; it may run while commit() and sync() run.
   Result<std::size_t> roll_up(std::size_t max_records);
   // Makes every commit returned so far durable (fdatasync of the WAL, with synchronous_full).
-  // May run on another thread while commit() or roll_up() runs.
+  // May run on other threads while commit(), roll_up() or another sync() runs.
   Result<bool> sync();
   // Checkpoints never run inside a commit. checkpoint() copies the WAL into the database from its
   // own connection without blocking commits (any one thread); finish_checkpoint() copies what was
