@@ -2,6 +2,7 @@
 // Prometheus text format 0.0.4 appended straight to a string: the bytes prometheus-cpp's
 // TextSerializer writes for the same families, labels and values, without building them first.
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -32,10 +33,11 @@ void sample(std::string& out, std::string_view name, std::string_view labels,
 // Takes the next piece of a page (never empty); false when the reader is gone.
 using PageSink = std::function<bool(std::string_view)>;
 
-// Writes the /metrics page, then `extra`'s families, to `sink` in pieces of about 256 KiB, never
-// under a ledger lock (src/metrics.cpp). False once the sink refuses one: the rest is not rendered.
+// Writes the /metrics page, then the families of `extras` (null entries skipped), to `sink` in
+// pieces of about 256 KiB, never under a ledger lock (src/metrics.cpp). False once the sink
+// refuses one: the rest is not rendered.
 bool write_metrics(UsageService& service, const PageSink& sink,
-                   const prometheus::Collectable* extra = nullptr);
+                   std::initializer_list<const prometheus::Collectable*> extras = {});
 // The same page (without extra families) as one string.
 std::string render_metrics(UsageService& service);
 

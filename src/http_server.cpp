@@ -410,12 +410,14 @@ class Router {
   }
 
  private:
-  // Rendered while it is sent, so the page is never held whole; the reloader's families last.
+  // Rendered while it is sent, so the page is never held whole; the storage's and the reloader's
+  // families last.
   Response metrics() {
     Response r{200, "text/plain; version=0.0.4; charset=utf-8", "", {}, {}};
     r.stream = [this](const PageSink& sink) {
       return write_metrics(service_, sink,
-                           options_.reloader ? options_.reloader->collector().get() : nullptr);
+                           {service_.storage_collector().get(),
+                            options_.reloader ? options_.reloader->collector().get() : nullptr});
     };
     return r;
   }

@@ -220,7 +220,7 @@ class PageBuffer {
 // ledger is read slice by slice, so ingest keeps committing during a long scrape, and the buffer
 // is passed on between slices, so a slow reader never holds up a commit.
 bool write_metrics(UsageService& service, const PageSink& sink,
-                   const prometheus::Collectable* extra) {
+                   std::initializer_list<const prometheus::Collectable*> extras) {
   namespace ex = exposition;
   const LabelSet& set = service.config().labels;
   const std::string& currency = service.config().currency;
@@ -310,7 +310,8 @@ bool write_metrics(UsageService& service, const PageSink& sink,
     ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
     if (!page.flush_if_full()) return false;
   }
-  if (extra != nullptr) out += prometheus::TextSerializer().Serialize(extra->Collect());
+  for (const prometheus::Collectable* extra : extras)
+    if (extra != nullptr) out += prometheus::TextSerializer().Serialize(extra->Collect());
   return page.flush();
 }
 

@@ -219,4 +219,8 @@ IngestCounters UsageService::ingest_counters() const {
 
 std::shared_ptr<prometheus::Collectable> UsageService::collector() { return collector_; }
 
+std::shared_ptr<prometheus::Collectable> UsageService::storage_collector() {
+  return writer_->collector();
+}
+
 }  // namespace aiusage

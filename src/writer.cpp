@@ -1,13 +1,61 @@
 #include "writer.hpp"
 
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 namespace aiusage {
 
+namespace {
+
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+class StorageCollector : public prometheus::Collectable {
+ public:
+  StorageCollector(const prometheus::Histogram& ack, const prometheus::Histogram& flush,
+                   const Store& store)
+      : ack_(ack), flush_(flush), store_(store) {}
+
+  std::vector<MetricFamily> Collect() const override {
+    MetricFamily ack{"ai_usage_ingest_ack_duration_seconds",
+                     "Time a request's records spent in the writer (queue, commit, flush) until "
+                     "acknowledged or refused.",
+                     MetricType::Histogram,
+                     {ack_.Collect()}};
+    MetricFamily pending{"ai_usage_rollup_pending_records",
+                         "Records stored but not yet rolled up; reads add them from the records.",
+                         MetricType::Gauge,
+                         {}};
+    pending.metric.emplace_back().gauge.value = static_cast<double>(store_.pending_records());
+    MetricFamily flush{"ai_usage_store_flush_duration_seconds",
+                       "Duration of each WAL flush (fdatasync) acknowledgements wait for.",
+                       MetricType::Histogram,
+                       {flush_.Collect()}};
+    return {std::move(ack), std::move(pending), std::move(flush)};
+  }
+
+ private:
+  const prometheus::Histogram& ack_;
+  const prometheus::Histogram& flush_;
+  const Store& store_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
 GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t max_batches)
-    : store_(store), ledger_(ledger), max_batches_(max_batches == 0 ? 1 : max_batches) {
+    : store_(store),
+      ledger_(ledger),
+      max_batches_(max_batches == 0 ? 1 : max_batches),
+      ack_seconds_({.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
+      flush_seconds_({.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}),
+      collector_(std::make_shared<StorageCollector>(ack_seconds_, flush_seconds_, store_)) {
   // Named for top -H and perf.
   for (std::thread& t : sync_threads_)
     t = std::thread([this] {
@@ -95,6 +143,7 @@ void GroupCommitWriter::checkpoint_step() {
 }
 
 Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
+  const auto start = std::chrono::steady_clock::now();
   Job job;
   job.records = &records;
   {
@@ -105,6 +154,7 @@ Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records
   work_cv_.notify_one();
   std::unique_lock lock(job.mutex);
   job.cv.wait(lock, [&] { return job.done; });
+  ack_seconds_.Observe(seconds_since(start));
   return std::move(*job.result);
 }
 
@@ -194,7 +244,9 @@ void GroupCommitWriter::run_sync() {
     }
     // One flush covers every commit handed over before it started. The ledger counts what was
     // committed even when the flush fails, as the database does while the process lives.
+    const auto flush_start = std::chrono::steady_clock::now();
     auto synced = store_.sync();
+    if (store_.flushes()) flush_seconds_.Observe(seconds_since(flush_start));
     apply(jobs);
     {
       std::lock_guard lock(sync_mutex_);

@@ -14,8 +14,14 @@
 #include <thread>
 #include <vector>
 
+#include <prometheus/histogram.h>
+
 #include "aiusage/ledger.hpp"
 #include "aiusage/store.hpp"
+
+namespace prometheus {
+class Collectable;
+}
 
 namespace aiusage {
 
@@ -50,6 +56,9 @@ class GroupCommitWriter {
   // Blocks until `records` is committed and durable (or refused); duplicates get their stored
   // cost.
   Result<BatchOutcome> submit(std::vector<UsageRecord>& records);
+  // The pipeline's own metrics for /metrics: acknowledgement and flush durations (histograms), and
+  // the records not yet rolled up.
+  std::shared_ptr<prometheus::Collectable> collector() const { return collector_; }
   // Runs `fn` while no commit is between the store and the ledger.
   template <typename Fn>
   void exclusive(Fn&& fn) {
@@ -87,6 +96,8 @@ class GroupCommitWriter {
   Store& store_;
   Ledger& ledger_;
   std::size_t max_batches_;
+  prometheus::Histogram ack_seconds_, flush_seconds_;
+  std::shared_ptr<prometheus::Collectable> collector_;
   std::mutex mutex_;
   std::condition_variable work_cv_;
   std::deque<Job*> queue_;

@@ -99,6 +99,8 @@ class UsageService {
   // Rolls the month aggregates over when the clock has crossed a month boundary.
   void ensure_current_month();
   std::shared_ptr<prometheus::Collectable> collector();
+  // The storage pipeline's own metrics: acknowledgement and flush durations, roll-up backlog.
+  std::shared_ptr<prometheus::Collectable> storage_collector();
 
  private:
   Config config_;

@@ -65,6 +65,8 @@ class Store {
   // Makes every commit returned so far durable (fdatasync of the WAL, with synchronous_full).
   // May run on other threads while commit(), roll_up() or another sync() runs.
   Result<bool> sync();
+  // Whether sync() flushes (synchronous_full).
+  bool flushes() const { return full_sync_; }
   // Checkpoints never run inside a commit. checkpoint() copies the WAL into the database from its
   // own connection without blocking commits (any one thread); finish_checkpoint() copies what was
   // appended meanwhile from the writer's thread, so the WAL starts over at the next commit. Both
