@@ -6,6 +6,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "log.hpp"
+
 namespace aiusage {
 
 namespace {
@@ -178,6 +180,7 @@ void GroupCommitWriter::run() {
 void GroupCommitWriter::run_roll_ups() {
   std::unique_lock lock(rollup_mutex_);
   std::int64_t seen = -1;  // committed_seq() at the last look
+  bool failing = false;    // logged once per run of failures
   for (;;) {
     const bool wanted =
         rollup_cv_.wait_for(lock, kRollUpIdle, [&] { return rollup_stop_ || rollup_wanted_; });
@@ -192,6 +195,9 @@ void GroupCommitWriter::run_roll_ups() {
     // loses nothing: reads count pending records from the records table; the next turn retries.
     for (;;) {
       auto n = store_.roll_up(kRollUpLimit);
+      if (!n && !failing) log::error("roll-up failed; retrying", {{"err", n.error().message}});
+      if (n && failing) log::info("roll-up works again");
+      failing = !n;
       if (!n || *n < kRollUpLimit || (!stop && store_.pending_records() < kRollUpAt)) break;
     }
     lock.lock();
