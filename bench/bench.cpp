@@ -9,6 +9,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <rapidjson/document.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +33,7 @@
 #include "aiusage/service.hpp"
 #include "aiusage/store.hpp"
 #include "exposition.hpp"
+#include "json_out.hpp"
 #include "support/http_client.hpp"
 
 using namespace aiusage;
@@ -558,6 +560,54 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   return 0;
 }
 
+// parse REPS: microseconds per record for the request side of a 1000-record batch: its parsing
+// (parse_usage_body: JSON, validation, fingerprints), pricing and answer, against RapidJSON
+// parsing the same body into a DOM alone. Medians of REPS.
+int parse_cost(int reps) {
+  Population pop;
+  std::mt19937_64 rng(5);
+  const std::int64_t now = now_ms();
+  std::string body = "[";
+  for (int i = 0; i < 1000; ++i)
+    body += (i ? "," : "") + json_escape_free(pop.make("p-" + std::to_string(i), now - 60'000 + i,
+                                                       rng() % kSeries, rng));
+  body += "]";
+  const Config config = default_config();
+  const IngestPolicy policy{now, config.window, std::nullopt};
+  const double dom = median_ms(reps, [&] {
+    rapidjson::Document doc;
+    doc.Parse(body.data(), body.size());
+    if (doc.HasParseError() || doc.Size() != 1000) throw std::runtime_error("DOM parse failed");
+  });
+  std::vector<UsageRecord> records;
+  const double parse = median_ms(reps, [&] {
+    auto parsed = parse_usage_body(body, BodyFormat::json, policy);
+    if (!parsed) throw std::runtime_error(parsed.error().message);
+    records = std::move(*parsed);
+  });
+  const double price = median_ms(reps, [&] {
+    for (UsageRecord& r : records) {
+      const CostQuote q = config.prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
+      r.cost = r.cached ? 0 : q.cost;
+      r.priced = q.priced;
+    }
+  });
+  IngestOutcome outcome;
+  outcome.duplicate.assign(records.size(), false);
+  outcome.accepted = records.size();
+  outcome.records = records;
+  std::size_t answer_bytes = 0;
+  const double answer = median_ms(
+      reps, [&] { answer_bytes = json::ingest_outcome(outcome, config.currency).size(); });
+  report("parse_body_bytes", static_cast<double>(body.size()));
+  report("parse_answer_bytes", static_cast<double>(answer_bytes));
+  report("parse_dom_us_per_record", dom);  // ms per 1000 records = us per record
+  report("parse_service_us_per_record", parse);
+  report("parse_price_us_per_record", price);
+  report("parse_answer_us_per_record", answer);
+  return 0;
+}
+
 // fsync FILE COUNT: the disk's floor for a durable acknowledgement: COUNT times, one 4 KiB
 // overwrite of a preallocated file followed by fdatasync (what one WAL flush costs at least).
 int fsync_floor(const std::string& path, int count) {
@@ -599,6 +649,7 @@ int main(int argc, char** argv) {
     if (a.size() == 4 && a[0] == "batch") return batch(a[1], a[2], std::stoi(a[3]));
     if (a.size() == 1 && a[0] == "models") return models();
     if (a.size() == 3 && a[0] == "fsync") return fsync_floor(a[1], std::stoi(a[2]));
+    if (a.size() == 2 && a[0] == "parse") return parse_cost(std::stoi(a[1]));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aiusage_bench: %s\n", e.what());
     return 1;
@@ -607,6 +658,6 @@ int main(int argc, char** argv) {
       stderr,
       "usage: aiusage_bench gen DB RECORDS | serve bare PORT THREADS | serve service PORT "
       "THREADS DB GROUP_COMMIT | scrape DB REPS | stats DB REPS | batch START_DB DIR REQUESTS | "
-      "models | fsync FILE COUNT\n");
+      "models | fsync FILE COUNT | parse REPS\n");
   return 2;
 }

@@ -37,6 +37,9 @@ awk '
     row("2 Store::commit alone, 1 thread (vs plain)", sprintf("%.0f", v["batch_store_commit_records_per_s"]),
         sprintf("%.0f", v["batch_plain_records_per_s"]),
         r(v["batch_store_commit_records_per_s"], v["batch_plain_records_per_s"]), "(report)")
+    row("2 parse+validate us/record (vs DOM parse)", v["parse_service_us_per_record"],
+        v["parse_dom_us_per_record"],
+        r(v["parse_service_us_per_record"], v["parse_dom_us_per_record"]), "(report)")
     row("3 scrape ms, speed-up vs prometheus-cpp", v["scrape_fast_ms"], v["scrape_promcpp_collect_ms"],
         r(v["scrape_promcpp_collect_ms"], v["scrape_fast_ms"]) "x", ">= 3x")
     row("3 scrape ms, vs building a Registry too", v["scrape_fast_ms"], v["scrape_promcpp_build_collect_ms"],

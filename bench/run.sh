@@ -80,6 +80,9 @@ if command -v promtool >/dev/null; then
   say "big_promtool_problems $(wc -l <"$OUT/promtool.txt")"
 fi
 
+echo "== request-side cost of a batch" >&2
+"$B" parse 30 | collect ""
+
 echo "== batch ingest" >&2
 mkdir -p "$OUT/batch"
 "$B" batch "$OUT/small.db" "$OUT/batch" 100 | collect ""
