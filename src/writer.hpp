@@ -81,6 +81,7 @@ class GroupCommitWriter {
     std::mutex mutex;
     std::condition_variable cv;
     bool done = false;
+    std::chrono::steady_clock::time_point start;  // submitted
   };
   void run();
   void run_sync();
