@@ -215,7 +215,7 @@ void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
                                 : Result<BatchOutcome>(outcome.error());
     std::lock_guard lock(sync_mutex_);
     committed_.insert(committed_.end(), jobs.begin(), jobs.end());
-    ++handed_;
+    handed_ += jobs.size();
   }
   sync_cv_.notify_one();
 }
@@ -238,14 +238,11 @@ void GroupCommitWriter::apply(const std::vector<Job*>& jobs) {
 void GroupCommitWriter::run_sync() {
   for (;;) {
     std::vector<Job*> jobs;
-    std::uint64_t commits = 0;
     {
       std::unique_lock lock(sync_mutex_);
       sync_cv_.wait(lock, [&] { return committing_done_ || !committed_.empty(); });
       if (committed_.empty()) return;
       jobs.swap(committed_);
-      commits = handed_ - swapped_;
-      swapped_ = handed_;
     }
     // One flush covers every commit handed over before it started. The ledger counts what was
     // committed even when the flush fails, as the database does while the process lives.
@@ -255,7 +252,7 @@ void GroupCommitWriter::run_sync() {
     apply(jobs);
     {
       std::lock_guard lock(sync_mutex_);
-      applied_ += commits;
+      applied_ += jobs.size();
     }
     applied_cv_.notify_all();
     for (Job* j : jobs) {

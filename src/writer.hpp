@@ -107,8 +107,8 @@ class GroupCommitWriter {
   std::mutex sync_mutex_;
   std::condition_variable sync_cv_;
   std::vector<Job*> committed_;  // awaiting Store::sync
-  // Commits handed to the sync threads, taken by them, and added to the ledger (under sync_mutex_).
-  std::uint64_t handed_ = 0, swapped_ = 0, applied_ = 0;
+  // Jobs handed to the sync threads, and those added to the ledger (under sync_mutex_).
+  std::uint64_t handed_ = 0, applied_ = 0;
   std::condition_variable applied_cv_;
   bool committing_done_ = false;
   enum class Checkpoint { idle, running, done };
