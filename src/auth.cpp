@@ -2,7 +2,6 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <atomic>
 #include <memory>
@@ -166,40 +165,6 @@ bool AuthConfig::metrics_protected() const {
   for (const ApiToken& t : tokens)
     if (t.allows(Permission::metrics)) return true;
   return false;
-}
-
-Sha256 sha256(std::string_view data) {
-  Sha256 out{};
-  unsigned int len = 0;
-  // Fetched once: EVP_sha256() makes OpenSSL 3 look the digest up (under a lock, with an
-  // allocation) on every use, ~1 us per record fingerprint.
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
-      len != out.size())
-    throw std::runtime_error("SHA-256 failed");
-  return out;
-}
-
-Result<Sha256> parse_sha256_hex(std::string_view hex) {
-  if (hex.size() != 64) return Error{"expected 64 hex digits (a SHA-256 digest)"};
-  Sha256 out{};
-  for (std::size_t i = 0; i < 64; ++i) {
-    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i])));
-    int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (v < 0) return Error{"expected 64 hex digits (a SHA-256 digest)"};
-    out[i / 2] = static_cast<unsigned char>(out[i / 2] | (i % 2 ? v : v << 4));
-  }
-  return out;
-}
-
-std::string to_hex(const Sha256& digest) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : digest) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
 }
 
 std::uint64_t bcrypt_runs() { return g_bcrypt_runs.load(std::memory_order_relaxed); }

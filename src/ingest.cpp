@@ -1,6 +1,5 @@
 #include "aiusage/ingest.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
@@ -9,6 +8,7 @@
 #include <stdexcept>
 
 #include "aiusage/calendar.hpp"
+#include "aiusage/digest.hpp"
 #include "aiusage/duration.hpp"
 
 namespace aiusage {
@@ -221,19 +221,7 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
   put(std::to_string(r.cache_write_tokens));
   put(r.cached ? "1" : "0");
   put(timestamp_given ? std::to_string(r.timestamp_ms) : "-");
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // Fetched once, as in auth's sha256(): EVP_sha256() costs a locked lookup per use.
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  if (md == nullptr || EVP_Digest(canon.data(), canon.size(), digest, &len, md, nullptr) != 1)
-    throw std::runtime_error("SHA-256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < 16; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
+  return to_hex(sha256(canon), 16);
 }
 
 std::string make_uuid() {

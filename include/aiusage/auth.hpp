@@ -9,11 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "aiusage/digest.hpp"
 #include "aiusage/result.hpp"
 
 namespace aiusage {
-
-using Sha256 = std::array<unsigned char, 32>;
 
 // What a credential allows; a token holds a set of these.
 enum class Permission : unsigned { ingest = 1, read = 2, metrics = 4, admin = 8 };
@@ -71,11 +70,6 @@ struct AuthDenial {
   std::string message;
   std::vector<std::string> challenges;  // WWW-Authenticate values for a 401
 };
-
-Sha256 sha256(std::string_view data);
-// 64 hex digits, either case.
-Result<Sha256> parse_sha256_hex(std::string_view hex);
-std::string to_hex(const Sha256& digest);
 
 // Checks an Authorization header (nullptr when absent) for an endpoint needing `needed`.
 // Token hashes are compared in constant time; Basic is accepted for /metrics only.
