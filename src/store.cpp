@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -591,6 +592,66 @@ struct SeriesNames {
 
 }  // namespace
 
+// Committed records not yet rolled up, as roll_up() and reads need them: every record with seq in
+// (base, top] is in `log`, in seq order. Past `limit` all are dropped (read back from the file).
+struct Store::Recent {
+  struct Record {
+    std::int64_t seq, series, timestamp_ms;
+    UsageSums sums;
+  };
+
+  explicit Recent(std::int64_t last_seq, std::size_t limit)
+      : base(last_seq), top(last_seq), limit(limit) {}
+
+  // After each commit that stored records, `last_seq` the last of them; one writer, commit order.
+  void append(const std::vector<Record>& records, std::int64_t last_seq) {
+    std::lock_guard lock(mutex);
+    if (log.size() + records.size() > limit) {
+      log.clear();
+      base = last_seq;
+    } else {
+      log.insert(log.end(), records.begin(), records.end());
+    }
+    top = last_seq;
+  }
+
+  // After the records through `seq` were rolled up.
+  void drop_through(std::int64_t seq) {
+    std::lock_guard lock(mutex);
+    while (!log.empty() && log.front().seq <= seq) log.pop_front();
+    base = std::max(base, seq);
+    top = std::max(top, base);
+  }
+
+  // Appends to `out` up to `max` kept records with seq in (after, upto]; returns the seq through
+  // which `out` now holds every record, `after` when the log does not reach back to it.
+  std::int64_t copy(std::int64_t after, std::int64_t upto, std::size_t max,
+                    std::vector<Record>& out) {
+    std::lock_guard lock(mutex);
+    if (base > after || max == 0) return after;
+    auto it = std::upper_bound(log.begin(), log.end(), after,
+                               [](std::int64_t seq, const Record& r) { return seq < r.seq; });
+    for (std::size_t n = 0; it != log.end() && it->seq <= upto; ++it, ++n) {
+      if (n == max) return out.back().seq;
+      out.push_back(*it);
+    }
+    return std::max(after, std::min(upto, top));
+  }
+
+  // Records after this seq are kept (through top); those before it are read from the file.
+  std::int64_t kept_after() {
+    std::lock_guard lock(mutex);
+    return base;
+  }
+
+  // Records copied at a time by readers: short holds of the lock the writer appends under.
+  static constexpr std::size_t kChunk = 4096;
+  std::mutex mutex;
+  std::deque<Record> log;
+  std::int64_t base, top;
+  const std::size_t limit;
+};
+
 // The rollup file's connection (the records file attached as `rec`), used by roll_up() only.
 struct Store::Rollup : SeriesNames {
   // `last_id(seq)`: the id of the record `seq` in the records file, empty when there is none.
@@ -648,8 +709,10 @@ struct Store::Rollup : SeriesNames {
 };
 
 struct Store::Reader : SeriesNames {
-  Reader(const std::string& path, const std::string& rollup_path)
-      : db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, 5000),
+  // `recent`: the store's records not yet rolled up, read from memory where it keeps them.
+  Reader(const std::string& path, const std::string& rollup_path, Recent& recent)
+      : recent(recent),
+        db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, 5000),
         attached((attach(db, rollup_path, "r"), true)),
         monthly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
                                     " FROM r.usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
@@ -667,11 +730,12 @@ struct Store::Reader : SeriesNames {
                 "s.provider = a.provider AND s.model = "
                 "a.model AND s.project_id = a.project_id AND s.user_id = a.user_id WHERE "
                 "a.timestamp_ms >= ?1 AND a.timestamp_ms < ?2 AND a.seq <= ?3 GROUP BY s.id"),
-        // Records not yet rolled up with a time in [?2, ?3], one row each, by the seq range (a
+        // Records of seq in (?1, ?2] with a time in [?3, ?4], one row each, by the seq range (a
         // month of the timestamp index would be up to millions of records).
         pending(db.getHandle(), "SELECT series_id, " + record_columns(false) +
-                                    " FROM ai_usage NOT INDEXED WHERE seq > ?1 AND timestamp_ms "
-                                    ">= ?2 AND timestamp_ms <= ?3"),
+                                    " FROM ai_usage NOT INDEXED WHERE seq > ?1 AND seq <= ?2 AND "
+                                    "timestamp_ms >= ?3 AND timestamp_ms <= ?4"),
+        last_seq(db.getHandle(), "SELECT coalesce(max(seq), 0) FROM ai_usage"),
         rolled_up(db.getHandle(), "SELECT rolled_up_seq FROM r.rollup_state"),
         labels(db.getHandle(),
                std::string("SELECT dim, value, ") + kSumColumns +
@@ -763,8 +827,28 @@ struct Store::Reader : SeriesNames {
       first = start;
       last = end - 1;
     }
-    pending.start({rolled, first, last});
-    read(pending, 1);
+    // Records not rolled up: those kept in memory, the others (after a restart, or past the
+    // limit, or committed but not yet handed over) from the records file.
+    last_seq.start({});
+    const std::int64_t newest = last_seq.step() ? last_seq.i64(0) : 0;
+    last_seq.finish();
+    std::vector<Recent::Record> chunk;
+    for (std::int64_t through = rolled; through < newest;) {
+      chunk.clear();
+      if (const std::int64_t next = recent.copy(through, newest, Recent::kChunk, chunk);
+          next > through) {
+        for (const Recent::Record& r : chunk)
+          if (r.timestamp_ms >= first && r.timestamp_ms <= last && matches(r.series))
+            acc[static_cast<std::size_t>(r.series)] += r.sums;
+        through = next;
+        continue;
+      }
+      const std::int64_t kept_after = recent.kept_after();
+      const std::int64_t upto = kept_after > through ? std::min(kept_after, newest) : newest;
+      pending.start({through, upto, first, last});
+      read(pending, 1);
+      through = upto;
+    }
     for (const Piece& p : pieces) {
       if (p.level == Level::monthly && by_label) {
         labels.start({p.from, p.to});
@@ -790,9 +874,10 @@ struct Store::Reader : SeriesNames {
     return acc;
   }
 
+  Recent& recent;
   SQLite::Database db;
   bool attached;  // the rollup file, as `r`, before the statements that read it
-  RawStatement monthly, monthly_of, hourly, raw, pending, rolled_up, labels, new_series;
+  RawStatement monthly, monthly_of, hourly, raw, pending, last_seq, rolled_up, labels, new_series;
   // A filter matching at most 1/kFewSeries of the series reads by series.
   static constexpr std::size_t kFewSeries = 16;
 };
@@ -843,8 +928,8 @@ Store::Store(const StoreOptions& options) {
   // Everything in the records file when it opens is on disk as far as the store can tell.
   const std::int64_t max_seq =
       db.execAndGet("SELECT coalesce(max(seq), 0) FROM ai_usage").getInt64();
-  committed_seq_ = synced_seq_ = fresh_base_ = max_seq;
-  fresh_limit_ = options.fresh_limit;
+  committed_seq_ = synced_seq_ = max_seq;
+  recent_ = std::make_unique<Recent>(max_seq, options.fresh_limit);
   writer_ = std::make_unique<Writer>(db);
   SQLite::Statement id_of(db, "SELECT id FROM ai_usage WHERE seq = ?");
   rollup_ = std::make_unique<Rollup>(rollup_path, options.path, store_id, [&](std::int64_t seq) {
@@ -853,7 +938,7 @@ Store::Store(const StoreOptions& options) {
     id_of.reset();
     return id;
   });
-  reader_ = std::make_unique<Reader>(options.path, rollup_path);
+  reader_ = std::make_unique<Reader>(options.path, rollup_path, *recent_);
   checkpoint_db_ = std::make_unique<SQLite::Database>(
       options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, 5000);
   checkpoint_db_->exec("PRAGMA synchronous = NORMAL");
@@ -967,7 +1052,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
   Writer& w = *writer_;
   std::vector<BatchOutcome> outcomes(batches.size());
   std::vector<const SeriesKey*> added;
-  std::vector<Fresh> fresh;
+  std::vector<Recent::Record> fresh;
   std::size_t inserted = 0;
   std::int64_t last_seq = 0;
   // Forgets the series created since `mark`: their rows were rolled back.
@@ -1027,15 +1112,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
     }
     db.exec("COMMIT");
     w.publish();
-    if (!fresh.empty()) {
-      std::lock_guard lock(fresh_mutex_);
-      if (fresh_.size() + fresh.size() > fresh_limit_) {
-        fresh_.clear();  // roll_up() reads these back from the file
-        fresh_base_ = last_seq;
-      } else {
-        fresh_.insert(fresh_.end(), fresh.begin(), fresh.end());
-      }
-    }
+    if (!fresh.empty()) recent_->append(fresh, last_seq);
     pending_ += inserted;
     if (last_seq > committed_seq_.load(std::memory_order_relaxed)) {
       committed_seq_.store(last_seq, std::memory_order_release);
@@ -1060,28 +1137,14 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
   // Only records on disk: a crash must not leave rollups counting records the file lost.
   std::int64_t upto = synced_seq_.load(std::memory_order_acquire);
   if (upto <= u.rolled) return std::size_t{0};
-  // Records committed since the rollups' end are taken from memory, the others read back; what
-  // is not rolled up goes back in front of the records committed meanwhile.
-  std::deque<Fresh> fresh;
-  std::int64_t base = 0;
-  bool taken = false;
-  {
-    std::lock_guard lock(fresh_mutex_);
-    base = fresh_base_;
-    taken = u.rolled >= base;
-    if (taken)
-      fresh.swap(fresh_);
-    else
-      upto = std::min(upto, base);
+  // Records kept in memory are copied from there, the others read back from the records file.
+  std::vector<Recent::Record> kept;
+  for (std::int64_t through = u.rolled; kept.size() < max_records;) {
+    const std::int64_t next =
+        recent_->copy(through, upto, std::min(Recent::kChunk, max_records - kept.size()), kept);
+    if (next == through) break;
+    through = next;
   }
-  auto give_back = [&](std::size_t used) {
-    if (!taken) return;
-    std::lock_guard lock(fresh_mutex_);
-    if (fresh_base_ != base) return;  // dropped meanwhile: read back from the file
-    fresh.erase(fresh.begin(), fresh.begin() + static_cast<std::ptrdiff_t>(used));
-    fresh.insert(fresh.end(), fresh_.begin(), fresh_.end());
-    fresh_.swap(fresh);
-  };
   try {
     // Deferred: the records file is only read, so its write lock is never taken.
     SQLite::Transaction tx(u.db);
@@ -1092,22 +1155,19 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
       hours.push_back({hour_bucket(ts), id, one});
       months.push_back({month_bucket(ts), id, one});
     };
-    if (taken) {
-      for (const Fresh& f : fresh) {
-        if (f.seq > upto || hours.size() == max_records) break;
-        add(f.seq, f.series, f.timestamp_ms, f.sums);
-      }
+    if (!kept.empty()) {
+      hours.reserve(kept.size());
+      months.reserve(kept.size());
+      for (const Recent::Record& r : kept) add(r.seq, r.series, r.timestamp_ms, r.sums);
     } else {
+      upto = std::min(upto, recent_->kept_after());
       u.pending->start({u.rolled, upto, static_cast<std::int64_t>(max_records)});
       while (u.pending->step())
         add(u.pending->i64(0), u.pending->i64(1), u.pending->i64(2), u.pending->sums(3));
       u.pending->finish();
     }
     const std::size_t count = hours.size();
-    if (count == 0) {
-      give_back(0);
-      return count;
-    }
+    if (count == 0) return count;
     u.load(*u.series);  // same snapshot: knows the series of every record read
     merge(hours);
     merge(months);
@@ -1142,11 +1202,10 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
     tx.commit();
     u.rolled = last;
     pending_.fetch_sub(count);
-    give_back(count);
+    recent_->drop_through(last);
     return count;
   } catch (const SQLite::Exception& e) {
     u.pending->finish();
-    give_back(0);
     return Error{e.what()};
   }
 }

@@ -35,9 +35,11 @@ class GroupCommitWriter {
   // Commits and acknowledges what is queued, rolls up what is pending, then stops.
   ~GroupCommitWriter();
 
-  // Rolls up once this many records are pending, or once no commit came for kRollUpIdle: large
-  // slices update each rollup page once for many records. Reads scan what is pending.
-  static constexpr std::size_t kRollUpAt = 16384;
+  // Rolls up when no commit came for kRollUpIdle, or once this many records are pending (3/4 of
+  // what the store keeps in memory): a burst is stored first and rolled up after, in large
+  // slices that update each rollup page once for many records. Reads add pending records kept
+  // in memory (~100 bytes each).
+  static constexpr std::size_t kRollUpAt = StoreOptions::kDefaultKept / 4 * 3;
   // At most this many per roll-up (~12 MB of sums in memory); the rest follows in the next slice.
   static constexpr std::size_t kRollUpLimit = 65536;
   // Past this many WAL frames (16 MiB) the checkpoint thread copies them back; the writer then

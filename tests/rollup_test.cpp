@@ -133,12 +133,16 @@ std::string old_database(TempDir& dir, const char* sql) {
 
 TEST_CASE("rollup - months, hours and raw edges add up exactly for ranges cutting buckets") {
   TempDir dir;
-  Store store({dir.file("usage.db"), false});
+  // Records not rolled up are read from memory (all kept), from the file (none kept), or the
+  // oldest 1600 from the file and the rest from memory (past the limit of 1500 kept, the log
+  // starts over).
+  const std::size_t kept = GENERATE(StoreOptions::kDefaultKept, std::size_t{0}, std::size_t{1500});
+  Store store({dir.file("usage.db"), false, kept});
   const std::int64_t from = at("2026-10-20T00:00:00Z"), to = at("2027-02-10T00:00:00Z");
   const std::vector<UsageRecord> all = fill(store, 3000, from, to);
   // Every answer below is checked with none, part and all of the records rolled up.
   const std::size_t rolled = GENERATE(std::size_t{0}, std::size_t{1234}, std::size_t{3000});
-  CAPTURE(rolled);
+  CAPTURE(kept, rolled);
   CHECK(store.pending_records() == 3000);
   if (rolled > 0) REQUIRE(*store.roll_up(rolled) == rolled);
   CHECK(store.pending_records() == 3000 - rolled);

@@ -5,7 +5,6 @@
 // every moment. The rollup file is derived: it is rebuilt when it does not match the records.
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,8 +25,10 @@ namespace aiusage {
 struct StoreOptions {
   std::string path;
   bool synchronous_full = true;  // sync() flushes the WAL; otherwise it does nothing
-  // Committed records kept in memory for roll_up(); past this many it reads them back instead.
-  std::size_t fresh_limit = 262144;
+  // Committed records kept in memory until rolled up (for roll_up() and reads); past this many
+  // they are dropped and read back from the records file instead.
+  static constexpr std::size_t kDefaultKept = 262144;
+  std::size_t fresh_limit = kDefaultKept;
 };
 
 struct BatchOutcome {
@@ -99,11 +100,7 @@ class Store {
   struct Writer;
   struct Reader;
   struct Rollup;
-  // A committed record as roll_up() needs it.
-  struct Fresh {
-    std::int64_t seq, series, timestamp_ms;
-    UsageSums sums;
-  };
+  struct Recent;
   std::atomic<int> wal_frames_{0};
   std::atomic<int> checkpoints_{0};
   std::unique_ptr<SQLite::Database> writer_db_;
@@ -118,11 +115,7 @@ class Store {
   mutable std::mutex reader_mutex_;
   std::unique_ptr<Reader> reader_;
   std::unique_ptr<SQLite::Database> checkpoint_db_;
-  // Every record committed after seq fresh_base_, in seq order (under fresh_mutex_).
-  std::mutex fresh_mutex_;
-  std::deque<Fresh> fresh_;
-  std::int64_t fresh_base_ = 0;
-  std::size_t fresh_limit_ = 0;
+  std::unique_ptr<Recent> recent_;  // committed records not yet rolled up
 };
 
 // First instant of the UTC calendar month that contains `ms`, and of the next month.
