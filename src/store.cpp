@@ -623,19 +623,22 @@ struct Store::Recent {
     top = std::max(top, base);
   }
 
-  // Appends to `out` up to `max` kept records with seq in (after, upto]; returns the seq through
-  // which `out` now holds every record, `after` when the log does not reach back to it.
+  // Appends to `out` up to `max` kept records with seq in (after, upto], kChunk per hold of the
+  // lock; returns the seq through which `out` now holds every record, `after` when the log does
+  // not reach back to it.
   std::int64_t copy(std::int64_t after, std::int64_t upto, std::size_t max,
                     std::vector<Record>& out) {
-    std::lock_guard lock(mutex);
-    if (base > after || max == 0) return after;
-    auto it = std::upper_bound(log.begin(), log.end(), after,
-                               [](std::int64_t seq, const Record& r) { return seq < r.seq; });
-    for (std::size_t n = 0; it != log.end() && it->seq <= upto; ++it, ++n) {
-      if (n == max) return out.back().seq;
-      out.push_back(*it);
+    for (std::int64_t through = after;;) {
+      std::lock_guard lock(mutex);
+      if (base > through || max == 0) return through;
+      auto it = std::upper_bound(log.begin(), log.end(), through,
+                                 [](std::int64_t seq, const Record& r) { return seq < r.seq; });
+      for (std::size_t n = std::min(max, kChunk); n > 0 && it != log.end() && it->seq <= upto;
+           --n, --max, ++it)
+        out.push_back(*it);
+      if (it == log.end() || it->seq > upto) return std::max(through, std::min(upto, top));
+      through = out.back().seq;
     }
-    return std::max(after, std::min(upto, top));
   }
 
   // Records after this seq are kept (through top); those before it are read from the file.
@@ -644,7 +647,7 @@ struct Store::Recent {
     return base;
   }
 
-  // Records copied at a time by readers: short holds of the lock the writer appends under.
+  // Records copied per hold of the lock the writer appends under.
   static constexpr std::size_t kChunk = 4096;
   std::mutex mutex;
   std::deque<Record> log;
@@ -929,7 +932,7 @@ Store::Store(const StoreOptions& options) {
   const std::int64_t max_seq =
       db.execAndGet("SELECT coalesce(max(seq), 0) FROM ai_usage").getInt64();
   committed_seq_ = synced_seq_ = max_seq;
-  recent_ = std::make_unique<Recent>(max_seq, options.fresh_limit);
+  recent_ = std::make_unique<Recent>(max_seq, options.kept_limit);
   writer_ = std::make_unique<Writer>(db);
   SQLite::Statement id_of(db, "SELECT id FROM ai_usage WHERE seq = ?");
   rollup_ = std::make_unique<Rollup>(rollup_path, options.path, store_id, [&](std::int64_t seq) {
@@ -1139,12 +1142,7 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
   if (upto <= u.rolled) return std::size_t{0};
   // Records kept in memory are copied from there, the others read back from the records file.
   std::vector<Recent::Record> kept;
-  for (std::int64_t through = u.rolled; kept.size() < max_records;) {
-    const std::int64_t next =
-        recent_->copy(through, upto, std::min(Recent::kChunk, max_records - kept.size()), kept);
-    if (next == through) break;
-    through = next;
-  }
+  recent_->copy(u.rolled, upto, max_records, kept);
   try {
     // Deferred: the records file is only read, so its write lock is never taken.
     SQLite::Transaction tx(u.db);

@@ -191,7 +191,8 @@ void GroupCommitWriter::run_roll_ups() {
     if (!stop && !wanted && !(idle && store_.pending_records() > 0)) continue;
     lock.unlock();
     // On stop every commit is synced, so this ends with nothing pending. A failure (disk full)
-    // loses nothing: reads count pending records from the records table; the next turn retries.
+    // loses nothing: reads count pending records (from memory or the records table); the next
+    // turn retries.
     for (;;) {
       auto n = store_.roll_up(kRollUpLimit);
       if (!n && !failing) log::error("roll-up failed; retrying", {{"err", n.error().message}});

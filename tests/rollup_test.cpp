@@ -439,7 +439,7 @@ TEST_CASE("rollup - records rolled up from memory give the rows that reading the
     }
   }
   const std::string path = dir.file("memory.db");
-  std::size_t limit = StoreOptions{}.fresh_limit;
+  std::size_t limit = StoreOptions{}.kept_limit;
   bool conflict = false;
   SECTION("all kept in memory") {}
   SECTION("past the limit they are dropped and read back") { limit = 250; }

@@ -28,7 +28,7 @@ struct StoreOptions {
   // Committed records kept in memory until rolled up (for roll_up() and reads); past this many
   // they are dropped and read back from the records file instead.
   static constexpr std::size_t kDefaultKept = 262144;
-  std::size_t fresh_limit = kDefaultKept;
+  std::size_t kept_limit = kDefaultKept;
 };
 
 struct BatchOutcome {
