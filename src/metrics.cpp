@@ -214,11 +214,61 @@ class PageBuffer {
   bool ok_ = true;
 };
 
+// Every series with calls, copied from the ledger slice by slice (a commit never waits for the
+// whole copy) with its label set rendered once; the usage families are all written from it.
+struct SeriesSnapshot {
+  struct Row {
+    UsageSums total;
+    std::int64_t month_calls, month_hits;
+    std::size_t block_end;  // row i's label text is blocks[rows[i-1].block_end, block_end)
+  };
+  std::string blocks;
+  std::vector<Row> rows;
+
+  std::string_view block(std::size_t i) const {
+    const std::size_t start = i == 0 ? 0 : rows[i - 1].block_end;
+    return std::string_view(blocks).substr(start, rows[i].block_end - start);
+  }
+};
+
+SeriesSnapshot snapshot(const Ledger& ledger, const LabelSet& set) {
+  SeriesSnapshot snap;
+  std::size_t series = 0;
+  ledger.read([&](const LedgerState& st) { series = st.series.size(); });
+  snap.rows.reserve(series + series / 16);
+  snap.blocks.reserve((series + series / 16) * 96);
+  std::string block;
+  ledger.for_each_series([&](const SeriesKey& key, const SeriesUsage& u) {
+    series_block(block, key, set);
+    snap.blocks += block;
+    snap.rows.push_back({u.total, u.month.calls, u.month.cache_hits, snap.blocks.size()});
+  });
+  return snap;
+}
+
+// A family's sample line around a series' label text: `head` is "name{", `tail` the rest up to
+// the value (",extra=\"value\"} " or "} "), both rendered once per page.
+struct LineShape {
+  std::string head, tail;
+  LineShape(const FamilyInfo& f, std::string_view extra = {}, std::string_view value = {})
+      : head(std::string(f.name) + '{') {
+    if (!extra.empty()) exposition::label(tail, extra, value);
+    tail += "} ";
+  }
+  void write(std::string& out, std::string_view block, double v) const {
+    out += head;
+    out += block;
+    out += tail;
+    exposition::value(out, v);
+    out += '\n';
+  }
+};
+
 }  // namespace
 
-// Same families, order and values as UsageCollector, written as text in one pass per family; the
-// ledger is read slice by slice, so ingest keeps committing during a long scrape, and the buffer
-// is passed on between slices, so a slow reader never holds up a commit.
+// Same families, order and values as UsageCollector, written as text; the series are copied from
+// the ledger first (slice by slice), and the text is passed on in chunks while it is written, so
+// neither a commit nor a slow reader waits for the other.
 bool write_metrics(UsageService& service, const PageSink& sink,
                    std::initializer_list<const prometheus::Collectable*> extras) {
   namespace ex = exposition;
@@ -226,13 +276,27 @@ bool write_metrics(UsageService& service, const PageSink& sink,
   const std::string& currency = service.config().currency;
   const Ledger& ledger = service.ledger();
   service.ensure_current_month();
+  const SeriesSnapshot snap = snapshot(ledger, set);
+  std::int64_t accepted = 0;
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
+  ledger.read([&](const LedgerState& st) {
+    accepted = st.records;
+    unpriced.assign(st.unpriced.begin(), st.unpriced.end());
+  });
   PageBuffer page(sink);
   std::string& out = page.text();
   std::string block;
   auto line = [&](const FamilyInfo& f, const char* name, std::string_view value, double v) {
     ex::sample(out, f.name, block, name, value, v);
   };
-  auto between_slices = [&] { return page.flush_if_full(); };
+  // Writes `fn(row index)` for every series, passing the text on a chunk at a time.
+  auto each_series = [&](auto&& fn) {
+    for (std::size_t i = 0; i < snap.rows.size(); ++i) {
+      fn(i);
+      if (!page.flush_if_full()) return false;
+    }
+    return true;
+  };
 
   header(out, kBuild);
   block.clear();
@@ -241,29 +305,21 @@ bool write_metrics(UsageService& service, const PageSink& sink,
   ex::sample(out, kBuild.name, block, 1.0);
 
   header(out, kCost);
-  if (!ledger.for_each_series(
-          [&](const SeriesKey& key, const UsageSums& s) {
-            series_block(block, key, set);
-            line(kCost, "currency", currency, nanos_to_units(s.cost));
-          },
-          between_slices))
+  const LineShape cost(kCost, "currency", currency);
+  if (!each_series([&](std::size_t i) {
+        cost.write(out, snap.block(i), nanos_to_units(snap.rows[i].total.cost));
+      }))
     return false;
   header(out, kHitRatio);
-  if (!ledger.for_each_month_series(
-          [&](const SeriesKey& key, const UsageSums& s) {
-            if (s.calls <= 0) return;
-            series_block(block, key, set);
-            ex::sample(out, kHitRatio.name, block, hit_ratio(s));
-          },
-          between_slices))
+  const LineShape hits(kHitRatio);
+  if (!each_series([&](std::size_t i) {
+        const SeriesSnapshot::Row& r = snap.rows[i];
+        if (r.month_calls > 0)
+          hits.write(out, snap.block(i),
+                     static_cast<double>(r.month_hits) / static_cast<double>(r.month_calls));
+      }))
     return false;
 
-  std::int64_t accepted = 0;
-  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
-  ledger.read([&](const LedgerState& st) {
-    accepted = st.records;
-    unpriced.assign(st.unpriced.begin(), st.unpriced.end());
-  });
   const IngestCounters c = service.ingest_counters();
   header(out, kIngest);
   block.clear();
@@ -285,22 +341,22 @@ bool write_metrics(UsageService& service, const PageSink& sink,
   }
 
   header(out, kRequests);
-  if (!ledger.for_each_series(
-          [&](const SeriesKey& key, const UsageSums& s) {
-            series_block(block, key, set);
-            line(kRequests, "cached", "false", static_cast<double>(s.calls - s.cache_hits));
-            line(kRequests, "cached", "true", static_cast<double>(s.cache_hits));
-          },
-          between_slices))
+  const LineShape uncached(kRequests, "cached", "false"), cached(kRequests, "cached", "true");
+  if (!each_series([&](std::size_t i) {
+        const UsageSums& s = snap.rows[i].total;
+        uncached.write(out, snap.block(i), static_cast<double>(s.calls - s.cache_hits));
+        cached.write(out, snap.block(i), static_cast<double>(s.cache_hits));
+      }))
     return false;
   header(out, kTokens);
-  if (!ledger.for_each_series(
-          [&](const SeriesKey& key, const UsageSums& s) {
-            series_block(block, key, set);
-            const auto values = token_values(s);
-            for (int i = 0; i < 4; ++i) line(kTokens, "token_type", kTokenTypes[i], values[i]);
-          },
-          between_slices))
+  const LineShape tokens[] = {{kTokens, "token_type", kTokenTypes[0]},
+                              {kTokens, "token_type", kTokenTypes[1]},
+                              {kTokens, "token_type", kTokenTypes[2]},
+                              {kTokens, "token_type", kTokenTypes[3]}};
+  if (!each_series([&](std::size_t i) {
+        const auto values = token_values(snap.rows[i].total);
+        for (int t = 0; t < 4; ++t) tokens[t].write(out, snap.block(i), values[t]);
+      }))
     return false;
   header(out, kUnpriced);
   for (const auto& [key, n] : unpriced) {

@@ -83,7 +83,7 @@ TEST_CASE("ledger - the slice hook runs between slices with the lock released") 
 
   std::size_t seen = 0, hooks = 0;
   const UsageRecord late = record_of("z-late");  // sorts after every other user
-  CHECK(ledger.for_each_series([&](const SeriesKey&, const UsageSums&) { ++seen; },
+  CHECK(ledger.for_each_series([&](const SeriesKey&, const SeriesUsage&) { ++seen; },
                                [&] {
                                  // A commit here would deadlock if the slice still held the lock.
                                  if (++hooks == 1) ledger.apply({&late});
@@ -93,7 +93,7 @@ TEST_CASE("ledger - the slice hook runs between slices with the lock released") 
   CHECK(seen == n + 1);  // the commit between slices shows in a later one
 
   seen = hooks = 0;
-  CHECK_FALSE(ledger.for_each_series([&](const SeriesKey&, const UsageSums&) { ++seen; },
+  CHECK_FALSE(ledger.for_each_series([&](const SeriesKey&, const SeriesUsage&) { ++seen; },
                                      [&] { return ++hooks < 2; }));
   CHECK(hooks == 2);
   CHECK(seen == 2 * Ledger::kSlice);

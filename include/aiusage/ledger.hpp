@@ -66,24 +66,11 @@ class Ledger {
     std::shared_lock lock(mutex_);
     fn(state_);
   }
-  // Runs `fn(key, sums)` over the all-time series in key order, locking one slice at a time so a
-  // commit never waits for a whole scrape; a commit between slices shows in the later ones.
+  // Runs `fn(key, usage)` over the series with calls, in key order, locking one slice at a time
+  // so a commit never waits for a whole scrape; a commit between slices shows in the later ones.
   // `after_slice()` runs after each slice, unlocked; false stops the walk and is returned.
   template <typename Fn, typename After = KeepGoing>
   bool for_each_series(Fn&& fn, After&& after_slice = {}) const {
-    return for_each_sliced(&SeriesUsage::total, fn, after_slice);
-  }
-  // The same over the series with records this month, with their month's sums.
-  template <typename Fn, typename After = KeepGoing>
-  bool for_each_month_series(Fn&& fn, After&& after_slice = {}) const {
-    return for_each_sliced(&SeriesUsage::month, fn, after_slice);
-  }
-
- private:
-  using SeriesMap = std::map<SeriesKey, SeriesUsage>;
-  // Walks the series map with `part` of each entry, skipping entries where it has no calls.
-  template <typename Fn, typename After>
-  bool for_each_sliced(UsageSums SeriesUsage::*part, Fn& fn, After& after_slice) const {
     std::optional<SeriesKey> last;
     for (bool done = false; !done;) {
       {
@@ -93,7 +80,7 @@ class Ledger {
         const SeriesMap& map = state_.series;
         auto it = last ? map.upper_bound(*last) : map.begin();
         for (std::size_t n = 0; n < kSlice && it != map.end(); ++n, ++it)
-          if (const UsageSums& sums = it->second.*part; sums.calls != 0) fn(it->first, sums);
+          if (it->second.total.calls != 0) fn(it->first, it->second);
         done = it == map.end();
         if (!done) last = std::prev(it)->first;
       }
@@ -101,6 +88,9 @@ class Ledger {
     }
     return true;
   }
+
+ private:
+  using SeriesMap = std::map<SeriesKey, SeriesUsage>;
   std::unique_lock<std::shared_mutex> write_lock();
   // The key with the labels the label set drops emptied.
   SeriesKeyView fold_view(SeriesKeyView key) const;
