@@ -33,6 +33,7 @@
 #include "exposition.hpp"
 #include "json_out.hpp"
 #include "log.hpp"
+#include "priority.hpp"
 
 namespace aiusage {
 
@@ -119,6 +120,8 @@ int init_connection(const mg_connection*, void** conn_data) {
   *conn_data = nullptr;
   return 0;
 }
+
+constexpr int kScrapeNice = 10;
 
 std::int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -411,13 +414,16 @@ class Router {
 
  private:
   // Rendered while it is sent, so the page is never held whole; the storage's and the reloader's
-  // families last.
+  // families last. Rendered and sent at nice 10: under full load acknowledgements go first, yet a
+  // scrape keeps a share of the CPU.
   Response metrics() {
     Response r{200, "text/plain; version=0.0.4; charset=utf-8", "", {}, {}};
     r.stream = [this](const PageSink& sink) {
-      return write_metrics(service_, sink,
-                           {service_.storage_collector().get(),
-                            options_.reloader ? options_.reloader->collector().get() : nullptr});
+      return run_at_nice(kScrapeNice, [&] {
+        return write_metrics(service_, sink,
+                             {service_.storage_collector().get(),
+                              options_.reloader ? options_.reloader->collector().get() : nullptr});
+      });
     };
     return r;
   }

@@ -3,10 +3,9 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 #include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "log.hpp"
+#include "priority.hpp"
 
 namespace aiusage {
 
@@ -70,8 +69,7 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
   });
   rollup_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-rollup");
-    // Background work: under full load the request path goes first (Linux nice is per thread).
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    set_thread_nice(10);  // background work: under full load the request path goes first
     run_roll_ups();
   });
   thread_ = std::thread([this] {

@@ -1,13 +1,20 @@
 // /metrics is rendered in bounded pieces between ledger slices and sent with chunked encoding.
+#include <sys/resource.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
+
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <regex>
+#include <stdexcept>
 #include <string_view>
+#include <thread>
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/ledger.hpp"
 #include "exposition.hpp"
+#include "priority.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_page.hpp"
 #include "support/raw_client.hpp"
@@ -97,6 +104,28 @@ TEST_CASE("ledger - the slice hook runs between slices with the lock released") 
                                      [&] { return ++hooks < 2; }));
   CHECK(hooks == 2);
   CHECK(seen == 2 * Ledger::kSlice);
+}
+
+TEST_CASE("priority - run_at_nice runs on a thread of its own at that nice") {
+  const int caller_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  const std::thread::id caller = std::this_thread::get_id();
+  SECTION("its result, its thread and its nice; the caller's nice unchanged") {
+    int seen_nice = -100;
+    std::thread::id seen_thread;
+    CHECK(run_at_nice(10, [&] {
+      seen_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+      seen_thread = std::this_thread::get_id();
+      return true;
+    }));
+    CHECK(seen_nice == std::max(10, caller_nice));  // raising a nice needs no privilege
+    CHECK(seen_thread != caller);
+    CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == caller_nice);
+    CHECK_FALSE(run_at_nice(10, [] { return false; }));
+  }
+  SECTION("what it throws is rethrown to the caller") {
+    CHECK_THROWS_WITH(run_at_nice(10, []() -> bool { throw std::runtime_error("page failed"); }),
+                      "page failed");
+  }
 }
 
 TEST_CASE("metrics - the page is written in bounded pieces that join to render_metrics") {
