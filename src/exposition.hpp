@@ -33,11 +33,16 @@ void sample(std::string& out, std::string_view name, std::string_view labels,
 // Takes the next piece of a page (never empty); false when the reader is gone.
 using PageSink = std::function<bool(std::string_view)>;
 
+// Runs the writing of a page (e.g. on another thread) and returns what it returned.
+using PageWriter = std::function<bool(const std::function<bool()>& write)>;
+
 // Writes the /metrics page, then the families of `extras` (null entries skipped), to `sink` in
-// pieces of about 256 KiB, never under a ledger lock (src/metrics.cpp). False once the sink
-// refuses one: the rest is not rendered.
+// pieces of about 256 KiB (src/metrics.cpp). Everything shown is copied first, under the locks
+// of the ledger and the collectors; the writing, through `write_with` when given, takes none.
+// False once the sink refuses a piece: the rest is not rendered.
 bool write_metrics(UsageService& service, const PageSink& sink,
-                   std::initializer_list<const prometheus::Collectable*> extras = {});
+                   std::initializer_list<const prometheus::Collectable*> extras = {},
+                   const PageWriter& write_with = {});
 // The same page (without extra families) as one string.
 std::string render_metrics(UsageService& service);
 

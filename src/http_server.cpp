@@ -414,16 +414,16 @@ class Router {
 
  private:
   // Rendered while it is sent, so the page is never held whole; the storage's and the reloader's
-  // families last. Rendered and sent at nice 10: under full load acknowledgements go first, yet a
-  // scrape keeps a share of the CPU.
+  // families last. Written and sent at nice 10, after the copy of what it shows (made at the
+  // worker's priority, so no lock waits on a thread that yields): acknowledgements go first.
   Response metrics() {
     Response r{200, "text/plain; version=0.0.4; charset=utf-8", "", {}, {}};
     r.stream = [this](const PageSink& sink) {
-      return run_at_nice(kScrapeNice, [&] {
-        return write_metrics(service_, sink,
-                             {service_.storage_collector().get(),
-                              options_.reloader ? options_.reloader->collector().get() : nullptr});
-      });
+      return write_metrics(
+          service_, sink,
+          {service_.storage_collector().get(),
+           options_.reloader ? options_.reloader->collector().get() : nullptr},
+          [](const std::function<bool()>& write) { return run_at_nice(kScrapeNice, write); });
     };
     return r;
   }

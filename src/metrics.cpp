@@ -264,25 +264,39 @@ struct LineShape {
   }
 };
 
-}  // namespace
-
-// Same families, order and values as UsageCollector, written as text; the series are copied from
-// the ledger first (slice by slice), and the text is passed on in chunks while it is written, so
-// neither a commit nor a slow reader waits for the other.
-bool write_metrics(UsageService& service, const PageSink& sink,
-                   std::initializer_list<const prometheus::Collectable*> extras) {
-  namespace ex = exposition;
-  const LabelSet& set = service.config().labels;
-  const std::string& currency = service.config().currency;
-  const Ledger& ledger = service.ledger();
-  service.ensure_current_month();
-  const SeriesSnapshot snap = snapshot(ledger, set);
+// Everything the page shows, copied under the ledger's and the collectors' locks, so writing it
+// takes none.
+struct PageData {
+  SeriesSnapshot series;
   std::int64_t accepted = 0;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
-  ledger.read([&](const LedgerState& st) {
-    accepted = st.records;
-    unpriced.assign(st.unpriced.begin(), st.unpriced.end());
+  IngestCounters ingest;
+  std::vector<QuotaReport> reports;
+  std::vector<MetricFamily> extras;
+};
+
+PageData gather(UsageService& service,
+                std::initializer_list<const prometheus::Collectable*> extras) {
+  service.ensure_current_month();
+  PageData d;
+  d.series = snapshot(service.ledger(), service.config().labels);
+  service.ledger().read([&](const LedgerState& st) {
+    d.accepted = st.records;
+    d.unpriced.assign(st.unpriced.begin(), st.unpriced.end());
   });
+  d.ingest = service.ingest_counters();
+  d.reports = service.quota_reports();
+  for (const prometheus::Collectable* extra : extras)
+    if (extra != nullptr)
+      for (MetricFamily& f : extra->Collect()) d.extras.push_back(std::move(f));
+  return d;
+}
+
+// Same families, order and values as UsageCollector, written as text and passed on a chunk at a
+// time while it is written.
+bool write_page(const PageData& d, const std::string& currency, const PageSink& sink) {
+  namespace ex = exposition;
+  const SeriesSnapshot& snap = d.series;
   PageBuffer page(sink);
   std::string& out = page.text();
   std::string block;
@@ -320,15 +334,13 @@ bool write_metrics(UsageService& service, const PageSink& sink,
       }))
     return false;
 
-  const IngestCounters c = service.ingest_counters();
   header(out, kIngest);
   block.clear();
-  line(kIngest, "result", "accepted", static_cast<double>(accepted));
-  line(kIngest, "result", "duplicate", static_cast<double>(c.duplicate));
-  line(kIngest, "result", "rejected", static_cast<double>(c.rejected));
+  line(kIngest, "result", "accepted", static_cast<double>(d.accepted));
+  line(kIngest, "result", "duplicate", static_cast<double>(d.ingest.duplicate));
+  line(kIngest, "result", "rejected", static_cast<double>(d.ingest.rejected));
 
-  const std::vector<QuotaReport> reports = service.quota_reports();
-  const std::vector<QuotaSample> quotas = quota_samples(reports);
+  const std::vector<QuotaSample> quotas = quota_samples(d.reports);
   for (const FamilyInfo* f : {&kLimit, &kUsed, &kRatio}) {
     header(out, *f);
     for (const QuotaSample& q : quotas) {
@@ -359,16 +371,25 @@ bool write_metrics(UsageService& service, const PageSink& sink,
       }))
     return false;
   header(out, kUnpriced);
-  for (const auto& [key, n] : unpriced) {
+  for (const auto& [key, n] : d.unpriced) {
     block.clear();
     ex::label(block, "provider", key.first, true);
     ex::label(block, "model", key.second);
     ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
     if (!page.flush_if_full()) return false;
   }
-  for (const prometheus::Collectable* extra : extras)
-    if (extra != nullptr) out += prometheus::TextSerializer().Serialize(extra->Collect());
+  if (!d.extras.empty()) out += prometheus::TextSerializer().Serialize(d.extras);
   return page.flush();
+}
+
+}  // namespace
+
+bool write_metrics(UsageService& service, const PageSink& sink,
+                   std::initializer_list<const prometheus::Collectable*> extras,
+                   const PageWriter& write_with) {
+  const PageData d = gather(service, extras);
+  auto write = [&] { return write_page(d, service.config().currency, sink); };
+  return write_with ? write_with(write) : write();
 }
 
 std::string render_metrics(UsageService& service) {
