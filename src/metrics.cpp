@@ -62,8 +62,8 @@ std::array<double, 4> token_values(const UsageSums& s) {
           static_cast<double>(s.cache_write_tokens), static_cast<double>(s.completion_tokens)};
 }
 
-double hit_ratio(const UsageSums& s) {
-  return static_cast<double>(s.cache_hits) / static_cast<double>(s.calls);
+double hit_ratio(std::int64_t hits, std::int64_t calls) {
+  return static_cast<double>(hits) / static_cast<double>(calls);
 }
 
 // One quota gauge triple: limit, used and used / limit, for one resource.
@@ -140,7 +140,8 @@ class UsageCollector : public prometheus::Collectable {
       for (const auto& [key, n] : st.unpriced)
         add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
       for (const auto& [key, s] : st.series)
-        if (s.month.calls > 0) add(hits, series_labels(key, set), hit_ratio(s.month));
+        if (s.month.calls > 0)
+          add(hits, series_labels(key, set), hit_ratio(s.month.cache_hits, s.month.calls));
       add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
     });
     IngestCounters c = service_.ingest_counters();
@@ -329,8 +330,7 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
   if (!each_series([&](std::size_t i) {
         const SeriesSnapshot::Row& r = snap.rows[i];
         if (r.month_calls > 0)
-          hits.write(out, snap.block(i),
-                     static_cast<double>(r.month_hits) / static_cast<double>(r.month_calls));
+          hits.write(out, snap.block(i), hit_ratio(r.month_hits, r.month_calls));
       }))
     return false;
 
