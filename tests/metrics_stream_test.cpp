@@ -163,6 +163,35 @@ TEST_CASE("metrics - the page is written in bounded pieces that join to render_m
   }
 }
 
+TEST_CASE("metrics - the page shows what was copied before it is written") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(*parse_rfc3339(kNow));
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  UsageService& service = *ts.service;
+  REQUIRE(service.ingest(batch_of_users(3), BodyFormat::json).ok());
+  const std::string before = render_metrics(service);
+
+  std::string written;
+  int writes = 0;
+  CHECK(write_metrics(
+      service,
+      [&](std::string_view piece) {
+        written += piece;
+        return true;
+      },
+      {},
+      [&](const std::function<bool()>& write) {
+        ++writes;
+        // A commit between the copy and the writing: it waits for no lock the page holds.
+        REQUIRE(service.ingest(batch_of_users(5), BodyFormat::json).ok());
+        return write();
+      }));
+  CHECK(writes == 1);
+  CHECK(written == before);
+  CHECK(render_metrics(service) != before);
+}
+
 // Whether the served page goes on after the usage families with the storage pipeline's, whole:
 // they end with the flush histogram's +Inf bucket.
 bool ends_with_storage(const std::string& body) {
