@@ -900,6 +900,7 @@ Store::Store(const StoreOptions& options) {
   // before anything is acknowledged (what FULL does inside COMMIT, but outside the write lock).
   db.exec("PRAGMA synchronous = NORMAL");
   full_sync_ = options.synchronous_full;
+  kept_limit_ = options.kept_limit;
   wal_path_ = options.path + "-wal";
   // Inserts touch the id index anywhere: keep many of its pages cached (32 MiB).
   db.exec("PRAGMA cache_size = -32768");

@@ -54,6 +54,7 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
     : store_(store),
       ledger_(ledger),
       max_batches_(max_batches == 0 ? 1 : max_batches),
+      roll_up_at_(store.kept_limit() / 4 * 3),
       ack_seconds_({.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
       flush_seconds_({.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}),
       collector_(std::make_shared<StorageCollector>(ack_seconds_, flush_seconds_, store_)) {
@@ -196,7 +197,7 @@ void GroupCommitWriter::run_roll_ups() {
       if (!n && !failing) log::error("roll-up failed; retrying", {{"err", n.error().message}});
       if (n && failing) log::info("roll-up works again");
       failing = !n;
-      if (!n || *n < kRollUpLimit || (!stop && store_.pending_records() < kRollUpAt)) break;
+      if (!n || *n < kRollUpLimit || (!stop && store_.pending_records() < roll_up_at_)) break;
     }
     lock.lock();
     if (stop) return;
@@ -265,7 +266,7 @@ void GroupCommitWriter::run_sync() {
       j->done = true;
       j->cv.notify_one();
     }
-    if (store_.pending_records() >= kRollUpAt) {
+    if (store_.pending_records() >= roll_up_at_) {
       {
         std::lock_guard lock(rollup_mutex_);
         rollup_wanted_ = true;

@@ -35,11 +35,6 @@ class GroupCommitWriter {
   // Commits and acknowledges what is queued, rolls up what is pending, then stops.
   ~GroupCommitWriter();
 
-  // Rolls up when no commit came for kRollUpIdle, or once this many records are pending (3/4 of
-  // what the store keeps in memory): a burst is stored first and rolled up after, in large
-  // slices that update each rollup page once for many records. Reads add pending records kept
-  // in memory (~100 bytes each).
-  static constexpr std::size_t kRollUpAt = StoreOptions::kDefaultKept / 4 * 3;
   // At most this many per roll-up (~12 MB of sums in memory); the rest follows in the next slice.
   static constexpr std::size_t kRollUpLimit = 65536;
   // Past this many WAL frames (16 MiB) the checkpoint thread copies them back; the writer then
@@ -99,6 +94,11 @@ class GroupCommitWriter {
   Store& store_;
   Ledger& ledger_;
   std::size_t max_batches_;
+  // Rolls up when no commit came for kRollUpIdle, or once this many records are pending (3/4 of
+  // what the store keeps in memory): a burst is stored first and rolled up after, in large
+  // slices that update each rollup page once for many records. Reads add pending records kept
+  // in memory (~100 bytes each).
+  const std::size_t roll_up_at_;
   prometheus::Histogram ack_seconds_, flush_seconds_;
   std::shared_ptr<prometheus::Collectable> collector_;
   std::mutex mutex_;

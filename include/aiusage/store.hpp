@@ -80,6 +80,8 @@ class Store {
   int checkpoints() const { return checkpoints_.load(std::memory_order_relaxed); }
   // Records committed but not yet rolled up.
   std::size_t pending_records() const { return pending_.load(std::memory_order_relaxed); }
+  // StoreOptions::kept_limit: at most this many pending records are kept in memory.
+  std::size_t kept_limit() const { return kept_limit_; }
   // The last record committed (its seq); grows with every commit that stores a record.
   std::int64_t committed_seq() const { return committed_seq_.load(std::memory_order_relaxed); }
 
@@ -109,6 +111,7 @@ class Store {
   std::atomic<std::size_t> pending_{0};
   std::atomic<std::int64_t> committed_seq_{0}, synced_seq_{0};
   bool full_sync_ = true;
+  std::size_t kept_limit_ = StoreOptions::kDefaultKept;
   std::string wal_path_;
   std::mutex sync_mutex_;
   int wal_fd_ = -1;
