@@ -27,7 +27,8 @@ class StorageCollector : public prometheus::Collectable {
                      MetricType::Histogram,
                      {ack_.Collect()}};
     MetricFamily pending{"ai_usage_rollup_pending_records",
-                         "Records stored but not yet rolled up; reads add them from the records.",
+                         "Records stored but not yet rolled up; reads add them, kept in memory or "
+                         "from the records file.",
                          MetricType::Gauge,
                          {}};
     pending.metric.emplace_back().gauge.value = static_cast<double>(store_.pending_records());
