@@ -1059,60 +1059,62 @@ Result<std::vector<BatchOutcome>> Store::commit(
   std::vector<Recent::Record> fresh;
   std::size_t inserted = 0;
   std::int64_t last_seq = 0;
-  // Forgets the series created since `mark`: their rows were rolled back.
-  auto forget = [&](std::size_t mark) {
-    for (std::size_t i = mark; i < added.size(); ++i) w.new_ids.erase(*added[i]);
-    added.resize(mark);
+  // Forgets the series created by the open transaction: their rows were rolled back.
+  auto forget = [&] {
+    for (const SeriesKey* key : added) w.new_ids.erase(*key);
+    added.clear();
   };
   bool in_tx = false;
   try {
     prepare_writer();
-    db.exec("BEGIN IMMEDIATE");
-    in_tx = true;
-    for (std::size_t b = 0; b < batches.size(); ++b) {
-      std::vector<UsageRecord>& records = *batches[b];
-      BatchOutcome& out = outcomes[b];
-      out.duplicate.assign(records.size(), false);
-      out.series.assign(records.size(), 0);
-      const std::size_t batch_added = added.size(), batch_fresh = fresh.size();
-      std::size_t batch_inserted = 0;
-      std::int64_t batch_last = 0;  // seq of the batch's last record inserted
-      db.exec("SAVEPOINT batch");
-      for (std::size_t i = 0; i < records.size(); ++i) {
-        UsageRecord& r = records[i];
-        const std::int64_t series =
-            r.series_id > 0 ? r.series_id : w.series_id(SeriesKeyView(r), added);
-        w.insert_record(r, series);
-        if (db.getChanges() == 1) {
-          out.series[i] = series;
-          ++batch_inserted;
-          batch_last = db.getLastInsertRowid();
-          fresh.push_back({batch_last, series, r.timestamp_ms, {}});
-          fresh.back().sums.add(r);
-          continue;
+    // No savepoint per batch (it copies every page the batch changes into a statement journal):
+    // a conflicting batch rolls the transaction back and the rest are stored again without it.
+    for (bool again = true; again;) {
+      again = false;
+      forget();
+      fresh.clear();
+      inserted = 0;
+      last_seq = 0;
+      db.exec("BEGIN IMMEDIATE");
+      in_tx = true;
+      for (std::size_t b = 0; b < batches.size() && !again; ++b) {
+        BatchOutcome& out = outcomes[b];
+        if (out.conflict) continue;  // left out since an earlier attempt
+        std::vector<UsageRecord>& records = *batches[b];
+        out.duplicate.assign(records.size(), false);
+        out.series.assign(records.size(), 0);
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          UsageRecord& r = records[i];
+          const std::int64_t series =
+              r.series_id > 0 ? r.series_id : w.series_id(SeriesKeyView(r), added);
+          w.insert_record(r, series);
+          if (db.getChanges() == 1) {
+            out.series[i] = series;
+            ++inserted;
+            last_seq = db.getLastInsertRowid();
+            fresh.push_back({last_seq, series, r.timestamp_ms, {}});
+            fresh.back().sums.add(r);
+            continue;
+          }
+          w.lookup.reset();
+          w.lookup.bind(1, r.id);
+          if (!w.lookup.executeStep())
+            throw std::logic_error("insert ignored but id not found: " + r.id);
+          if (w.lookup.getColumn(0).getString() != r.fingerprint) {
+            out.conflict = true;
+            out.conflict_index = i;
+            again = true;
+            break;
+          }
+          out.duplicate[i] = true;
+          r.cost = w.lookup.getColumn(1).getInt64();
+          r.priced = w.lookup.getColumn(2).getInt() != 0;
         }
-        w.lookup.reset();
-        w.lookup.bind(1, r.id);
-        if (!w.lookup.executeStep())
-          throw std::logic_error("insert ignored but id not found: " + r.id);
-        if (w.lookup.getColumn(0).getString() != r.fingerprint) {
-          out.conflict = true;
-          out.conflict_index = i;
-          break;
-        }
-        out.duplicate[i] = true;
-        r.cost = w.lookup.getColumn(1).getInt64();
-        r.priced = w.lookup.getColumn(2).getInt() != 0;
       }
-      if (out.conflict) {
-        db.exec("ROLLBACK TO batch");
-        forget(batch_added);
-        fresh.resize(batch_fresh);
-      } else {
-        inserted += batch_inserted;
-        last_seq = std::max(last_seq, batch_last);
+      if (again) {
+        db.exec("ROLLBACK");
+        in_tx = false;
       }
-      db.exec("RELEASE batch");
     }
     db.exec("COMMIT");
     w.publish();
@@ -1125,7 +1127,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
     return outcomes;
   } catch (const SQLite::Exception& e) {
     std::string message = e.what();
-    forget(0);
+    forget();
     if (in_tx && sqlite3_get_autocommit(db.getHandle()) == 0) {
       try {
         db.exec("ROLLBACK");

@@ -150,6 +150,28 @@ TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
     CHECK((*r)[1].conflict);
     CHECK(store.record_count() == 2);
   }
+  SECTION("the batches around a conflicting one are stored as if it never came") {
+    // The first creates a series the third uses, and the third repeats one of the first's ids.
+    std::vector<UsageRecord> good{make_record("d", "u2", "", "m", 1000, 10, 5),
+                                  make_record("e", "u", "", "m", 1000, 10, 6)};
+    std::vector<UsageRecord> bad{make_record("f", "u3", "", "m", 1000, 10, 7),
+                                 make_record("a", "u", "", "m", 1000, 10, 5)};
+    bad[1].fingerprint = "other";
+    std::vector<UsageRecord> later{make_record("g", "u2", "", "m", 1000, 10, 8), good[0]};
+    std::vector<UsageRecord>* batches[] = {&good, &bad, &later};
+    auto r = store.commit(batches);
+    REQUIRE(r.ok());
+    CHECK_FALSE((*r)[0].conflict);
+    CHECK((*r)[1].conflict);
+    CHECK((*r)[1].conflict_index == 1);
+    CHECK_FALSE((*r)[2].conflict);
+    CHECK((*r)[0].duplicate == std::vector<bool>{false, false});
+    CHECK((*r)[2].duplicate == std::vector<bool>{false, true});
+    CHECK((*r)[2].series[0] == (*r)[0].series[0]);
+    CHECK(store.record_count() == 4);  // a, d, e, g
+    CHECK(total(store.series_totals()).calls == 4);
+    CHECK(store.series_totals().size() == 2);  // u and u2; u3 came only with the conflict
+  }
 }
 
 TEST_CASE("store - resolve_series names committed series only") {
