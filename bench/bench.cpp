@@ -17,6 +17,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <set>
@@ -380,6 +381,22 @@ std::string json_escape_free(const UsageRecord& r) {
   return buf;
 }
 
+// Nanoseconds on CPU of this process's threads named `comm` (schedstat).
+double threads_cpu_ns(const std::string& comm) {
+  double ns = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream c(t.path() / "comm");
+    std::string name;
+    std::getline(c, name);
+    if (name != comm) continue;
+    std::ifstream st(t.path() / "schedstat");
+    double v = 0;
+    st >> v;
+    ns += v;
+  }
+  return ns;
+}
+
 // A plain SQLiteCpp loop: the same rows into a copy of the same database, 1000 per transaction.
 double plain_insert_ms(const std::string& start_db, const std::string& path,
                        const std::vector<UsageRecord>& rows, bool seed_indexes) {
@@ -471,6 +488,8 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   const double n = static_cast<double>(rows.size());
   const std::int64_t before =
       SQLite::Database(start_db).execAndGet("SELECT count(*) FROM ai_usage").getInt64();
+  // CPU nanoseconds per record of the writer thread and of the HTTP workers, 4-client runs.
+  std::vector<double> writer_cpu, workers_cpu;
   // The service on a copy of START_DB, posted to by `clients` threads: {acknowledged, rolled up}
   // in milliseconds.
   auto service_run = [&](const std::string& path, int clients) {
@@ -496,6 +515,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
     while (service.store().pending_records() > 0)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::atomic<int> next{0}, failures{0};
+    const double w0 = threads_cpu_ns("aiusage-writer"), k0 = threads_cpu_ns("civetweb-worker");
     auto t0 = Clock::now();
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c)
@@ -510,6 +530,10 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
       });
     for (auto& t : threads) t.join();
     const double acked_ms = ms_since(t0);
+    if (clients == 4) {
+      writer_cpu.push_back((threads_cpu_ns("aiusage-writer") - w0) / n);
+      workers_cpu.push_back((threads_cpu_ns("civetweb-worker") - k0) / n);
+    }
     if (failures > 0)
       throw std::runtime_error(std::to_string(failures.load()) + " batch requests failed");
     if (service.store().record_count() != before + 1 + static_cast<std::int64_t>(rows.size()))
@@ -557,6 +581,8 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
   report("batch_plain_seed_indexes_records_per_s", n / (seed / 1000));
   report("batch_store_commit_records_per_s", median(store));
   report("batch_store_ledger_records_per_s", median(ledger));
+  report("batch_service_writer_cpu_ns_per_record", median(writer_cpu));
+  report("batch_service_workers_cpu_ns_per_record", median(workers_cpu));
   return 0;
 }
 

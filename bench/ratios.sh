@@ -37,6 +37,12 @@ awk '
     row("2 Store::commit alone, 1 thread (vs plain)", sprintf("%.0f", v["batch_store_commit_records_per_s"]),
         sprintf("%.0f", v["batch_plain_records_per_s"]),
         r(v["batch_store_commit_records_per_s"], v["batch_plain_records_per_s"]), "(report)")
+    row("2 writer CPU us/record (vs plain loop per record)", sprintf("%.2f", v["batch_service_writer_cpu_ns_per_record"] / 1000),
+        sprintf("%.2f", 1e6 / v["batch_plain_records_per_s"]),
+        r(v["batch_service_writer_cpu_ns_per_record"] / 1000, 1e6 / v["batch_plain_records_per_s"]), "(report)")
+    row("2 HTTP workers CPU us/record (vs the writer)", sprintf("%.2f", v["batch_service_workers_cpu_ns_per_record"] / 1000),
+        sprintf("%.2f", v["batch_service_writer_cpu_ns_per_record"] / 1000),
+        r(v["batch_service_workers_cpu_ns_per_record"], v["batch_service_writer_cpu_ns_per_record"]), "(report)")
     row("2 parse+validate us/record (vs DOM parse)", v["parse_service_us_per_record"],
         v["parse_dom_us_per_record"],
         r(v["parse_service_us_per_record"], v["parse_dom_us_per_record"]), "(report)")
