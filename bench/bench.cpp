@@ -657,6 +657,49 @@ int fsync_floor(const std::string& path, int count) {
   return 0;
 }
 
+// freezes STAT SECONDS NAME: watches a block device's stat file (/sys/class/block/X/stat) and
+// counts spans of >= 100 ms in which requests were in flight but none completed (the device
+// stalled, whatever the service asked of it).
+int disk_freezes(const std::string& stat_path, double seconds, const std::string& name) {
+  auto read = [&] {
+    std::ifstream in(stat_path);
+    std::vector<long long> f;
+    for (long long v; in >> v;) f.push_back(v);
+    if (f.size() < 11) throw std::runtime_error("cannot read " + stat_path);
+    // Completed reads, writes, discards and flushes (the last two exist since Linux 4.18/5.5).
+    long long done = f[0] + f[4] + (f.size() > 11 ? f[11] : 0) + (f.size() > 15 ? f[15] : 0);
+    return std::pair{done, f[8]};  // f[8]: requests in flight
+  };
+  int freezes = 0;
+  double frozen_ms = 0, longest_ms = 0;
+  auto [last_done, in_flight] = read();
+  auto since = Clock::now();  // when last_done was first seen with requests in flight
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  auto close_span = [&] {
+    const double span = ms_since(since);
+    if (span >= 100) {
+      ++freezes;
+      frozen_ms += span;
+      longest_ms = std::max(longest_ms, span);
+    }
+  };
+  while (Clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto [done, flight] = read();
+    if (done != last_done || flight == 0) {
+      if (in_flight > 0) close_span();
+      since = Clock::now();
+    }
+    last_done = done;
+    in_flight = flight;
+  }
+  if (in_flight > 0) close_span();
+  report((name + "_disk_freezes").c_str(), freezes);
+  report((name + "_disk_frozen_ms").c_str(), frozen_ms);
+  report((name + "_disk_longest_freeze_ms").c_str(), longest_ms);
+  return 0;
+}
+
 int models() {
   for (const auto& [provider, model] : bench_models())
     std::printf("%s %s\n", provider.c_str(), model.c_str());
@@ -676,6 +719,7 @@ int main(int argc, char** argv) {
     if (a.size() == 1 && a[0] == "models") return models();
     if (a.size() == 3 && a[0] == "fsync") return fsync_floor(a[1], std::stoi(a[2]));
     if (a.size() == 2 && a[0] == "parse") return parse_cost(std::stoi(a[1]));
+    if (a.size() == 4 && a[0] == "freezes") return disk_freezes(a[1], std::stod(a[2]), a[3]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "aiusage_bench: %s\n", e.what());
     return 1;
@@ -684,6 +728,6 @@ int main(int argc, char** argv) {
       stderr,
       "usage: aiusage_bench gen DB RECORDS | serve bare PORT THREADS | serve service PORT "
       "THREADS DB GROUP_COMMIT | scrape DB REPS | stats DB REPS | batch START_DB DIR REQUESTS | "
-      "models | fsync FILE COUNT | parse REPS\n");
+      "models | fsync FILE COUNT | parse REPS | freezes STAT SECONDS NAME\n");
   return 2;
 }

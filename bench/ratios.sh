@@ -7,6 +7,11 @@ awk '
     printf "%-44s %14s %14s %9s  %s\n", what, measured, baseline, ratio, goal
   }
   function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
+  function median(x, n,   i, j, t) {  # sorts x[1..n] in place
+    for (i = 2; i <= n; ++i)
+      for (j = i; j > 1 && x[j - 1] > x[j]; --j) { t = x[j]; x[j] = x[j - 1]; x[j - 1] = t }
+    return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+  }
   END {
     row("target", "measured", "baseline", "ratio", "goal")
     row("1 ingest req/s, group (median of 5 vs bare)", v["group_requests_per_s"], v["bare_requests_per_s"],
@@ -73,4 +78,24 @@ awk '
       else if (k ~ /^group_[0-9]+_flushes_over_100ms$/) stalls += v[k]
     }
     row("flushes > 100 ms in the scraped runs (vs not)", scraped_stalls + 0, stalls + 0, "-", "(report)")
+    for (k in v) {
+      if (k ~ /^group_scraped_[0-9]+_disk_freezes$/) scraped_freezes += v[k]
+      else if (k ~ /^group_[0-9]+_disk_freezes$/) freezes += v[k]
+    }
+    row("disk freezes >= 100 ms, scraped runs (vs not)", scraped_freezes + 0, freezes + 0, "-", "(report)")
+    # The same rounds without a freeze of the disk in either run: the service apart from the disk.
+    n = 0
+    for (i = 1; ("group_" i "_p99_ms") in v; ++i)
+      if (("group_" i "_disk_freezes") in v && v["group_" i "_disk_freezes"] == 0 &&
+          v["group_scraped_" i "_disk_freezes"] == 0) {
+        ++n
+        plain_p99[n] = v["group_" i "_p99_ms"]
+        scraped_p99[n] = v["group_scraped_" i "_p99_ms"]
+      }
+    if (n > 0) {
+      a = median(plain_p99, n)
+      b = median(scraped_p99, n)
+      row(sprintf("p99 ms scraped (vs not), %d rounds unfrozen", n), b, a, r(b, a), "(report)")
+      row(sprintf("1 ingest p99 ms, %d rounds unfrozen", n), a, v["bare_p99_ms"], "-", "(report)")
+    }
   }' "$1"

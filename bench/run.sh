@@ -138,6 +138,19 @@ flush_stalls() {
     /^ai_usage_store_flush_duration_seconds_count/ { all = $2 }
     END { printf "%s_flushes_over_100ms %d\n", name, all - fast }' | tee -a "$RES"
 }
+# The block device under $OUT: its freezes during each service run (requests in flight, none
+# completing for >= 100 ms) tell a stalled disk from a slow service.
+DISK_STAT="/sys/class/block/$(basename "$(findmnt -n -o SOURCE --target "$OUT" 2>/dev/null)")/stat"
+# NAME: runs wrk (scraped when NAME has "scraped") while the device's freezes are counted.
+run_watched() {
+  local watcher=""
+  if [ -r "$DISK_STAT" ]; then
+    "$B" freezes "$DISK_STAT" "$DURATION" "$1" >"$OUT/freezes.txt" &
+    watcher=$!
+  fi
+  case "$1" in *scraped*) run_scraped "$1" ;; *) run_wrk "$1" ;; esac
+  if [ -n "$watcher" ]; then wait "$watcher" && tee -a "$RES" <"$OUT/freezes.txt"; fi
+}
 # Five rounds, the baselines and the service (alone, and scraped) alternating: a baseline's rate
 # alone moved between 20k and 32k req/s from one minute to the next, and a disk stall can move
 # any one run's p99. The table reports the median of each figure.
@@ -149,11 +162,11 @@ for round in 1 2 3 4 5; do
   run_wrk "bare_one_write_$round"
   stop "$SERVER"
   serve service "$OUT/big.db" 1
-  run_wrk "group_$round"
+  run_watched "group_$round"
   flush_stalls "group_$round"
   stop "$SERVER"
   serve service "$OUT/big.db" 1
-  run_scraped "group_scraped_$round"
+  run_watched "group_scraped_$round"
   flush_stalls "group_scraped_$round"
   stop "$SERVER"
 done
