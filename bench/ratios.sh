@@ -73,16 +73,12 @@ awk '
         r(v["scrape_under_ingest_median_ms"], v["scrape_fast_ms"]), "(report)")
     row("ingest p99 ms while scraped (vs not)", v["group_scraped_p99_ms"], v["group_p99_ms"],
         r(v["group_scraped_p99_ms"], v["group_p99_ms"]), "<= 1.20")
-    for (k in v) {
-      if (k ~ /^group_scraped_[0-9]+_flushes_over_100ms$/) scraped_stalls += v[k]
-      else if (k ~ /^group_[0-9]+_flushes_over_100ms$/) stalls += v[k]
-    }
-    row("flushes > 100 ms in the scraped runs (vs not)", scraped_stalls + 0, stalls + 0, "-", "(report)")
-    for (k in v) {
-      if (k ~ /^group_scraped_[0-9]+_disk_freezes$/) scraped_freezes += v[k]
-      else if (k ~ /^group_[0-9]+_disk_freezes$/) freezes += v[k]
-    }
-    row("disk freezes >= 100 ms, scraped runs (vs not)", scraped_freezes + 0, freezes + 0, "-", "(report)")
+    # Per-run counts summed: sum[scraped or not, figure].
+    for (k in v)
+      if (match(k, /^group_(scraped_)?[0-9]+_(flushes_over_100ms|disk_freezes)$/))
+        sum[k ~ /^group_scraped_/, k ~ /_disk_freezes$/] += v[k]
+    row("flushes > 100 ms in the scraped runs (vs not)", sum[1, 0] + 0, sum[0, 0] + 0, "-", "(report)")
+    row("disk freezes >= 100 ms, scraped runs (vs not)", sum[1, 1] + 0, sum[0, 1] + 0, "-", "(report)")
     # The same rounds without a freeze of the disk in either run: the service apart from the disk.
     n = 0
     for (i = 1; ("group_" i "_p99_ms") in v; ++i)
