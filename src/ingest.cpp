@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <simdjson.h>
 
 #include <cstdio>
 #include <stdexcept>
@@ -14,8 +15,6 @@
 namespace aiusage {
 
 namespace {
-
-using rapidjson::Value;
 
 constexpr unsigned kParseFlags =
     rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
@@ -45,6 +44,86 @@ std::size_t utf8_length(std::string_view s) {
   return n;
 }
 
+// One JSON value of RapidJSON's DOM, as read_record reads it (SimdValue: the same over simdjson's).
+class RapidValue {
+ public:
+  explicit RapidValue(const rapidjson::Value& v) : v_(&v) {}
+  std::optional<RapidValue> find(const char* key) const {
+    auto it = v_->FindMember(key);
+    if (it == v_->MemberEnd()) return std::nullopt;
+    return RapidValue(it->value);
+  }
+  bool is_null() const { return v_->IsNull(); }
+  bool is_object() const { return v_->IsObject(); }
+  std::optional<std::string_view> string() const {
+    if (!v_->IsString()) return std::nullopt;
+    return std::string_view(v_->GetString(), v_->GetStringLength());
+  }
+  std::optional<bool> boolean() const {
+    if (!v_->IsBool()) return std::nullopt;
+    return v_->GetBool();
+  }
+  std::optional<std::int64_t> int64() const {
+    if (!v_->IsInt64()) return std::nullopt;
+    return v_->GetInt64();
+  }
+  bool is_uint64() const { return v_->IsUint64(); }
+  std::optional<std::size_t> array_size() const {
+    if (!v_->IsArray()) return std::nullopt;
+    return v_->Size();
+  }
+  template <class Fn>
+  void for_each_element(Fn&& fn) const {  // of an array
+    for (const rapidjson::Value& e : v_->GetArray()) fn(RapidValue(e));
+  }
+
+ private:
+  const rapidjson::Value* v_;
+};
+
+class SimdValue {
+ public:
+  explicit SimdValue(simdjson::dom::element e) : e_(e) {}
+  std::optional<SimdValue> find(const char* key) const {
+    simdjson::dom::element v;
+    if (e_.at_key(key).get(v) != simdjson::SUCCESS) return std::nullopt;
+    return SimdValue(v);
+  }
+  bool is_null() const { return e_.is_null(); }
+  bool is_object() const { return e_.is_object(); }
+  std::optional<std::string_view> string() const {
+    std::string_view s;
+    if (e_.get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+    return s;
+  }
+  std::optional<bool> boolean() const {
+    bool b = false;
+    if (e_.get_bool().get(b) != simdjson::SUCCESS) return std::nullopt;
+    return b;
+  }
+  // As RapidJSON: integers that fit in 64 bits signed; not doubles, not 2^63 and above.
+  std::optional<std::int64_t> int64() const {
+    std::int64_t i = 0;
+    if (e_.get_int64().get(i) != simdjson::SUCCESS) return std::nullopt;
+    return i;
+  }
+  bool is_uint64() const { return e_.is_uint64(); }
+  std::optional<std::size_t> array_size() const {
+    simdjson::dom::array a;
+    if (e_.get_array().get(a) != simdjson::SUCCESS) return std::nullopt;
+    return a.size();
+  }
+  template <class Fn>
+  void for_each_element(Fn&& fn) const {  // of an array
+    simdjson::dom::array a;
+    if (e_.get_array().get(a) != simdjson::SUCCESS) return;
+    for (simdjson::dom::element e : a) fn(SimdValue(e));
+  }
+
+ private:
+  simdjson::dom::element e_;
+};
+
 class RecordReader {
  public:
   RecordReader(std::size_t index, ErrorSink& errors) : index_(index), errors_(errors) {}
@@ -54,49 +133,51 @@ class RecordReader {
   }
 
   // Returns the string at `key`; records an error when required and missing, or malformed.
-  std::optional<std::string> text(const Value& obj, const char* key, const std::string& field,
+  template <class V>
+  std::optional<std::string> text(const V& obj, const char* key, const std::string& field,
                                   bool required, std::size_t max_len) {
-    auto it = obj.FindMember(key);
-    if (it == obj.MemberEnd() || (!required && it->value.IsNull())) {
+    auto v = obj.find(key);
+    if (!v || (!required && v->is_null())) {
       if (required) error(field, "is required");
       return std::nullopt;
     }
-    if (!it->value.IsString()) {
+    auto s = v->string();
+    if (!s) {
       error(field, "must be a string");
       return std::nullopt;
     }
-    std::string_view s(it->value.GetString(), it->value.GetStringLength());
-    if (s.empty()) {
+    if (s->empty()) {
       error(field, "must not be empty");
       return std::nullopt;
     }
-    if (utf8_length(s) > max_len) {
+    if (utf8_length(*s) > max_len) {
       error(field, "must be at most " + std::to_string(max_len) + " characters");
       return std::nullopt;
     }
-    return std::string(s);
+    return std::string(*s);
   }
 
-  std::optional<std::int64_t> tokens(const Value& obj, const char* key, const std::string& field,
+  template <class V>
+  std::optional<std::int64_t> tokens(const V& obj, const char* key, const std::string& field,
                                      bool required, std::int64_t max = kMaxTokens) {
-    auto it = obj.FindMember(key);
-    if (it == obj.MemberEnd()) {
+    auto v = obj.find(key);
+    if (!v) {
       if (required) error(field, "is required");
       return std::nullopt;
     }
-    const Value& v = it->value;
-    if (!v.IsInt64() || v.GetInt64() < 0) {
-      if (v.IsUint64())
+    auto n = v->int64();
+    if (!n || *n < 0) {
+      if (!n && v->is_uint64())
         error(field, "must be at most " + std::to_string(max));
       else
         error(field, "must be a non-negative integer");
       return std::nullopt;
     }
-    if (v.GetInt64() > max) {
+    if (*n > max) {
       error(field, "must be at most " + std::to_string(max));
       return std::nullopt;
     }
-    return v.GetInt64();
+    return *n;
   }
 
  private:
@@ -120,12 +201,13 @@ void check_window(RecordReader& r, std::int64_t ts, const IngestPolicy& policy) 
 }
 
 // Fills `rec` from one JSON value; returns whether "timestamp" was given.
-bool read_record(const Value& v, std::size_t index, const IngestPolicy& policy, UsageRecord& rec,
+template <class V>
+bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, UsageRecord& rec,
                  ErrorSink& errors) {
   RecordReader r(index, errors);
   const std::int64_t now_ms = policy.now_ms;
   const std::size_t before = errors.total;
-  if (!v.IsObject()) {
+  if (!v.is_object()) {
     r.error("", "must be a JSON object");
     return false;
   }
@@ -135,13 +217,13 @@ bool read_record(const Value& v, std::size_t index, const IngestPolicy& policy, 
   if (auto s = r.text(v, "provider", "provider", true, kMaxLabelLength)) rec.provider = *s;
   if (auto s = r.text(v, "model", "model", true, kMaxLabelLength)) rec.model = *s;
 
-  auto usage = v.FindMember("usage");
-  if (usage == v.MemberEnd()) {
+  auto usage = v.find("usage");
+  if (!usage) {
     r.error("usage", "is required");
-  } else if (!usage->value.IsObject()) {
+  } else if (!usage->is_object()) {
     r.error("usage", "must be an object");
   } else {
-    const Value& u = usage->value;
+    const V& u = *usage;
     auto prompt = r.tokens(u, "promptTokens", "usage.promptTokens", true);
     auto completion = r.tokens(u, "completionTokens", "usage.completionTokens", true);
     auto total = r.tokens(u, "totalTokens", "usage.totalTokens", false, 2 * kMaxTokens);
@@ -160,29 +242,29 @@ bool read_record(const Value& v, std::size_t index, const IngestPolicy& policy, 
       r.error("usage", "cacheReadTokens + cacheWriteTokens must not exceed promptTokens");
   }
 
-  auto cached = v.FindMember("cached");
-  if (cached != v.MemberEnd() && !cached->value.IsNull()) {
-    if (cached->value.IsBool())
-      rec.cached = cached->value.GetBool();
+  auto cached = v.find("cached");
+  if (cached && !cached->is_null()) {
+    if (auto b = cached->boolean())
+      rec.cached = *b;
     else
       r.error("cached", "must be a boolean");
   }
 
   bool timestamp_given = false;
   rec.timestamp_ms = now_ms;
-  auto ts = v.FindMember("timestamp");
-  if (ts != v.MemberEnd() && !ts->value.IsNull()) {
+  auto ts = v.find("timestamp");
+  if (ts && !ts->is_null()) {
     timestamp_given = true;
-    if (ts->value.IsString()) {
-      auto parsed = parse_rfc3339({ts->value.GetString(), ts->value.GetStringLength()});
+    if (auto text = ts->string()) {
+      auto parsed = parse_rfc3339(*text);
       if (parsed) {
         rec.timestamp_ms = *parsed;
         check_window(r, rec.timestamp_ms, policy);
       } else {
         r.error("timestamp", parsed.error().message);
       }
-    } else if (ts->value.IsInt64() && ts->value.GetInt64() >= 0) {
-      rec.timestamp_ms = ts->value.GetInt64();
+    } else if (auto ms = ts->int64(); ms && *ms >= 0) {
+      rec.timestamp_ms = *ms;
       check_window(r, rec.timestamp_ms, policy);
     } else {
       r.error("timestamp", "must be an RFC 3339 string or epoch milliseconds");
@@ -251,36 +333,47 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
   std::size_t count = 0;
   ErrorSink errors;
   // Once a record is invalid nothing will be stored: later records are validated, not kept.
-  auto take = [&](const Value& v) {
+  auto take = [&](const auto& v) {
     UsageRecord rec;
     bool ts_given = read_record(v, count++, policy, rec, errors);
     if (!errors.empty()) return;
     rec.fingerprint = content_fingerprint(rec, ts_given);
     records.push_back(std::move(rec));
   };
+  // A JSON body's top level may be an array of records; an NDJSON line holds one record.
+  auto read_root = [&](const auto& root) {
+    auto size = format == BodyFormat::json ? root.array_size() : std::nullopt;
+    if (!size) return take(root);
+    records.reserve(*size);
+    root.for_each_element(take);
+  };
+  // One JSON text through simdjson when it is small enough and simdjson takes it; otherwise (and
+  // for every syntax error, whose byte offset RapidJSON names) through RapidJSON.
+  simdjson::dom::parser fast;  // one per body: a DOM lives until the next parse
+  auto read_text = [&](std::string_view text, std::size_t base) -> std::optional<IngestError> {
+    simdjson::dom::element root;
+    if (text.size() <= policy.fast_parse_max_bytes &&
+        fast.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS) {
+      read_root(SimdValue(root));
+      return std::nullopt;
+    }
+    rapidjson::Document doc;
+    doc.Parse<kParseFlags>(text.data(), text.size());
+    if (doc.HasParseError()) return malformed(doc, base);
+    read_root(RapidValue(doc));
+    return std::nullopt;
+  };
 
   if (format == BodyFormat::json) {
-    rapidjson::Document doc;
-    doc.Parse<kParseFlags>(body.data(), body.size());
-    if (doc.HasParseError()) return malformed(doc, 0);
-    if (doc.IsArray()) {
-      records.reserve(doc.Size());
-      for (const Value& v : doc.GetArray()) take(v);
-    } else {
-      take(doc);
-    }
+    if (auto bad = read_text(body, 0)) return std::move(*bad);
   } else {
     std::size_t pos = 0;
     while (pos < body.size()) {
       std::size_t end = body.find('\n', pos);
       if (end == std::string_view::npos) end = body.size();
       std::string_view line = body.substr(pos, end - pos);
-      if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
-        rapidjson::Document doc;
-        doc.Parse<kParseFlags>(line.data(), line.size());
-        if (doc.HasParseError()) return malformed(doc, pos);
-        take(doc);
-      }
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos)
+        if (auto bad = read_text(line, pos)) return std::move(*bad);
       pos = end + 1;
     }
   }

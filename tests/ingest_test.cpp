@@ -452,6 +452,77 @@ TEST_CASE("ingest - bodies that are not records") {
   }
 }
 
+TEST_CASE("ingest - simdjson and RapidJSON read every body alike") {
+  // Each body is read with simdjson (then RapidJSON where simdjson refuses it) and with RapidJSON
+  // alone: the records, or the error with its details and offset, must be the same.
+  const std::string deep = std::string(2000, '[') + std::string(2000, ']');
+  struct Case {
+    std::string body;
+    BodyFormat format;
+    bool ok;
+  };
+  const Case cases[] = {
+      {record(), BodyFormat::json, true},
+      {"[" + record(R"("id":"a")") + "," + record(R"("id":"b","cached":true)") + "]",
+       BodyFormat::json, true},
+      {record(R"("timestamp":"2024-01-15T10:00:00Z","projectId":"p")") + "\n" +
+           record(R"("timestamp":1705312800000)"),
+       BodyFormat::ndjson, true},
+      // nesting deeper than simdjson's 1024 levels, in a field nobody reads: RapidJSON reads it
+      {record(R"("extra":)" + deep), BodyFormat::json, true},
+      {record(R"("id":"a\u0000b","userId":"\u00e9t\u00e9")"), BodyFormat::json, true},
+      {"\xEF\xBB\xBF" + record(), BodyFormat::json, true},               // a byte-order mark
+      {record(R"("userId":"x","userId":"y")"), BodyFormat::json, true},  // the first one counts
+      {record("", R"({"promptTokens":-0,"completionTokens":0})"), BodyFormat::json, true},
+      {record("", R"({"promptTokens":1.0,"completionTokens":500})"), BodyFormat::json, false},
+      {record("", R"({"promptTokens":9223372036854775808,"completionTokens":1})"), BodyFormat::json,
+       false},
+      {record("", R"({"promptTokens":18446744073709551616,"completionTokens":1})"),
+       BodyFormat::json, false},
+      {record("", R"({"promptTokens":-9223372036854775809,"completionTokens":1})"),
+       BodyFormat::json, false},
+      {record("", R"({"promptTokens":1e400,"completionTokens":1})"), BodyFormat::json, false},
+      {record(R"("timestamp":-1)"), BodyFormat::json, false},
+      {record(R"("cached":"yes")"), BodyFormat::json, false},
+      {record(R"("userId":"\udc00")"), BodyFormat::json, true},  // RapidJSON takes a lone low half
+      {record(R"("userId":"\ud800")"), BodyFormat::json, false},
+      {record(R"("userId":"\xED\xA0\x80")"), BodyFormat::json, false},
+      {"[" + record() + ",5,[]," + record(R"("usage":7)") + "]", BodyFormat::json, false},
+      {"[" + record() + "]\n" + record(), BodyFormat::ndjson, false},  // an array on a line
+      {record() + "\n{\"a\" 1}", BodyFormat::ndjson, false},
+      {"[1] x", BodyFormat::json, false},
+      {deep, BodyFormat::json, false},
+  };
+  for (const auto& c : cases) {
+    INFO(c.body.substr(0, 200));
+    IngestPolicy fast{kNow, TimeWindow{std::nullopt, std::nullopt}, std::nullopt};
+    IngestPolicy rapid = fast;
+    rapid.fast_parse_max_bytes = 0;
+    auto a = parse_usage_body(c.body, c.format, fast);
+    auto b = parse_usage_body(c.body, c.format, rapid);
+    REQUIRE(a.ok() == c.ok);
+    REQUIRE(b.ok() == c.ok);
+    if (c.ok) {
+      CHECK(*a == *b);
+    } else {
+      CHECK(a.error().status == b.error().status);
+      CHECK(a.error().message == b.error().message);
+      CHECK(a.error().details == b.error().details);
+      CHECK(a.error().offset == b.error().offset);
+      CHECK(a.error().records == b.error().records);
+    }
+  }
+  // The one difference: RapidJSON alone refuses a zero with a large exponent, which is valid JSON.
+  const std::string zero = record(R"("extra":0e400)");
+  IngestPolicy rapid{kNow, TimeWindow{std::nullopt, std::nullopt}, std::nullopt};
+  rapid.fast_parse_max_bytes = 0;
+  CHECK(parse_usage_body(zero, BodyFormat::json, kNow).ok());
+  auto refused = parse_usage_body(zero, BodyFormat::json, rapid);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message == "malformed JSON at byte " + std::to_string(zero.find("0e400")) +
+                                       ": Number too big to be stored in double.");
+}
+
 TEST_CASE("ingest - fingerprints") {
   auto fingerprint = [](const std::string& body, std::int64_t now = kNow) {
     auto r = parse_usage_body(body, BodyFormat::json, now);

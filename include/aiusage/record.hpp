@@ -33,6 +33,7 @@ struct UsageRecord {
             cache_write_tokens, completion_tokens};
   }
   std::int64_t total_tokens() const { return prompt_tokens + completion_tokens; }
+  bool operator==(const UsageRecord&) const = default;
 };
 
 }  // namespace aiusage
