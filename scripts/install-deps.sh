@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git ca-certificates curl python3 tzdata openssl
   prometheus-cpp-dev libcivetweb-dev libsqlitecpp-dev libsqlite3-dev libtomlplusplus-dev
   libhowardhinnant-date-dev rapidjson-dev libssl-dev catch2 libsimdjson-dev nlohmann-json3-dev
-  prometheus prometheus-alertmanager wrk sqlite3 clang-format
+  libabsl-dev prometheus prometheus-alertmanager wrk sqlite3 clang-format
   clang libclang-rt-14-dev systemd)
 missing=()
 for p in "${pkgs[@]}"; do
