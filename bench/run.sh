@@ -102,7 +102,8 @@ run_wrk() {
     /Socket errors/ { printf "%s_socket_errors %s\n", name, $0 }' "$OUT/wrk-$1.txt" | tee -a "$RES"
 }
 serve() {  # bare | bare1 | service DB GROUP_COMMIT
-  "$B" serve "$1" "$PORT" 64 "${@:2}" >"$OUT/serve.log" 2>&1 &
+  : >"$OUT/serve.log"  # emptied here: the child's own truncation could come after the grep below
+  "$B" serve "$1" "$PORT" 64 "${@:2}" >>"$OUT/serve.log" 2>&1 &
   SERVER=$!
   PIDS+=("$SERVER")
   until grep -q ready "$OUT/serve.log"; do
