@@ -1,9 +1,11 @@
 #include "aiusage/calendar.hpp"
 
+#include <absl/time/civil_time.h>
 #include <date/date.h>
 #include <date/tz.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace aiusage {
 
@@ -29,6 +31,13 @@ bool read_date(std::string_view s, date::year_month_day& out) {
     return false;
   out = date::year{y} / date::month{static_cast<unsigned>(m)} / date::day{static_cast<unsigned>(d)};
   return out.ok();
+}
+
+// The first instant whose local time is `c`: the earlier one when `c` happens twice, the DST jump
+// when it is skipped.
+std::int64_t first_instant(absl::CivilSecond c, const absl::TimeZone& zone) {
+  const absl::TimeZone::TimeInfo info = zone.At(c);
+  return absl::ToUnixMillis(info.kind == absl::TimeZone::TimeInfo::SKIPPED ? info.trans : info.pre);
 }
 
 }  // namespace
@@ -78,40 +87,37 @@ std::string format_utc(std::int64_t at_ms) {
 }
 
 Result<MonthCalendar> MonthCalendar::make(std::string_view tz_name) {
-  MonthCalendar cal;
+  const Error unknown{"unknown time zone \"" + std::string(tz_name) + "\""};
+  // libdate lists the database's zone names; cctz alone would also open paths and "Fixed/…" names.
   try {
-    cal.zone_ = date::locate_zone(tz_name);
+    date::locate_zone(tz_name);
   } catch (const std::exception&) {
-    return Error{"unknown time zone \"" + std::string(tz_name) + "\""};
+    return unknown;
   }
+  MonthCalendar cal;
+  if (!absl::LoadTimeZone(std::string(tz_name), &cal.zone_)) return unknown;
   cal.name_ = std::string(tz_name);
   return cal;
 }
 
 Period MonthCalendar::month_of(std::int64_t at_ms) const {
-  auto local = zone_->to_local(date::sys_time<Ms>{Ms{at_ms}});
-  date::year_month_day ymd{date::floor<date::days>(local)};
-  auto first = ymd.year() / ymd.month() / date::day{1};
-  auto next = first + date::months{1};
-  // A month may start inside a DST gap or overlap: take the earliest instant of local midnight.
-  auto start = zone_->to_sys(date::local_days{first}, date::choose::earliest);
-  auto end = zone_->to_sys(date::local_days{next}, date::choose::earliest);
-  return {std::chrono::duration_cast<Ms>(start.time_since_epoch()).count(),
-          std::chrono::duration_cast<Ms>(end.time_since_epoch()).count()};
+  const absl::CivilMonth month(absl::ToCivilSecond(absl::FromUnixMillis(at_ms), zone_));
+  return {first_instant(absl::CivilSecond(month), zone_),
+          first_instant(absl::CivilSecond(month + 1), zone_)};
 }
 
 std::string MonthCalendar::format_local(std::int64_t at_ms) const {
-  auto zoned =
-      date::make_zoned(zone_, date::floor<std::chrono::seconds>(date::sys_time<Ms>{Ms{at_ms}}));
-  auto info = zoned.get_info();
-  std::string text = date::format("%FT%T", zoned.get_local_time());
-  auto off = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
-  if (off == 0) return text + "Z";
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%c%02d:%02d", off < 0 ? '-' : '+',
-                static_cast<int>((off < 0 ? -off : off) / 60),
-                static_cast<int>((off < 0 ? -off : off) % 60));
-  return text + buf;
+  const absl::Time t = absl::FromUnixMillis(at_ms);
+  const absl::CivilSecond c = absl::ToCivilSecond(t, zone_);
+  const long off = zone_.At(t).offset / 60;
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%s%04lld-%02d-%02dT%02d:%02d:%02d",
+                        c.year() < 0 ? "-" : "", std::llabs(static_cast<long long>(c.year())),
+                        c.month(), c.day(), c.hour(), c.minute(), c.second());
+  if (off == 0) return std::string(buf, n) + "Z";
+  std::snprintf(buf + n, sizeof buf - n, "%c%02ld:%02ld", off < 0 ? '-' : '+', std::labs(off) / 60,
+                std::labs(off) % 60);
+  return buf;
 }
 
 Result<std::int64_t> MonthCalendar::parse_time(std::string_view text) const {
@@ -120,8 +126,10 @@ Result<std::int64_t> MonthCalendar::parse_time(std::string_view text) const {
     if (!read_date(text, ymd))
       return Error{"expected YYYY-MM-DD or an RFC 3339 time stamp, got \"" + std::string(text) +
                    "\""};
-    auto t = zone_->to_sys(date::local_days{ymd}, date::choose::earliest);
-    return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count();
+    return first_instant(
+        absl::CivilSecond(static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                          static_cast<unsigned>(ymd.day())),
+        zone_);
   }
   return parse_rfc3339(text);
 }

@@ -4,11 +4,9 @@
 #include <string>
 #include <string_view>
 
-#include "aiusage/result.hpp"
+#include <absl/time/time.h>
 
-namespace date {
-class time_zone;
-}
+#include "aiusage/result.hpp"
 
 namespace aiusage {
 
@@ -19,19 +17,23 @@ struct Period {
   bool operator==(const Period&) const = default;
 };
 
+// Local time comes from the zone's TZif file through Abseil's cctz, which applies the file's POSIX
+// TZ footer past its last transition (libdate's reader stops there: no DST after 2037).
 class MonthCalendar {
  public:
+  // A zone name of the tz database ("Europe/Berlin"); paths and other forms are refused.
   static Result<MonthCalendar> make(std::string_view tz_name);
   // The calendar month (in this zone) that contains `at_ms`.
   Period month_of(std::int64_t at_ms) const;
   // RFC 3339 with the zone's offset, e.g. "2024-03-01T00:00:00+08:00".
   std::string format_local(std::int64_t at_ms) const;
-  // RFC 3339, or a bare YYYY-MM-DD meaning local midnight in this zone.
+  // RFC 3339, or a bare YYYY-MM-DD meaning local midnight in this zone (the earlier one when
+  // midnight happens twice, the DST jump when it is skipped).
   Result<std::int64_t> parse_time(std::string_view text) const;
   const std::string& name() const { return name_; }
 
  private:
-  const date::time_zone* zone_ = nullptr;
+  absl::TimeZone zone_;
   std::string name_;
 };
 
