@@ -51,7 +51,7 @@ Result<std::int64_t> parse_rfc3339(std::string_view s) {
   if (sep != 'T' && sep != 't' && sep != ' ') return bad;
   int hh, mm, ss;
   if (!read_digits(s, 11, 2, hh) || s[13] != ':' || !read_digits(s, 14, 2, mm) || s[16] != ':' ||
-      !read_digits(s, 17, 2, ss) || hh > 23 || mm > 59 || ss > 59)
+      !read_digits(s, 17, 2, ss) || hh > 23 || mm > 59 || ss > 60)
     return bad;
   std::size_t pos = 19;
   std::int64_t millis = 0;
@@ -77,6 +77,10 @@ Result<std::int64_t> parse_rfc3339(std::string_view s) {
     return bad;
   }
   if (pos != s.size()) return bad;
+  if (ss == 60) {  // a leap second: the minute's last millisecond
+    ss = 59;
+    millis = 999;
+  }
   auto t = date::sys_days{ymd} + std::chrono::hours{hh} + std::chrono::minutes{mm} +
            std::chrono::seconds{ss} - std::chrono::minutes{offset_min};
   return std::chrono::duration_cast<Ms>(t.time_since_epoch()).count() + millis;

@@ -64,6 +64,15 @@ TEST_CASE("calendar - parse_rfc3339 accepts") {
       {"2024-12-31T23:59:59Z", k2025_01_01 - 1000},
       {"1969-12-31T23:59:59.500Z", -500},         // before the epoch
       {"2000-02-29T00:00:00Z", 951'782'400'000},  // 400-year leap rule: 10957 + 59 days
+      // A leap second is the minute's last millisecond, :59.999. The last one so far ended 2016;
+      // 2017-01-01T00:00:00Z = 17167 days = 1483228800 s.
+      {"2016-12-31T23:59:60Z", 1'483'228'800'000 - 1},
+      {"2016-12-31T23:59:60.5Z", 1'483'228'800'000 - 1},  // the whole second reads the same
+      {"2016-12-31T23:59:60.999999999Z", 1'483'228'800'000 - 1},
+      {"2017-01-01T00:59:60+01:00", 1'483'228'800'000 - 1},  // the same leap second at +01:00
+      {"2016-12-31T18:59:60-05:00", 1'483'228'800'000 - 1},
+      {"2017-01-01T05:29:60.25+05:30", 1'483'228'800'000 - 1},
+      {"2024-01-15T10:00:60Z", jan15_10h + kMinute - 1},  // not a real leap second: read alike
   };
   for (const auto& c : cases) {
     CAPTURE(c.text);
@@ -90,7 +99,10 @@ TEST_CASE("calendar - parse_rfc3339 rejects") {
       "2024-01-32T00:00:00Z",
       "2024-01-15T24:00:00Z",  // hour 24
       "2024-01-15T10:60:00Z",
-      "2024-01-15T10:00:60Z",      // leap seconds are not accepted
+      "2024-01-15T10:00:61Z",  // second 60 is a leap second; 61 is nothing
+      "2016-12-31T23:59:99Z",
+      "2016-12-31T23:59:60",       // a leap second needs a zone designator too
+      "2016-12-31T23:60:00Z",      // minute 60
       "2024-01-15T10:00:00Zjunk",  // trailing junk
       "2024-01-15T10:00:00Z ",     // trailing blank
       " 2024-01-15T10:00:00Z",     // leading blank

@@ -134,6 +134,13 @@ TEST_CASE("http - ingest prices each record and answers every question") {
         http_get(ts.port(), "/api/v1/statistics?start=2026-11-15&end=2026-11-16&provider=zhipu")
             .body);
     CHECK(day["totalCalls"].GetInt() == 1);
+    // A leap second in start/end is the minute's last millisecond: b at 10:30 is after
+    // 10:29:60 (10:29:59.999), g at 10:45 is not before 10:44:60 (10:44:59.999).
+    auto leap = http_get(ts.port(),
+                         "/api/v1/statistics?userId=alice&start=2026-11-15T10:29:60Z"
+                         "&end=2026-11-15T10:44:60.5Z");
+    REQUIRE(leap.status == 200);
+    CHECK(parse(leap.body)["totalCalls"].GetInt() == 1);  // b
   }
   SECTION("quota for a user against the wildcard rule") {
     auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=alice").body);

@@ -38,6 +38,8 @@ class MonthCalendar {
 };
 
 // RFC 3339 with a zone designator: "2024-01-15T10:00:00Z", "2024-01-15T10:00:00.123+08:00".
+// A leap second (second 60, with any fraction) is read as that minute's last millisecond,
+// :59.999; where it falls is not checked against the table of real leap seconds.
 Result<std::int64_t> parse_rfc3339(std::string_view text);
 // "2024-01-15T10:00:00.000Z"
 std::string format_utc(std::int64_t at_ms);
