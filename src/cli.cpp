@@ -10,6 +10,7 @@
 #include "aiusage/service.hpp"
 #include "build_info.hpp"
 #include "log.hpp"
+#include "open_files.hpp"
 
 namespace aiusage {
 
@@ -94,6 +95,7 @@ int run_main(int argc, char** argv) {
       return 1;
     }
     const Config& config = *loaded;
+    ensure_open_files_for(config.http_threads);
     UsageService service(config);
     ConfigReloader reloader(service, load);
     HttpServer server(service, http_options(config, &reloader));
