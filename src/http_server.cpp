@@ -708,6 +708,7 @@ HttpServer::HttpServer(UsageService& service, HttpOptions options)
   const std::string max_request = std::to_string(options_.max_header_bytes);
   std::vector<const char*> opts = {"listening_ports",       ports.c_str(),
                                    "num_threads",           threads.c_str(),
+                                   "listen_backlog",        "4096",  // bursts wait, not dropped
                                    "enable_keep_alive",     "yes",
                                    "tcp_nodelay",           "1",  // headers and body are 2 writes
                                    "keep_alive_timeout_ms", "5000",

@@ -57,7 +57,7 @@ TEST_CASE("config - defaults") {
     CHECK(c.synchronous_full);
     CHECK(c.group_commit);
     CHECK(c.max_body_bytes == 10 * 1024 * 1024);
-    CHECK(c.http_threads == 256);
+    CHECK(c.http_threads == 2048);
     CHECK(c.currency == "USD");
     CHECK(c.timezone == "UTC");
     CHECK(c.prices.prices().empty());

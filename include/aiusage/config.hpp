@@ -29,7 +29,7 @@ struct Config {
   bool synchronous_full = true;
   bool group_commit = true;  // false: one transaction per request
   std::size_t max_body_bytes = 10 * 1024 * 1024;
-  int http_threads = 256;  // one per connection: more than a flood of slow clients can hold
+  int http_threads = 2048;  // one per open connection: room for 1,000 slow clients and the rest
   std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
   std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
   std::size_t max_header_bytes = 16 * 1024;  // request line and headers

@@ -18,7 +18,7 @@ class ConfigReloader;
 
 struct HttpOptions {
   std::string listen = "127.0.0.1:9477";  // HOST:PORT; port 0 picks a free port
-  int threads = 256;
+  int threads = 2048;
   std::size_t max_body_bytes = 10 * 1024 * 1024;
   std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
   std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
