@@ -104,11 +104,13 @@ TEST_CASE("ingest - valid records") {
              }() +
              R"(","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
          "256 two-byte characters"},
-        {record("", R"({"promptTokens":10000000000,"completionTokens":10000000000})"),
+        {record("", R"({"promptTokens":100000000,"completionTokens":100000000})"),
          "kMaxTokens in each field"},
-        {record("",
-                R"({"promptTokens":10000000000,"completionTokens":0,"totalTokens":10000000000})"),
+        {record("", R"({"promptTokens":100000000,"completionTokens":0,"totalTokens":100000000})"),
          "kMaxTokens as the total"},
+        {record("",
+                R"({"promptTokens":100000000,"completionTokens":0,"cacheReadTokens":100000000})"),
+         "kMaxTokens read from the cache"},
         {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":1000})"),
          "the whole prompt read from the cache"},
         {record(
@@ -207,12 +209,25 @@ TEST_CASE("ingest - invalid records") {
        {{0, "usage.completionTokens", "must be a non-negative integer"}}},
       {record("", R"({"promptTokens":1000,"completionTokens":null})"),
        {{0, "usage.completionTokens", "must be a non-negative integer"}}},
-      {record("", R"({"promptTokens":10000000001,"completionTokens":500})"),  // kMaxTokens + 1
-       {{0, "usage.promptTokens", "must be at most 10000000000"}}},
+      // kMaxTokens + 1 (10× the largest context window), in every token field
+      {record("", R"({"promptTokens":100000001,"completionTokens":500})"),
+       {{0, "usage.promptTokens", "must be at most 100000000"}}},
+      {record("", R"({"promptTokens":1000,"completionTokens":100000001})"),
+       {{0, "usage.completionTokens", "must be at most 100000000"}}},
+      {record("", R"({"promptTokens":1000,"completionTokens":0,"totalTokens":200000001})"),
+       {{0, "usage.totalTokens", "must be at most 200000000"}}},
+      {record("", R"({"promptTokens":1000,"completionTokens":0,"cacheReadTokens":100000001})"),
+       {{0, "usage.cacheReadTokens", "must be at most 100000000"}}},
+      {record("", R"({"promptTokens":1000,"completionTokens":0,"cacheWriteTokens":100000001})"),
+       {{0, "usage.cacheWriteTokens", "must be at most 100000000"}}},
+      // the issue's 1e10 tokens, accepted before
+      {record("", R"({"promptTokens":10000000000,"completionTokens":10000000000})"),
+       {{0, "usage.promptTokens", "must be at most 100000000"},
+        {0, "usage.completionTokens", "must be at most 100000000"}}},
       {record("", R"({"promptTokens":1000,"completionTokens":9223372036854775807})"),  // INT64_MAX
-       {{0, "usage.completionTokens", "must be at most 10000000000"}}},
+       {{0, "usage.completionTokens", "must be at most 100000000"}}},
       {record("", R"({"promptTokens":18446744073709551615,"completionTokens":500})"),  // UINT64_MAX
-       {{0, "usage.promptTokens", "must be at most 10000000000"}}},
+       {{0, "usage.promptTokens", "must be at most 100000000"}}},
       {record(
            "",
            R"({"promptTokens":-9223372036854775809,"completionTokens":500})"),  // below INT64_MIN
@@ -291,14 +306,13 @@ TEST_CASE("ingest - invalid records") {
 }
 
 TEST_CASE("ingest - a correct totalTokens above kMaxTokens") {
-  // promptTokens and completionTokens may each be kMaxTokens (1e10), so their sum, which
-  // totalTokens must equal, may be up to 2e10: a correct total is accepted at that size too.
+  // promptTokens and completionTokens may each be kMaxTokens (1e8), so their sum, which
+  // totalTokens must equal, may be up to 2e8: a correct total is accepted at that size too.
   const std::string without =
-      record("", R"({"promptTokens":10000000000,"completionTokens":10000000000})");
+      record("", R"({"promptTokens":100000000,"completionTokens":100000000})");
   REQUIRE(parse_usage_body(without, BodyFormat::json, kNow).ok());
   const std::string with_total = record(
-      "",
-      R"({"promptTokens":10000000000,"completionTokens":10000000000,"totalTokens":20000000000})");
+      "", R"({"promptTokens":100000000,"completionTokens":100000000,"totalTokens":200000000})");
   auto r = parse_usage_body(with_total, BodyFormat::json, kNow);
   if (!r.ok()) UNSCOPED_INFO(r.error().message << describe(r.error().details));
   CHECK(r.ok());

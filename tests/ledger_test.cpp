@@ -578,7 +578,7 @@ TEST_CASE("service - a record costing more than the largest amount refuses its b
   clock.set(*parse_rfc3339("2026-11-15T12:00:00Z"));
   Config config = test_config(dir.file("usage.db"));
   // One input token at 10000 XAU per 1M tokens and 10000 USD per XAU costs 1e11 nanos,
-  // so 1e7 tokens cost exactly the largest amount (1e9 USD).
+  // so 20,000 tokens cost exactly the largest amount (2e6 USD).
   Price gold{"luxury", "gold", "XAU", kMaxPriceNanos, kMaxPriceNanos, 0, 0, INT64_MIN};
   config.prices = PriceBook({gold}, "USD", {{"XAU", kMaxRateNanos}});
   UsageService service(config, clock.clock());
@@ -587,16 +587,16 @@ TEST_CASE("service - a record costing more than the largest amount refuses its b
            R"(","userId":"u","provider":"luxury","model":"gold","usage":{"promptTokens":)" +
            std::to_string(prompt) + R"(,"completionTokens":0}})";
   };
-  auto refused = service.ingest("[" + body("a", 10'000'000) + "," + body("b", 10'000'001) + "]",
-                                BodyFormat::json);
+  auto refused =
+      service.ingest("[" + body("a", 20'000) + "," + body("b", 20'001) + "]", BodyFormat::json);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().status == 400);
   CHECK(refused.error().message == "1 of 2 records are invalid; nothing was stored");
   CHECK(refused.error().details ==
         std::vector<FieldError>{
-            {1, "usage", "costs more than 1000000000 USD, the most one record may cost"}});
+            {1, "usage", "costs more than 2000000 USD, the most one record may cost"}});
   CHECK(service.store().record_count() == 0);
-  auto ok = service.ingest(body("a", 10'000'000), BodyFormat::json);
+  auto ok = service.ingest(body("a", 20'000), BodyFormat::json);
   REQUIRE(ok.ok());
   CHECK(ok->records[0].cost == kMaxRecordCostNanos);
 }

@@ -373,8 +373,17 @@ TEST_CASE("pricing - rounding to the nano, half to even") {
 }
 
 TEST_CASE("pricing - a record above the largest cost is refused, never wrapped") {
+  SECTION("in the price's currency: the largest record costs exactly the most one may cost") {
+    // 1e8 prompt + 1e8 completion tokens × 10000 units per 1M tokens = 2e6 units = 2e15 nanos.
+    const Price p = price("p", "m", kMaxPriceNanos, kMaxPriceNanos, INT64_MIN);
+    const PriceBook book({p}, "USD", {});
+    CHECK(kMaxRecordCostNanos == 2'000'000 * kNanosPerUnit);
+    const CostQuote q = book.quote("p", "m", kSometime, {kMaxTokens, 0, 0, kMaxTokens});
+    CHECK(q.cost == kMaxRecordCostNanos);
+    CHECK_FALSE(q.too_large);
+  }
   // At the largest price and rate one input token costs 10000 / 1e6 × 10000 = 100 units
-  // = 1e11 nanos, so 1e7 tokens cost exactly kMaxRecordCostNanos = 1e18 nanos.
+  // = 1e11 nanos, so 20,000 tokens cost exactly kMaxRecordCostNanos = 2e15 nanos.
   const Price p = price("p", "m", kMaxPriceNanos, kMaxPriceNanos, INT64_MIN, "EUR");
   const PriceBook book({p}, "USD", {{"EUR", kMaxRateNanos}});
   struct Case {
@@ -384,8 +393,8 @@ TEST_CASE("pricing - a record above the largest cost is refused, never wrapped")
     bool too_large;
   };
   const Case cases[] = {
-      {"exactly the limit", {10'000'000, 0, 0, 0}, kMaxRecordCostNanos, false},
-      {"one token more", {10'000'001, 0, 0, 0}, 0, true},
+      {"exactly the limit", {20'000, 0, 0, 0}, kMaxRecordCostNanos, false},
+      {"one token more", {20'001, 0, 0, 0}, 0, true},
       {"past 64 bits", {92'233'721, 0, 0, 0}, 0, true},
       {"largest token counts", {kMaxTokens, 0, 0, kMaxTokens}, 0, true},
   };

@@ -60,12 +60,14 @@ class PriceBook {
   std::map<std::string, Nanos> rates_;
 };
 
-// Largest token count of one class in one record; keeps cost arithmetic inside 128 bits.
-inline constexpr std::int64_t kMaxTokens = 10'000'000'000;
+// Largest promptTokens or completionTokens of one record (one call): 10× the largest context
+// window offered today (10M tokens).
+inline constexpr std::int64_t kMaxTokens = 100'000'000;
 // Largest price per 1M tokens and largest exchange rate accepted from configuration.
 inline constexpr Nanos kMaxPriceNanos = 10'000 * kNanosPerUnit;
 inline constexpr Nanos kMaxRateNanos = 10'000 * kNanosPerUnit;
-// Largest cost of one record (one billion units); keeps every sum far inside 64 bits.
-inline constexpr Nanos kMaxRecordCostNanos = 1'000'000'000 * kNanosPerUnit;
+// Largest cost of one record: prompt and completion of kMaxTokens each at the largest price,
+// 2 × 1e8 tokens × 1e13 nanos / 1e6 tokens = 2e15 nanos (2 million units).
+inline constexpr Nanos kMaxRecordCostNanos = 2 * kMaxTokens * (kMaxPriceNanos / 1'000'000);
 
 }  // namespace aiusage
