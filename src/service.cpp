@@ -34,15 +34,32 @@ UsageFilter month_filter(Period p) {
   return f;
 }
 
+// The 422 of a batch the store refused: storing it would take an all-time total past its limit.
+IngestError over_limit(const BatchOutcome& o, const StoreLimits& limits,
+                       const std::string& currency) {
+  const bool tokens = o.over_limit == BatchOutcome::Total::tokens;
+  const std::string message =
+      "would take the store's all-time " +
+      (tokens ? "tokens past " + std::to_string(limits.tokens)
+              : "cost past " + format_nanos(limits.cost, 0) + " " + currency) +
+      ", the most it can hold";
+  return IngestError{
+      422,
+      "record " + std::to_string(o.over_limit_index) + " " + message + "; nothing was stored",
+      {{o.over_limit_index, tokens ? "usage" : "cost", message}},
+      std::nullopt};
+}
+
 }  // namespace
 
 std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service);
 
-UsageService::UsageService(Config config, Clock clock)
+UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits)
     : config_(std::move(config)),
       clock_(std::move(clock)),
       calendar_(calendar_or_throw(config_.timezone)),
-      store_(std::make_unique<Store>(StoreOptions{config_.storage_path, config_.synchronous_full})),
+      store_(std::make_unique<Store>(StoreOptions{config_.storage_path, config_.synchronous_full,
+                                                  StoreOptions::kDefaultKept, limits})),
       ledger_(config_.labels),
       counters_(std::make_unique<Counters>()) {
   Period month = calendar_.month_of(clock_());
@@ -117,6 +134,10 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
             "\" was already used for a record with different content; nothing was stored",
         {{o.conflict_index, "id", "already used for a record with different content"}},
         std::nullopt};
+  }
+  if (o.over_limit != BatchOutcome::Total::none) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    return over_limit(o, store_->limits(), live->prices.billing_currency());
   }
   IngestOutcome out;
   out.duplicate = o.duplicate;

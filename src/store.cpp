@@ -484,6 +484,28 @@ std::int64_t next_utc_month(std::int64_t month_start_ms) {
   return duration_cast<milliseconds>(next.time_since_epoch()).count();
 }
 
+namespace {
+
+// All-time sums of what StoreLimits bounds, from per-series sums, 128 bits wide: a store written
+// by an earlier version may hold more than the limits, or sums that wrapped negative.
+struct WideTotals {
+  Int128 tokens = 0, cost = 0;
+  bool negative = false;
+  std::int64_t through = -1;  // the newest record counted (-1: none read)
+  void add(const UsageSums& s) {
+    negative |= s.prompt_tokens < 0 || s.completion_tokens < 0 || s.cached_tokens < 0 || s.cost < 0;
+    tokens += Int128{s.prompt_tokens} + s.completion_tokens + s.cached_tokens;
+    cost += s.cost;
+  }
+};
+
+// A total past its limit (or negative) reads as limit + 1: nothing more that adds to it fits.
+std::int64_t clamp_total(Int128 v, bool negative, std::int64_t limit) {
+  return negative || v > limit ? limit + 1 : static_cast<std::int64_t>(v);
+}
+
+}  // namespace
+
 struct Store::Writer {
   explicit Writer(SQLite::Database& database)
       : db(database),
@@ -538,6 +560,17 @@ struct Store::Writer {
     return id;
   }
 
+  // Adds a record the open transaction stored to its totals, unless that would take one past its
+  // limit; a record that adds nothing always fits.
+  BatchOutcome::Total admit(const UsageRecord& r, const StoreLimits& limits) {
+    const std::int64_t tokens = r.total_tokens();
+    if (tokens > 0 && tokens > limits.tokens - open.tokens) return BatchOutcome::Total::tokens;
+    if (r.cost > 0 && r.cost > limits.cost - open.cost) return BatchOutcome::Total::cost;
+    open.tokens += tokens;
+    open.cost += r.cost;
+    return BatchOutcome::Total::none;
+  }
+
   // After COMMIT: the transaction's new series become visible to resolve_series().
   void publish() {
     if (new_ids.empty()) return;
@@ -555,6 +588,12 @@ struct Store::Writer {
   std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq> new_ids;
   mutable std::shared_mutex ids_mutex;
   bool ready = false;  // ids holds every series committed before; guarded by ids_mutex
+  // All-time tokens and cost of what is committed (set with ready) and of the open transaction.
+  struct Totals {
+    std::int64_t tokens = 0;
+    Nanos cost = 0;
+  };
+  Totals committed, open;
 };
 
 namespace {
@@ -795,6 +834,8 @@ struct Store::Reader : SeriesNames {
       return true;
     };
     std::vector<UsageSums> acc(static_cast<std::size_t>(max_id) + 1);
+    const bool all_time_read = !by_label && !f.start_ms && !f.end_ms &&
+                               std::all_of(want.begin(), want.end(), [](int w) { return w < 0; });
     // A filter matching few series reads their monthly rows by series (the index) instead of
     // every series' rows: one user's year is ~1k rows, not 1.2M.
     std::vector<std::int64_t> few;
@@ -878,6 +919,11 @@ struct Store::Reader : SeriesNames {
         st.start({p.from, p.to});
       read(st, p.sign);
     }
+    if (all_time_read) {
+      all_time = {};
+      for (const UsageSums& s : acc) all_time.add(s);
+      all_time.through = newest;
+    }
     return acc;
   }
 
@@ -885,6 +931,7 @@ struct Store::Reader : SeriesNames {
   SQLite::Database db;
   bool attached;  // the rollup file, as `r`, before the statements that read it
   RawStatement monthly, monthly_of, hourly, raw, pending, last_seq, rolled_up, labels, new_series;
+  WideTotals all_time;  // of the last all-time read of every series
   // A filter matching at most 1/kFewSeries of the series reads by series.
   static constexpr std::size_t kFewSeries = 16;
 };
@@ -905,6 +952,9 @@ Store::Store(const StoreOptions& options) {
   db.exec("PRAGMA synchronous = NORMAL");
   full_sync_ = options.synchronous_full;
   kept_limit_ = options.kept_limit;
+  limits_ = options.limits;
+  if (limits_.tokens > kMaxStoreTokens || limits_.cost > kMaxStoreCostNanos)
+    throw std::invalid_argument("store limits above kMaxStoreTokens or kMaxStoreCostNanos");
   wal_path_ = options.path + "-wal";
   // Inserts touch the id index anywhere: keep many of its pages cached (32 MiB).
   db.exec("PRAGMA cache_size = -32768");
@@ -967,6 +1017,12 @@ void Store::prepare_writer() {
   Writer& w = *writer_;
   if (w.ready) return;
   std::lock_guard lock(reader_mutex_);
+  // Before any commit of this store: the last all-time read (the service's at startup) counted
+  // everything committed unless a commit came since.
+  if (reader_->all_time.through != committed_seq_.load()) (void)reader_->accumulate({}, nullptr);
+  const WideTotals& all = reader_->all_time;
+  w.committed = {clamp_total(all.tokens, all.negative, limits_.tokens),
+                 clamp_total(all.cost, all.negative, limits_.cost)};
   SQLite::Transaction tx(reader_->db);
   reader_->refresh();
   tx.commit();
@@ -1082,11 +1138,12 @@ Result<std::vector<BatchOutcome>> Store::commit(
       fresh.clear();
       inserted = 0;
       last_seq = 0;
+      w.open = w.committed;
       db.exec("BEGIN IMMEDIATE");
       in_tx = true;
       for (std::size_t b = 0; b < batches.size() && !again; ++b) {
         BatchOutcome& out = outcomes[b];
-        if (out.conflict) continue;  // left out since an earlier attempt
+        if (out.refused()) continue;  // left out since an earlier attempt
         std::vector<UsageRecord>& records = *batches[b];
         out.duplicate.assign(records.size(), false);
         out.series.assign(records.size(), 0);
@@ -1096,6 +1153,12 @@ Result<std::vector<BatchOutcome>> Store::commit(
               r.series_id > 0 ? r.series_id : w.series_id(SeriesKeyView(r), added);
           w.insert_record(r, series);
           if (db.getChanges() == 1) {
+            if (const auto over = w.admit(r, limits_); over != BatchOutcome::Total::none) {
+              out.over_limit = over;
+              out.over_limit_index = i;
+              again = true;
+              break;
+            }
             out.series[i] = series;
             ++inserted;
             last_seq = db.getLastInsertRowid();
@@ -1124,6 +1187,7 @@ Result<std::vector<BatchOutcome>> Store::commit(
       }
     }
     db.exec("COMMIT");
+    w.committed = w.open;
     w.publish();
     if (!fresh.empty()) recent_->append(fresh, last_seq);
     pending_ += inserted;

@@ -225,7 +225,7 @@ void GroupCommitWriter::apply(const std::vector<Job*>& jobs) {
   std::vector<const UsageRecord*> records;
   std::vector<std::int64_t> series;
   for (const Job* j : jobs) {
-    if (!j->result->ok() || (*j->result)->conflict) continue;
+    if (!j->result->ok() || (*j->result)->refused()) continue;
     const BatchOutcome& o = **j->result;
     for (std::size_t i = 0; i < j->records->size(); ++i)
       if (!o.duplicate[i]) {

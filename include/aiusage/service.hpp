@@ -63,7 +63,8 @@ class GroupCommitWriter;
 class UsageService {
  public:
   // Opens the store and rebuilds the in-memory totals; throws on failure (startup only).
-  explicit UsageService(Config config, Clock clock = system_now_ms);
+  // `limits` bound the store's all-time sums (tests lower them).
+  explicit UsageService(Config config, Clock clock = system_now_ms, const StoreLimits& limits = {});
   ~UsageService();
   UsageService(const UsageService&) = delete;
   UsageService& operator=(const UsageService&) = delete;

@@ -22,6 +22,17 @@ class Database;
 
 namespace aiusage {
 
+// Bounds on the store's all-time sums, which commit() enforces. A record's tokens and cost are
+// never negative, so every other sum (a series, subject, month, rollup row, query) is at most
+// these; a read adds and subtracts rollup pieces of three levels and the records not rolled up, so
+// its running sums stay within 3 × 2e18 < INT64_MAX (9.22e18). Quota arithmetic on them is 128-bit.
+inline constexpr std::int64_t kMaxStoreTokens = 2'000'000'000'000'000'000;
+inline constexpr Nanos kMaxStoreCostNanos = 2'000'000'000'000'000'000;  // 2e9 units
+struct StoreLimits {
+  std::int64_t tokens = kMaxStoreTokens;  // Σ promptTokens + completionTokens, cached included
+  Nanos cost = kMaxStoreCostNanos;        // Σ cost in the billing currency
+};
+
 struct StoreOptions {
   std::string path;
   bool synchronous_full = true;  // sync() flushes the WAL; otherwise it does nothing
@@ -29,6 +40,7 @@ struct StoreOptions {
   // they are dropped and read back from the records file instead.
   static constexpr std::size_t kDefaultKept = 262144;
   std::size_t kept_limit = kDefaultKept;
+  StoreLimits limits;  // at most kMaxStoreTokens and kMaxStoreCostNanos
 };
 
 struct BatchOutcome {
@@ -36,6 +48,12 @@ struct BatchOutcome {
   std::size_t conflict_index = 0;    // the offending record
   std::vector<bool> duplicate;       // per record: already stored with the same content
   std::vector<std::int64_t> series;  // per record stored: its series id (0 when not stored)
+  // Which all-time total storing the batch would take past its StoreLimits bound (nothing was
+  // stored), and the record at which it would.
+  enum class Total { none, tokens, cost };
+  Total over_limit = Total::none;
+  std::size_t over_limit_index = 0;
+  bool refused() const { return conflict || over_limit != Total::none; }
 };
 
 class Store {
@@ -49,15 +67,18 @@ class Store {
   static constexpr int kSchemaVersion = 5;
 
   // Loads the writer's map of series ids from the series the reader knows (~0.1 s for 100k
-  // series), off the startup path; commit() does it first when not yet done.
+  // series) and the all-time totals StoreLimits bounds (from the last all-time read when no
+  // commit came since), off the startup path; commit() does it first when not yet done.
   // Same writer; throws SQLite::Exception on failure, and a later call tries again.
   void prepare_writer();
   // Sets each record's series_id when its labels belong to a committed series (else 0), so
   // commit() need not look them up; any thread, at any time.
   void resolve_series(std::span<UsageRecord> records) const;
   // Commits several batches in one transaction, each all-or-nothing; a nonzero series_id must be
-  // resolve_series()'s. Duplicates get the stored cost and priced flag copied back. An error
-  // means nothing was committed. One writer at a time. Durable once a later sync() returns.
+  // resolve_series()'s. Duplicates get the stored cost and priced flag copied back. A batch that
+  // would take the all-time tokens or cost past StoreLimits is refused (over_limit), checked in
+  // commit order against the batches before it. An error means nothing was committed. One writer
+  // at a time. Durable once a later sync() returns.
   Result<std::vector<BatchOutcome>> commit(std::span<std::vector<UsageRecord>* const> batches);
   // Adds up to `max_records` of the oldest durable records (committed, and flushed by sync() with
   // synchronous_full) not yet rolled up to the rollups, in one transaction of the rollup file;
@@ -66,6 +87,7 @@ class Store {
   // Makes every commit returned so far durable (fdatasync of the WAL, with synchronous_full).
   // May run on other threads while commit(), roll_up() or another sync() runs.
   Result<bool> sync();
+  const StoreLimits& limits() const { return limits_; }
   // Whether sync() flushes (synchronous_full).
   bool flushes() const { return full_sync_; }
   // Checkpoints never run inside a commit. checkpoint() copies the WAL into the database from its
@@ -112,6 +134,7 @@ class Store {
   std::atomic<std::int64_t> committed_seq_{0}, synced_seq_{0};
   bool full_sync_ = true;
   std::size_t kept_limit_ = StoreOptions::kDefaultKept;
+  StoreLimits limits_;
   std::string wal_path_;
   std::mutex sync_mutex_;
   int wal_fd_ = -1;
