@@ -93,6 +93,10 @@ Result<Principal, AuthDenial> check_basic(const AuthConfig& config, std::string_
   std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
   if (colon == std::string::npos)
     return unauthorized(config, Permission::metrics, "malformed basic credentials");
+  // crypt(3) reads a C string: "pass\0junk" would match the hash of "pass".
+  if (decoded->find('\0') != std::string::npos)
+    return unauthorized(config, Permission::metrics,
+                        "malformed basic credentials: user name and password must not hold NUL");
   std::string user = decoded->substr(0, colon);
   std::string password = decoded->substr(colon + 1);
   const Sha256 presented = sha256(password);

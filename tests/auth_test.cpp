@@ -80,6 +80,10 @@ TEST_CASE("auth - authorize") {
   const std::string legacy_ok = basic("legacy:hunter2");
   const std::string legacy_bad = basic("legacy:hunter3");
   const std::string wrong = basic("scraper:wrong");
+  // crypt(3) stops at a NUL: without the check "hunter2\0junk" logs in as "hunter2".
+  const std::string legacy_nul = basic(std::string("legacy:hunter2\0junk", 19));
+  const std::string scraper_nul = basic(std::string("scraper:s3cret\0", 15));
+  const std::string user_nul = basic(std::string("legacy\0x:hunter2", 16));
   const Case cases[] = {
       {nullptr, Permission::ingest, 401,
        "authentication required: send Authorization: Bearer <token>"},
@@ -105,6 +109,12 @@ TEST_CASE("auth - authorize") {
       {wrong.c_str(), Permission::metrics, 401, "invalid user name or password"},
       {"Basic !!!!", Permission::metrics, 401, "malformed basic credentials"},
       {"Basic bm9jb2xvbg==", Permission::metrics, 401, "malformed basic credentials"},  // "nocolon"
+      {legacy_nul.c_str(), Permission::metrics, 401,
+       "malformed basic credentials: user name and password must not hold NUL"},
+      {scraper_nul.c_str(), Permission::metrics, 401,
+       "malformed basic credentials: user name and password must not hold NUL"},
+      {user_nul.c_str(), Permission::metrics, 401,
+       "malformed basic credentials: user name and password must not hold NUL"},
       {scraper.c_str(), Permission::ingest, 401,
        "authentication required: send Authorization: Bearer <token>"},
       {nullptr, Permission::metrics, 401,
@@ -344,9 +354,13 @@ TEST_CASE("auth - /metrics behind basic auth or a metrics token") {
     std::string authorization;
     int status;
   };
-  const Case cases[] = {{basic("prometheus:scrape-me"), 200}, {basic("prometheus:scrape-you"), 401},
-                        {basic("old:b-pass"), 200},           {basic("old:scrape-me"), 401},
-                        {"Bearer prom-token", 200},           {"Bearer scrape-me", 401}};
+  const Case cases[] = {{basic("prometheus:scrape-me"), 200},
+                        {basic("prometheus:scrape-you"), 401},
+                        {basic("old:b-pass"), 200},
+                        {basic("old:scrape-me"), 401},
+                        {basic(std::string("old:b-pass\0junk", 15)), 401},
+                        {"Bearer prom-token", 200},
+                        {"Bearer scrape-me", 401}};
   for (const Case& c : cases) {
     CAPTURE(c.authorization);
     auto r = http_request(ts.port(), "GET", "/metrics", "", {{"Authorization", c.authorization}});
@@ -354,6 +368,13 @@ TEST_CASE("auth - /metrics behind basic auth or a metrics token") {
     if (c.status == 200)
       CHECK(r.body.find("# TYPE ai_usage_build_info gauge") != std::string::npos);
   }
+  // A NUL in a header line (a bearer token cut at it) is refused by the HTTP parser: 400, JSON.
+  RawSocket nul(ts.port());
+  nul.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer prom-token") +
+           '\0' + "x\r\nConnection: close\r\n\r\n");
+  RawResponse refused = parse_response(nul.read_all(5000));
+  CHECK(refused.status == 400);
+  CHECK(refused.headers["content-type"].rfind("application/json", 0) == 0);
   // Any token protects the API: with only a metrics token configured, nobody may ingest.
   CHECK(http_post_json(ts.port(), "/api/v1/usage", record("m1", "")).status == 401);
 }
