@@ -3,13 +3,13 @@
 #include <toml++/toml.h>
 
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
 #include "aiusage/duration.hpp"
 #include "build_info.hpp"
+#include "config_file.hpp"
 
 namespace aiusage {
 
@@ -401,12 +401,11 @@ toml::table parse_toml(std::string_view text, const std::string& source) {
   }
 }
 
+// A configuration file's text (config_file.cpp); throws ConfigError with the reason alone.
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError{path + ": cannot open file"};
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
+  auto text = read_config_file(path);
+  if (!text) throw ConfigError{text.error().message};
+  return std::move(*text);
 }
 
 Config assemble(Draft& d) {
@@ -450,7 +449,12 @@ void parse_table(const toml::table& root, const std::string& source, const std::
       for (const auto& v : *arr) {
         std::filesystem::path p = get_string(source, v, "include");
         if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
-        std::string text = d.read_file(p.string());
+        std::string text;
+        try {
+          text = d.read_file(p.string());
+        } catch (const ConfigError& e) {
+          fail(source, v, "include \"" + p.string() + "\": " + e.message);
+        }
         toml::table inc = parse_toml(text, p.string());
         parse_table(inc, p.string(), p.parent_path().string(), d, true);
       }
@@ -485,7 +489,7 @@ Result<Config> parse_config(std::string_view text, const std::string& source,
       } catch (const ConfigError&) {
         throw;
       } catch (const std::exception& e) {
-        throw ConfigError{path + ": " + e.what()};
+        throw ConfigError{e.what()};
       }
     };
     parse_into(text, source, base_dir, d);
@@ -496,13 +500,14 @@ Result<Config> parse_config(std::string_view text, const std::string& source,
 }
 
 Result<Config> load_config_file(const std::string& path) {
+  std::string text;
   try {
-    std::string text = read_file(path);
-    std::string dir = std::filesystem::path(path).parent_path().string();
-    return parse_config(text, path, dir.empty() ? "." : dir);
+    text = read_file(path);
   } catch (const ConfigError& e) {
-    return Error{e.message};
+    return Error{path + ": " + e.message};
   }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return parse_config(text, path, dir.empty() ? "." : dir);
 }
 
 std::optional<std::string> restart_required(const Config& a, const Config& b) {
@@ -532,7 +537,7 @@ std::optional<std::string> restart_required(const Config& a, const Config& b) {
 Config default_config() {
   auto embedded = [](const std::string& path) -> std::string {
     if (path == "embedded/pricing.toml") return kDefaultPricingToml;
-    throw ConfigError{path + ": not embedded"};
+    throw ConfigError{"not embedded"};
   };
   auto r = parse_config(kDefaultConfigToml, "embedded/example.toml", "embedded", embedded);
   if (!r) throw std::logic_error("embedded configuration is invalid: " + r.error().message);

@@ -1,7 +1,10 @@
 // Configuration: TOML keys, defaults, includes and file:line:col errors.
-#include <catch2/catch.hpp>
+#include <sys/stat.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -9,8 +12,10 @@
 #include <vector>
 
 #include "aiusage/config.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace aiusage;
+using aiusage::testing::TempDir;
 
 namespace {
 
@@ -548,7 +553,8 @@ TEST_CASE("config - errors in included files name that file") {
     std::string message;
   };
   const Case cases[] = {
-      {"include = [\"inc/missing.toml\"]", "/cfg/inc/missing.toml: no such file"},
+      {"include = [\"inc/missing.toml\"]",
+       "test.toml:1:12: include \"/cfg/inc/missing.toml\": no such file"},
       {"include = [\"inc/server.toml\"]", "/cfg/inc/server.toml:1:1: unknown key \"server\""},
       {"include = [\"inc/nested.toml\"]", "/cfg/inc/nested.toml:1:11: unknown key \"include\""},
       {"include = [\"inc/syntax.toml\"]",
@@ -576,13 +582,16 @@ TEST_CASE("config - load_config_file") {
   SECTION("a missing file") {
     auto r = load_config_file("/nonexistent/ai-usage.toml");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message == "/nonexistent/ai-usage.toml: cannot open file");
+    CHECK(r.error().message ==
+          "/nonexistent/ai-usage.toml: cannot open file: No such file or directory");
   }
 
   SECTION("a missing include, relative to the including file") {
     auto r = load_config_file(kFixtures + "/include_missing.toml");
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().message == kFixtures + "/no-such-file.toml: cannot open file");
+    CHECK(r.error().message ==
+          kFixtures + "/include_missing.toml:1:34: include \"" + kFixtures +
+              "/no-such-file.toml\": cannot open file: No such file or directory");
   }
 
   SECTION("an included file may hold only [[pricing]] and [[quota]]") {
@@ -601,6 +610,55 @@ TEST_CASE("config - load_config_file") {
     // 1000 × 3.00 + 500 × 15.00 = 10500 per 1M → 0.0105 USD (the README's example)
     CHECK(quote(*r, "anthropic", "claude-3-5-sonnet-20241022", k2025_01_15, {1000, 0, 0, 500}) ==
           10'500'000);
+  }
+}
+
+TEST_CASE("config - the file and every include must be a regular file within the size bound") {
+  TempDir dir;
+  auto write = [](const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+  };
+  write(dir.file("prices.toml"),
+        "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 2\n");
+  std::filesystem::create_symlink(dir.file("prices.toml"), dir.file("link.toml"));
+  std::filesystem::create_directory(dir.file("sub"));
+  REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0600) == 0);  // no writer: opening it could block
+  // A comment: only the size is wrong. One byte more than the bound, and the bound exactly.
+  write(dir.file("big.toml"), "#" + std::string(kMaxConfigFileBytes, 'x'));
+  write(dir.file("bound.toml"), "#" + std::string(kMaxConfigFileBytes - 1, 'x'));
+  struct Case {
+    std::string name;   // in `dir` unless absolute
+    std::string error;  // empty: accepted
+  };
+  const Case cases[] = {
+      {"prices.toml", ""},
+      {"link.toml", ""},  // a symlink to a regular file is fine
+      {"bound.toml", ""},
+      {"sub", "is a directory, not a regular file"},
+      {"/dev/zero", "is a character device, not a regular file"},
+      {"fifo", "is a FIFO, not a regular file"},
+      {"big.toml", "larger than 16 MiB, the most a configuration file may hold"},
+      {"missing.toml", "cannot open file: No such file or directory"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const std::string path = c.name[0] == '/' ? c.name : dir.file(c.name);
+    // As an include: refused at the entry's position in the including file.
+    write(dir.file("main.toml"), "# prices come from elsewhere\ninclude = [\"" + c.name + "\"]\n");
+    auto included = load_config_file(dir.file("main.toml"));
+    // As the configuration file itself.
+    auto direct = load_config_file(path);
+    if (c.error.empty()) {
+      REQUIRE(included.ok());
+      CHECK(included->prices.prices().size() == (c.name == "bound.toml" ? 0u : 1u));
+      CHECK(direct.ok());
+    } else {
+      REQUIRE_FALSE(included.ok());
+      CHECK(included.error().message ==
+            dir.file("main.toml") + ":2:12: include \"" + path + "\": " + c.error);
+      REQUIRE_FALSE(direct.ok());
+      CHECK(direct.error().message == path + ": " + c.error);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // Service configuration, loaded from TOML; errors name file:line:col.
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -48,7 +49,12 @@ struct Config {
 // (listen address, storage, currency, time zone, labels...); nullopt when `next` can be reloaded.
 std::optional<std::string> restart_required(const Config& running, const Config& next);
 
-// Loads `path` and the files its `include` list names (relative to its folder).
+// The configuration file and each included file must be a regular file of at most this size
+// (16 MiB, 500 times the shipped price list): a device, FIFO or directory is refused, not read.
+inline constexpr std::size_t kMaxConfigFileBytes = std::size_t{16} << 20;
+
+// Loads `path` and the files its `include` list names (relative to its folder); an include that
+// cannot be read is an error at its position in the including file.
 Result<Config> load_config_file(const std::string& path);
 // Parses TOML text; `source` names it in errors, `base_dir` resolves includes.
 Result<Config> parse_config(std::string_view toml_text, const std::string& source,
