@@ -72,7 +72,9 @@ int run_main(int argc, char** argv) {
     std::printf("ai-usage-exporter %s (revision %s)\n", kVersion, kRevision);
     return 0;
   }
-  // Signals are taken by sigwait below; block them before any thread starts.
+  // Signals are taken by sigwait below; main.cpp blocks them before any code runs (this repeats
+  // it for other callers). Any sent meanwhile waits: SIGHUP reloads once the service is up,
+  // SIGTERM and SIGINT stop it cleanly once it is up (exit 0).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
