@@ -55,6 +55,13 @@ Response json_error(int status, const std::string& message) {
   return json_response(status, json::error(message));
 }
 
+// 503 with Retry-After: the storage cannot serve this now.
+Response unavailable(const std::string& message) {
+  Response r = json_error(503, message);
+  r.headers.push_back({"Retry-After", "1"});
+  return r;
+}
+
 // An error after which the rest of the request is not read: the connection must not be reused.
 Response closing_error(int status, const std::string& message) {
   Response r = json_error(status, message);
@@ -381,10 +388,12 @@ class Router {
     if (auto r = only("GET")) return *r;
     if (path == "/") return {200, "text/html; charset=utf-8", kLandingPage, {}, {}};
     if (path == "/-/healthy") return {200, "text/plain; charset=utf-8", "Healthy.\n", {}, {}};
-    if (path == "/-/ready") return {200, "text/plain; charset=utf-8", "Ready.\n", {}, {}};
+    if (path == "/-/ready") return ready();
     auto who = check(path == "/metrics" ? Permission::metrics : Permission::read);
     if (!who) return denied(who.error());
     if (path == "/metrics") return metrics();
+    if (!service_.readable())
+      return unavailable("storage unavailable: " + service_.degraded().value_or("retry"));
     if (path == "/api/v1/statistics" || path == "/api/v1/cache-hit-rate") {
       auto q = parse_query(ri->query_string, kFilterParams);
       if (!q) return json_error(400, q.error().message);
@@ -413,6 +422,18 @@ class Router {
   }
 
  private:
+  // 503 while the store cannot be opened for writing: ingest is refused, reads are served when
+  // it could be opened read-only ("read-only") and are 503 too when not ("unavailable").
+  Response ready() {
+    const std::optional<std::string> degraded = service_.degraded();
+    if (!degraded) return {200, "text/plain; charset=utf-8", "Ready.\n", {}, {}};
+    Response r =
+        json_response(503, json::not_ready(service_.readable() ? "read-only" : "unavailable",
+                                           "the store cannot be opened for writing: " + *degraded));
+    r.headers.push_back({"Retry-After", "1"});
+    return r;
+  }
+
   // Rendered while it is sent, so the page is never held whole; the storage's and the reloader's
   // families last. Written and sent at nice 10, after the copy of what it shows (made at the
   // worker's priority, so no lock waits on a thread that yields): acknowledgements go first.
@@ -614,6 +635,8 @@ int handle_request(mg_connection* conn, void* data) {
   Response r;
   try {
     r = h->router->handle(conn);
+  } catch (const StorageUnavailable& e) {
+    r = unavailable(e.what());
   } catch (const std::exception& e) {
     log::error("request failed", {{"path", ri->local_uri ? ri->local_uri : ""}, {"err", e.what()}});
     r = json_error(500, std::string("internal error: ") + e.what());

@@ -119,6 +119,20 @@ std::string error(const std::string& message) {
   return done(buf);
 }
 
+std::string not_ready(const std::string& storage, const std::string& reason) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("status");
+  str(w, "degraded");
+  w.Key("storage");
+  str(w, storage);
+  w.Key("error");
+  str(w, reason);
+  w.EndObject();
+  return done(buf);
+}
+
 std::string ingest_error(const IngestError& e) {
   rapidjson::StringBuffer buf;
   Writer w(buf);

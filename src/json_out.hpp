@@ -8,6 +8,8 @@
 namespace aiusage::json {
 
 std::string error(const std::string& message);
+// /-/ready while degraded: {"status":"degraded","storage":"read-only"|"unavailable","error":…}.
+std::string not_ready(const std::string& storage, const std::string& reason);
 std::string ingest_error(const IngestError& e);
 std::string ingest_outcome(const IngestOutcome& o, const std::string& currency);
 std::string statistics(const Statistics& s, const std::string& currency);

@@ -120,6 +120,9 @@ class UsageCollector : public prometheus::Collectable {
   explicit UsageCollector(UsageService& service) : service_(service) {}
 
   std::vector<MetricFamily> Collect() const override {
+    MetricFamily build = family(kBuild);
+    add(build, {{"version", kVersion}, {"revision", kRevision}}, 1.0);
+    if (!service_.readable()) return {std::move(build)};  // no store: no totals, not zeros
     const LabelSet& set = service_.config().labels;
     const std::string& currency = service_.config().currency;
     MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
@@ -158,9 +161,6 @@ class UsageCollector : public prometheus::Collectable {
       add(used, base, q.used);
       add(ratio, base, q.ratio);
     }
-    MetricFamily build = family(kBuild);
-    add(build, {{"version", kVersion}, {"revision", kRevision}}, 1.0);
-
     std::vector<MetricFamily> out;
     for (MetricFamily* f :
          {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &requests, &tokens, &unpriced})
@@ -268,6 +268,9 @@ struct LineShape {
 // Everything the page shows, copied under the ledger's and the collectors' locks, so writing it
 // takes none.
 struct PageData {
+  // False when no store could be opened: the usage families are left out (absent, not zeros that
+  // a Prometheus would take for counter resets).
+  bool usage = true;
   SeriesSnapshot series;
   std::int64_t accepted = 0;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
@@ -278,8 +281,13 @@ struct PageData {
 
 PageData gather(UsageService& service,
                 std::initializer_list<const prometheus::Collectable*> extras) {
-  service.ensure_current_month();
   PageData d;
+  for (const prometheus::Collectable* extra : extras)
+    if (extra != nullptr)
+      for (MetricFamily& f : extra->Collect()) d.extras.push_back(std::move(f));
+  d.usage = service.readable();
+  if (!d.usage) return d;
+  service.ensure_current_month();
   d.series = snapshot(service.ledger(), service.config().labels);
   service.ledger().read([&](const LedgerState& st) {
     d.accepted = st.records;
@@ -287,9 +295,6 @@ PageData gather(UsageService& service,
   });
   d.ingest = service.ingest_counters();
   d.reports = service.quota_reports();
-  for (const prometheus::Collectable* extra : extras)
-    if (extra != nullptr)
-      for (MetricFamily& f : extra->Collect()) d.extras.push_back(std::move(f));
   return d;
 }
 
@@ -318,6 +323,10 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
   ex::label(block, "version", kVersion, true);
   ex::label(block, "revision", kRevision);
   ex::sample(out, kBuild.name, block, 1.0);
+  if (!d.usage) {
+    if (!d.extras.empty()) out += prometheus::TextSerializer().Serialize(d.extras);
+    return page.flush();
+  }
 
   header(out, kCost);
   const LineShape cost(kCost, "currency", currency);

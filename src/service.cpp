@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "storage.hpp"
 #include "writer.hpp"
 
 namespace aiusage {
@@ -58,16 +59,29 @@ UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits
     : config_(std::move(config)),
       clock_(std::move(clock)),
       calendar_(calendar_or_throw(config_.timezone)),
-      store_(std::make_unique<Store>(StoreOptions{config_.storage_path, config_.synchronous_full,
-                                                  StoreOptions::kDefaultKept, limits})),
       ledger_(config_.labels),
       counters_(std::make_unique<Counters>()) {
-  Period month = calendar_.month_of(clock_());
-  ledger_.reset(store_->series_table(month_filter(month)), month);
-  writer_ = std::make_unique<GroupCommitWriter>(*store_, ledger_, config_.group_commit ? 4096 : 1);
+  // The ledger is rebuilt from every store opened: at startup, and when a read-only one is
+  // reopened for writing.
+  storage_ = std::make_unique<Storage>(
+      StoreOptions{config_.storage_path, config_.synchronous_full, StoreOptions::kDefaultKept,
+                   limits},
+      ledger_, config_.group_commit ? 4096 : 1, [this](const Store& store) {
+        Period month = calendar_.month_of(clock_());
+        ledger_.reset(store.series_table(month_filter(month)), month);
+      });
   collector_ = make_usage_collector(*this);
   live_ = std::make_shared<const Config>(config_);
 }
+
+const Store& UsageService::store() const { return *storage_->read(); }
+
+std::optional<std::string> UsageService::degraded() const {
+  if (storage_->writer() != nullptr) return std::nullopt;
+  return storage_->degraded();
+}
+
+bool UsageService::readable() const { return static_cast<bool>(storage_->read()); }
 
 std::shared_ptr<const Config> UsageService::current() const {
   std::lock_guard lock(live_mutex_);
@@ -84,6 +98,16 @@ UsageService::~UsageService() = default;
 
 Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, BodyFormat format,
                                                         const std::optional<std::string>& project) {
+  GroupCommitWriter* writer = storage_->writer();
+  if (writer == nullptr) {
+    counters_->rejected += 1;  // refused before its records were read
+    return IngestError{503,
+                       "storage unavailable, nothing was stored: the store is read-only until the "
+                       "disk has room (" +
+                           storage_->degraded() + ")",
+                       {},
+                       std::nullopt};
+  }
   const std::int64_t now = clock_();
   const std::shared_ptr<const Config> live = current();
   auto parsed = parse_usage_body(body, format, IngestPolicy{now, live->window, project});
@@ -111,8 +135,8 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
                            " records are invalid; nothing was stored",
                        std::move(too_large), std::nullopt, records.size()};
   }
-  store_->resolve_series(records);  // here, on the request's thread, not the writer's
-  auto result = writer_->submit(records);
+  storage_->writable_store()->resolve_series(records);  // on the request's thread, not the writer's
+  auto result = writer->submit(records);
   if (!result) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return IngestError{503,
@@ -137,7 +161,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   }
   if (o.over_limit != BatchOutcome::Total::none) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
-    return over_limit(o, store_->limits(), live->prices.billing_currency());
+    return over_limit(o, storage_->writable_store()->limits(), live->prices.billing_currency());
   }
   IngestOutcome out;
   out.duplicate = o.duplicate;
@@ -147,17 +171,34 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   return out;
 }
 
+namespace {
+
+// The store for a read: readable() said there is one, unless it was reopened meanwhile.
+Storage::Reading reading(const Storage& storage) {
+  Storage::Reading store = storage.read();
+  if (!store) throw StorageUnavailable("storage unavailable: " + storage.degraded());
+  return store;
+}
+
+}  // namespace
+
 Statistics UsageService::statistics(const UsageFilter& filter) const {
-  return store_->breakdown(filter);
+  return reading(*storage_)->breakdown(filter);
 }
 
 void UsageService::ensure_current_month() {
   Period now_month = calendar_.month_of(clock_());
   if (now_month == ledger_.month()) return;
-  writer_->exclusive([&] {
+  auto roll = [&](const Store& store) {
     if (now_month != ledger_.month())
-      ledger_.reset_month(now_month, store_->aggregate(month_filter(now_month)));
-  });
+      ledger_.reset_month(now_month, store.aggregate(month_filter(now_month)));
+  };
+  if (GroupCommitWriter* writer = storage_->writer()) {
+    writer->exclusive([&] { roll(*storage_->read()); });
+    return;
+  }
+  // No writer: nothing commits meanwhile.
+  if (Storage::Reading store = storage_->read()) roll(*store);
 }
 
 QuotaReport UsageService::quota(Scope scope, const std::string& subject,
@@ -225,7 +266,7 @@ std::vector<SubjectAlert> UsageService::alerts() {
 
 CacheHitRate UsageService::cache_hit_rate(const UsageFilter& filter) const {
   CacheHitRate c;
-  const UsageSums total = store_->breakdown(filter).total;
+  const UsageSums total = reading(*storage_)->breakdown(filter).total;
   c.hits = total.cache_hits;
   c.total = total.calls;
   c.rate = c.total == 0 ? 0.0 : static_cast<double>(c.hits) / static_cast<double>(c.total);
@@ -241,7 +282,7 @@ IngestCounters UsageService::ingest_counters() const {
 std::shared_ptr<prometheus::Collectable> UsageService::collector() { return collector_; }
 
 std::shared_ptr<prometheus::Collectable> UsageService::storage_collector() {
-  return writer_->collector();
+  return storage_->collector();
 }
 
 }  // namespace aiusage

@@ -19,6 +19,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <string_view>
@@ -26,6 +27,7 @@
 #include <unordered_map>
 
 #include "aiusage/ingest.hpp"
+#include "storage.hpp"
 
 namespace aiusage {
 
@@ -257,6 +259,21 @@ void attach(SQLite::Database& db, const std::string& path, const char* as) {
   SQLite::Statement st(db, std::string("ATTACH DATABASE ? AS ") + as);
   st.bind(1, path);
   st.exec();
+}
+
+// Up to which record the rollup file in schema `s` is complete, when it is the rollup file of the
+// records file with `store_id` (its last rolled-up record, `last_id`, still there); else nullopt.
+std::optional<std::int64_t> rollup_position(
+    SQLite::Database& db, const std::string& s, const std::string& store_id,
+    const std::function<std::string(std::int64_t)>& last_id) {
+  if (db.execAndGet("PRAGMA " + s + ".user_version").getInt() != kRollupVersion)
+    return std::nullopt;
+  SQLite::Statement st(db,
+                       "SELECT store_id, rolled_up_seq, rolled_up_id FROM " + s + ".rollup_state");
+  if (!st.executeStep() || st.getColumn(0).getString() != store_id ||
+      last_id(st.getColumn(1).getInt64()) != st.getColumn(2).getString())
+    return std::nullopt;
+  return st.getColumn(1).getInt64();
 }
 
 // v5: the rollups move to their own file, written by their own connection and thread, so rolling
@@ -709,15 +726,10 @@ struct Store::Rollup : SeriesNames {
     db.exec("PRAGMA synchronous = NORMAL");
     // Roll-ups update rows all over the current hour's and month's: keep them cached (32 MiB).
     db.exec("PRAGMA cache_size = -32768");
-    bool valid = db.execAndGet("PRAGMA user_version").getInt() == kRollupVersion;
-    if (valid) {
-      // The last record rolled up must still be there: not a rollup file of a newer copy.
-      SQLite::Statement st(db, "SELECT store_id, rolled_up_seq, rolled_up_id FROM rollup_state");
-      valid = st.executeStep() && st.getColumn(0).getString() == store_id &&
-              last_id(st.getColumn(1).getInt64()) == st.getColumn(2).getString();
-      if (valid) rolled = st.getColumn(1).getInt64();
-    }
-    if (!valid) {
+    // The last record rolled up must still be there: not a rollup file of a newer copy.
+    const std::optional<std::int64_t> position = rollup_position(db, "main", store_id, last_id);
+    if (position) rolled = *position;
+    if (!position) {
       SQLite::Transaction tx(db);
       db.exec(rollup_schema("main"));
       SQLite::Statement st(db, "INSERT INTO rollup_state VALUES (0, ?, 0, '')");
@@ -756,10 +768,17 @@ struct Store::Rollup : SeriesNames {
 
 struct Store::Reader : SeriesNames {
   // `recent`: the store's records not yet rolled up, read from memory where it keeps them.
-  Reader(const std::string& path, const std::string& rollup_path, Recent& recent)
+  // `read_only`: the files as they are, writing nothing (sqlite_read_only_uri), and the rollup file
+  // only when it matches the records file (else an empty one in memory: reads count every record).
+  Reader(const std::string& path, const std::string& rollup_path, Recent& recent,
+         bool read_only = false)
       : recent(recent),
-        db(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, 5000),
-        attached((attach(db, rollup_path, "r"), true)),
+        db(read_only ? sqlite_read_only_uri(path) : path,
+           read_only ? SQLite::OPEN_READWRITE | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX
+                     : SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX,
+           5000),
+        attached(
+            (read_only ? attach_read_only(db, rollup_path) : attach(db, rollup_path, "r"), true)),
         monthly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
                                     " FROM r.usage_monthly WHERE month_ms >= ? AND month_ms < ?"),
         monthly_of(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
@@ -790,6 +809,35 @@ struct Store::Reader : SeriesNames {
 
   // Loads the series committed since the last call; run inside the read transaction.
   void refresh() { load(new_series); }
+
+  // The rollup file read-only as `r` when it belongs to the records file in `db`, else empty
+  // rollups in memory that count nothing (rolled_up_seq 0).
+  static void attach_read_only(SQLite::Database& db, const std::string& rollup_path) {
+    const std::string store_id = db.execAndGet("SELECT store_id FROM store_info").getString();
+    SQLite::Statement id_of(db, "SELECT id FROM ai_usage WHERE seq = ?");
+    auto last_id = [&](std::int64_t seq) {
+      id_of.reset();
+      id_of.bind(1, seq);
+      return id_of.executeStep() ? id_of.getColumn(0).getString() : std::string();
+    };
+    if (std::filesystem::exists(rollup_path)) {
+      bool attached = false;
+      try {
+        attach(db, sqlite_read_only_uri(rollup_path), "r");
+        attached = true;
+        if (rollup_position(db, "r", store_id, last_id)) return;
+      } catch (const SQLite::Exception&) {
+        // unreadable: counted from the records instead
+      }
+      id_of.reset();
+      if (attached) db.exec("DETACH DATABASE r");
+    }
+    attach(db, ":memory:", "r");
+    db.exec(rollup_schema("r"));
+    SQLite::Statement st(db, "INSERT INTO r.rollup_state VALUES (0, ?, 0, '')");
+    st.bind(1, store_id);
+    st.exec();
+  }
 
   // The rollups' position. First read of a transaction: the rollup file's snapshot is taken
   // before the records file's, which then holds every record and series the rollups count.
@@ -941,6 +989,10 @@ Store::Store(const StoreOptions& options) {
   // before SQLite initialises; later it is refused and changes nothing.
   static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)configured;
+  if (options.read_only) {
+    open_read_only(options);
+    return;
+  }
   // No connection mutex: the writer connection has one thread at a time (the writer), the reader
   // is used under reader_mutex_.
   const int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX;
@@ -1007,6 +1059,25 @@ Store::Store(const StoreOptions& options) {
   pending_ = static_cast<std::size_t>(
       db.execAndGet("SELECT count(*) FROM ai_usage WHERE seq > " + std::to_string(rollup_->rolled))
           .getInt64());
+}
+
+void Store::open_read_only(const StoreOptions& options) {
+  full_sync_ = false;
+  kept_limit_ = 0;
+  // Keeps nothing in memory: every read adds the records past the rollups from the file.
+  recent_ = std::make_unique<Recent>(std::numeric_limits<std::int64_t>::max(), 0);
+  const int version = SQLite::Database(sqlite_read_only_uri(options.path),
+                                       SQLite::OPEN_READWRITE | SQLite::OPEN_URI)
+                          .execAndGet("PRAGMA user_version")
+                          .getInt();
+  if (version != kSchemaVersion)
+    throw std::runtime_error("database " + options.path + " has schema version " +
+                             std::to_string(version) + ", not this binary's " +
+                             std::to_string(kSchemaVersion) + ": it cannot be read until migrated");
+  reader_ = std::make_unique<Reader>(options.path, options.path + "-rollups", *recent_, true);
+  SQLite::Transaction tx(reader_->db);
+  reader_->refresh();
+  tx.commit();
 }
 
 Store::~Store() {

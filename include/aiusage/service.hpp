@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,21 +59,33 @@ struct IngestCounters {
   std::int64_t rejected = 0;
 };
 
-class GroupCommitWriter;
+class Storage;
+
+// Thrown by the reads when no store is open (see UsageService::readable): HTTP answers 503.
+struct StorageUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class UsageService {
  public:
-  // Opens the store and rebuilds the in-memory totals; throws on failure (startup only).
-  // `limits` bound the store's all-time sums (tests lower them).
+  // Opens the store and rebuilds the in-memory totals; throws on failure (startup only). When
+  // the disk is why the store cannot be opened for writing, it is opened read-only (degraded())
+  // and for writing, in the background, once the disk has room. `limits` bound the store's
+  // all-time sums (tests lower them).
   explicit UsageService(Config config, Clock clock = system_now_ms, const StoreLimits& limits = {});
   ~UsageService();
   UsageService(const UsageService&) = delete;
   UsageService& operator=(const UsageService&) = delete;
 
   // Validates, prices and durably stores a body; acknowledges only committed data.
-  // `project` set: every record must belong to it (403 otherwise).
+  // `project` set: every record must belong to it (403 otherwise). 503 while degraded().
   Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format,
                                             const std::optional<std::string>& project = {});
+  // Why ingest is refused (the store could not be opened for writing); nullopt when it is not.
+  std::optional<std::string> degraded() const;
+  // Whether the store could be opened at all (else statistics, quota, alerts, cache-hit rate and
+  // the usage families of /metrics are unavailable, and must not be called or shown).
+  bool readable() const;
   Statistics statistics(const UsageFilter& filter) const;
   // Current calendar month of the configured zone; `overrides` replace the configured limits.
   QuotaReport quota(Scope scope, const std::string& subject,
@@ -92,7 +105,8 @@ class UsageService {
   void reload(Config next);
   const MonthCalendar& calendar() const { return calendar_; }
   const Ledger& ledger() const { return ledger_; }
-  const Store& store() const { return *store_; }
+  // For tests: the store as it is now (replaced once if it was opened read-only).
+  const Store& store() const;
   IngestCounters ingest_counters() const;
   // Counts records refused before they reached ingest() (unreadable body, wrong content type).
   void count_rejected(std::int64_t records);
@@ -107,9 +121,9 @@ class UsageService {
   Config config_;
   Clock clock_;
   MonthCalendar calendar_;
-  std::unique_ptr<Store> store_;
   Ledger ledger_;
-  std::unique_ptr<GroupCommitWriter> writer_;
+  std::unique_ptr<Storage>
+      storage_;  // after the ledger: its writer adds to the ledger until stopped
   std::shared_ptr<prometheus::Collectable> collector_;
   struct Counters;
   std::unique_ptr<Counters> counters_;

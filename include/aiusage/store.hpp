@@ -41,6 +41,9 @@ struct StoreOptions {
   static constexpr std::size_t kDefaultKept = 262144;
   std::size_t kept_limit = kDefaultKept;
   StoreLimits limits;  // at most kMaxStoreTokens and kMaxStoreCostNanos
+  // Opens the files for reads only, writing nothing to the disk (the WAL is read into memory, not
+  // through the -shm index): for a full disk. Only the read methods may be called.
+  bool read_only = false;
 };
 
 struct BatchOutcome {
@@ -58,7 +61,8 @@ struct BatchOutcome {
 
 class Store {
  public:
-  // Opens (creating and migrating) the database; throws on failure (startup only).
+  // Opens (creating and migrating) the database, or with `read_only` opens it as it is (which
+  // needs the current schema); throws on failure.
   explicit Store(const StoreOptions& options);
   ~Store();
   Store(const Store&) = delete;
@@ -121,6 +125,7 @@ class Store {
   std::string integrity_check() const;
 
  private:
+  void open_read_only(const StoreOptions& options);
   struct Writer;
   struct Reader;
   struct Rollup;

@@ -92,6 +92,15 @@ def accepted_metric(ex):
     return None
 
 
+def gauge(ex, name):
+    """The value of the unlabelled sample `name` on the exporter's /metrics, None without one."""
+    _, text, _ = ex.request("GET", "/metrics")
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
 def write(path, text):
     with open(path, "w") as f:
         f.write(text)

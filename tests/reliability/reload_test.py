@@ -10,15 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Exporter, base_config, record, write, run  # noqa: E402
-
-
-def gauge(ex, name):
-    _, text, _ = ex.request("GET", "/metrics")
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return None
+from harness import Exporter, base_config, gauge, record, write, run  # noqa: E402
 
 
 def wait_log(ex, needle, count):

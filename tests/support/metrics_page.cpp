@@ -6,8 +6,9 @@
 namespace aiusage::testing {
 
 namespace {
-constexpr const char* kStorageStart = "# HELP ai_usage_ingest_ack_duration_seconds ";
-}
+// The storage families start with the degraded gauge (storage.cpp), then the writer's.
+constexpr const char* kStorageStart = "# HELP ai_usage_storage_degraded ";
+}  // namespace
 
 std::string without_timings(const std::string& page) {
   static const std::regex timed(
