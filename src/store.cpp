@@ -226,9 +226,16 @@ ALTER TABLE ai_usage ADD COLUMN series_id INTEGER;
 CREATE TABLE rollup_state (id INTEGER PRIMARY KEY CHECK (id = 0), rolled_up_seq INTEGER NOT NULL);
 INSERT INTO rollup_state SELECT 0, coalesce(max(seq), 0) FROM ai_usage;
 )SQL",
+    "",  // v5, the rollups to their own file: migrate_v5()
+    // v6: an id is an idempotency key within its project. Ids were unique across projects, so no
+    // row conflicts; seqs and ids stay, so the rollup file still matches the records.
+    R"SQL(
+DROP INDEX ai_usage_id_idx;
+CREATE UNIQUE INDEX ai_usage_project_id_idx ON ai_usage(project_id, id);
+)SQL",
 };
-// The last migration (v5, rollups to their own file) is migrate_v5().
-static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion) - 1);
+static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion));
+constexpr int kRollupsMoved = 4;  // the migration from this version is migrate_v5()
 
 // The rollup file: derived from the records, so it is rebuilt (empty, then rolled up again) when
 // its version, its store id or its position does not match the records file.
@@ -531,8 +538,10 @@ struct Store::Writer {
             "INSERT INTO ai_usage (id, user_id, project_id, provider, model, prompt_tokens, "
             "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, "
             "priced, cached, timestamp_ms, received_ms, fingerprint, series_id) VALUES (?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
-        lookup(db, "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE id = ?"),
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING"),
+        lookup(db,
+               "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE project_id = ? AND "
+               "id = ?"),
         new_series(
             db, "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)") {}
 
@@ -1027,13 +1036,16 @@ Store::Store(const StoreOptions& options) {
                              std::to_string(version) + ", newer than this binary's " +
                              std::to_string(kSchemaVersion));
   const std::string rollup_path = options.path + "-rollups";
-  for (; version < kSchemaVersion - 1; ++version) {
+  for (; version < kSchemaVersion; ++version) {
+    if (version == kRollupsMoved) {
+      migrate_v5(db, rollup_path);
+      continue;
+    }
     SQLite::Transaction tx(db);
     db.exec(kMigrations[version]);
     db.exec("PRAGMA user_version = " + std::to_string(version + 1));
     tx.commit();
   }
-  if (version < kSchemaVersion) migrate_v5(db, rollup_path);
   const std::string store_id = db.execAndGet("SELECT store_id FROM store_info").getString();
   // Everything in the records file when it opens is on disk as far as the store can tell.
   const std::int64_t max_seq =
@@ -1237,10 +1249,13 @@ Result<std::vector<BatchOutcome>> Store::commit(
             fresh.back().sums.add(r);
             continue;
           }
+          // The record of the same id in the same project: ids are keys within a project.
           w.lookup.reset();
-          w.lookup.bind(1, r.id);
+          w.lookup.bindNoCopy(1, r.project);
+          w.lookup.bindNoCopy(2, r.id);
           if (!w.lookup.executeStep())
-            throw std::logic_error("insert ignored but id not found: " + r.id);
+            throw std::logic_error("insert ignored but id not found: " + r.id + " in project \"" +
+                                   r.project + "\"");
           if (w.lookup.getColumn(0).getString() != r.fingerprint) {
             out.conflict = true;
             out.conflict_index = i;

@@ -446,12 +446,14 @@ TEST_CASE("rollup - records rolled up from memory give the rows that reading the
   SECTION("a batch rolled back for a conflict leaves nothing in memory") { conflict = true; }
   Store store({path, false, limit});
   int n = 0;
+  UsageRecord stored;  // one already committed, reused with other content for the conflict
   // Commits (every 100 records) and roll-ups interleave, so slices end inside what is kept.
-  fill(store, 1000, from, to, [&](UsageRecord&, std::mt19937_64&) {
-    if (++n % 230 == 0) REQUIRE(store.roll_up(170).ok());
+  fill(store, 1000, from, to, [&](UsageRecord& r, std::mt19937_64&) {
+    if (++n == 4) stored = r;
+    if (n % 230 == 0) REQUIRE(store.roll_up(170).ok());
     if (conflict && n == 450) {
       std::mt19937_64 rng(1);
-      std::vector<UsageRecord> batch = {record(5000, from, rng), record(3, from, rng)};
+      std::vector<UsageRecord> batch = {record(5000, from, rng), stored};
       batch[1].fingerprint = "other";
       std::vector<UsageRecord>* batches[] = {&batch};
       REQUIRE((*store.commit(batches))[0].conflict);

@@ -68,7 +68,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Loads the writer's map of series ids from the series the reader knows (~0.1 s for 100k
   // series) and the all-time totals StoreLimits bounds (from the last all-time read when no
