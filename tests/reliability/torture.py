@@ -6,7 +6,8 @@ Each cycle starts the exporter on the same SQLite file, lets CLIENTS threads ing
 kills the server with SIGKILL at a random moment, and then checks with the server down:
 
   * PRAGMA integrity_check is "ok";
-  * every acknowledged id is in the store exactly once, with the content that was sent;
+  * every acknowledged (project, id) is in the store exactly once, with the content that was
+    sent (ids are keys within a project: some ids are sent in several projects);
   * nothing is in the store that was never sent;
 
 and after the restart: /metrics counters and /api/v1/statistics equal the store's totals.
@@ -29,7 +30,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Exporter, Failure, base_config, write  # noqa: E402
 
 
-def record(rid, rng_seed):
+PROJECTS = ["", "web", "api", "batch"]
+
+
+def key(r):
+    """The idempotency key of a sent record: ids are unique within a project."""
+    return (r.get("projectId", ""), r["id"])
+
+
+def record(rid, rng_seed, project=None):
     rng = random.Random(rng_seed)
     r = {
         "id": rid,
@@ -39,7 +48,8 @@ def record(rid, rng_seed):
         "usage": {"promptTokens": rng.randrange(1, 100000), "completionTokens": rng.randrange(0, 50000)},
         "timestamp": int(time.time() * 1000) - rng.randrange(0, 3_600_000),
     }
-    project = rng.choice(["", "web", "api", "batch"])
+    if project is None:
+        project = rng.choice(PROJECTS)
     if project:
         r["projectId"] = project
     return r
@@ -50,7 +60,7 @@ class Ledger:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.sent = {}  # id -> record
+        self.sent = {}  # (project, id) -> record
         self.acked = set()
         self.in_doubt = []  # batches whose response was never seen
         self.acked_batches = []
@@ -60,6 +70,7 @@ class Ledger:
 def client(n, cycle, port, ledger, stop, rng):
     conn = None
     seq = 0
+    twins = []  # records reusing a sent id in another project, for this client's next batch
     while not stop.is_set():
         with ledger.lock:
             if ledger.in_doubt:
@@ -69,14 +80,19 @@ def client(n, cycle, port, ledger, stop, rng):
             else:
                 batch, resend = None, None
         if batch is None:
-            batch = []
+            batch, twins = twins, []
             for _ in range(rng.randrange(1, 21)):
                 rid = f"c{cycle}-{n}-{seq}"
                 seq += 1
                 batch.append(record(rid, hash(rid)))
+                if rng.random() < 0.2:
+                    # The same id in another project: a record of its own, in this batch or the next.
+                    other = rng.choice([p for p in PROJECTS if p != batch[-1].get("projectId", "")])
+                    twin = record(rid, hash(rid + other), other)
+                    (batch if rng.random() < 0.5 else twins).append(twin)
             with ledger.lock:
-                for r in batch:
-                    ledger.sent[r["id"]] = r
+                for r in batch + twins:
+                    ledger.sent[key(r)] = r
         body = json.dumps(batch)
         try:
             if conn is None:
@@ -92,6 +108,8 @@ def client(n, cycle, port, ledger, stop, rng):
             if conn is not None:
                 conn.close()
             conn = None
+        if status is not None and status not in (200, 408, 503):
+            raise Failure(f"answer {status} to a batch of records that may all be stored: {text[:300]!r}")
         with ledger.lock:
             ledger.requests += 1
             if status != 200:
@@ -105,11 +123,14 @@ def client(n, cycle, port, ledger, stop, rng):
             ids = [r["id"] for r in out["records"]]
             if ids != [r["id"] for r in batch]:
                 raise Failure(f"acknowledged ids {ids[:3]}... differ from the batch sent")
+            for r in out["records"]:
+                if r["duplicate"] and resend is None:
+                    raise Failure(f"a new record {r['id']} was answered as a duplicate: {out}")
             if out["accepted"] + out["duplicates"] != len(batch):
                 raise Failure(f"accepted + duplicates != batch size: {out}")
             if resend == "acked" and out["duplicates"] != len(batch):
                 raise Failure(f"a resent acknowledged batch was accepted again: {out}")
-            ledger.acked.update(ids)
+            ledger.acked.update(key(r) for r in batch)
             if resend != "acked":
                 ledger.acked_batches.append(batch)
     if conn is not None:
@@ -128,19 +149,20 @@ def check_store(db_path, ledger):
             "FROM ai_usage").fetchall()
     finally:
         db.close()
-    ids = [r[0] for r in rows]
-    if len(ids) != len(set(ids)):
-        raise Failure(f"{len(ids) - len(set(ids))} ids stored more than once")
-    stored = {r[0]: r for r in rows}
-    missing = ledger.acked - stored.keys()
+    keys = [(r[2], r[0]) for r in rows]
+    if len(keys) != len(set(keys)):
+        raise Failure(f"{len(keys) - len(set(keys))} (project, id) keys stored more than once")
+    stored = set(keys)
+    missing = ledger.acked - stored
     if missing:
-        raise Failure(f"{len(missing)} acknowledged ids lost, e.g. {sorted(missing)[:5]}")
-    phantom = stored.keys() - ledger.sent.keys()
+        raise Failure(f"{len(missing)} acknowledged records lost, e.g. {sorted(missing)[:5]}")
+    phantom = stored - ledger.sent.keys()
     if phantom:
-        raise Failure(f"{len(phantom)} stored ids were never sent, e.g. {sorted(phantom)[:5]}")
-    totals = {"count": len(rows), "input": 0, "output": 0, "cost": {}}
+        raise Failure(f"{len(phantom)} stored records were never sent, e.g. {sorted(phantom)[:5]}")
+    shared = len(keys) - len({rid for _, rid in keys})
+    totals = {"count": len(rows), "input": 0, "output": 0, "cost": {}, "shared": shared}
     for rid, user, project, provider, model, prompt, completion, cost in rows:
-        sent = ledger.sent[rid]
+        sent = ledger.sent[(project, rid)]
         if (user, project, provider, model, prompt, completion) != (
                 sent["userId"], sent.get("projectId", ""), sent["provider"], sent["model"],
                 sent["usage"]["promptTokens"], sent["usage"]["completionTokens"]):
@@ -250,15 +272,17 @@ def main():
                 if errors:
                     raise errors[0]
                 totals = check_store(db_path, ledger)
-                print(f"cycle {cycle + 1}: {totals['count']} stored, {len(ledger.acked)} acknowledged, "
+                print(f"cycle {cycle + 1}: {totals['count']} stored ({totals['shared']} sharing an id "
+                      f"with another project's), {len(ledger.acked)} acknowledged, "
                       f"{len(ledger.in_doubt)} batches in doubt, {ledger.requests} requests "
                       f"({ledger.failed} unanswered: cut by a kill or refused while down)", flush=True)
         except Failure as e:
             print(f"FAIL (seed {args.seed}): {e}", flush=True)
             print(f"torture: {passed} passed, 1 failed")
             return 1
-        if len(ledger.acked) == 0 or ledger.failed == 0:
-            print("FAIL: the run acknowledged nothing or no kill cut a request; nothing was proven")
+        if len(ledger.acked) == 0 or ledger.failed == 0 or totals["shared"] == 0:
+            print("FAIL: the run acknowledged nothing, no kill cut a request or no id was stored in "
+                  "two projects; nothing was proven")
             print(f"torture: {passed} passed, 1 failed")
             return 1
     print(f"torture: {passed} passed, 0 failed")
