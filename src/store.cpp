@@ -258,7 +258,8 @@ std::string rollup_schema(const std::string& s) {
          "NULL" +
          cols + ", PRIMARY KEY (month_ms, dim, value)) WITHOUT ROWID;\nCREATE TABLE " + s +
          ".rollup_state (id INTEGER PRIMARY KEY CHECK (id = 0), store_id TEXT NOT NULL, "
-         "rolled_up_seq INTEGER NOT NULL, rolled_up_id TEXT NOT NULL);\nPRAGMA " +
+         "rolled_up_seq INTEGER NOT NULL, rolled_up_id TEXT NOT NULL, rolled_up_project TEXT);"
+         "\nPRAGMA " +
          s + ".user_version = " + std::to_string(kRollupVersion) + ";\n";
 }
 
@@ -268,17 +269,33 @@ void attach(SQLite::Database& db, const std::string& path, const char* as) {
   st.exec();
 }
 
+// What identifies a record: ids are unique within a project.
+struct RecordKey {
+  std::string project, id;
+};
+
+// Whether the rollup file in schema `s` names its last record's project (files of v5 stores do
+// not).
+bool rollup_names_project(SQLite::Database& db, const std::string& s) {
+  return db.execAndGet("SELECT count(*) FROM pragma_table_info('rollup_state', '" + s +
+                       "') WHERE name = 'rolled_up_project'")
+             .getInt() > 0;
+}
+
 // Up to which record the rollup file in schema `s` is complete, when it is the rollup file of the
-// records file with `store_id` (its last rolled-up record, `last_id`, still there); else nullopt.
+// records file with `store_id` (its last rolled-up record, `last_key`, still there); else nullopt.
 std::optional<std::int64_t> rollup_position(
     SQLite::Database& db, const std::string& s, const std::string& store_id,
-    const std::function<std::string(std::int64_t)>& last_id) {
+    const std::function<RecordKey(std::int64_t)>& last_key) {
   if (db.execAndGet("PRAGMA " + s + ".user_version").getInt() != kRollupVersion)
     return std::nullopt;
-  SQLite::Statement st(db,
-                       "SELECT store_id, rolled_up_seq, rolled_up_id FROM " + s + ".rollup_state");
-  if (!st.executeStep() || st.getColumn(0).getString() != store_id ||
-      last_id(st.getColumn(1).getInt64()) != st.getColumn(2).getString())
+  const std::string project = rollup_names_project(db, s) ? "rolled_up_project" : "NULL";
+  SQLite::Statement st(db, "SELECT store_id, rolled_up_seq, rolled_up_id, " + project + " FROM " +
+                               s + ".rollup_state");
+  if (!st.executeStep() || st.getColumn(0).getString() != store_id) return std::nullopt;
+  const RecordKey last = last_key(st.getColumn(1).getInt64());
+  if (last.id != st.getColumn(2).getString() ||
+      (!st.getColumn(3).isNull() && last.project != st.getColumn(3).getString()))
     return std::nullopt;
   return st.getColumn(1).getInt64();
 }
@@ -302,9 +319,9 @@ void migrate_v5(SQLite::Database& db, const std::string& rollup_path) {
             ") SELECT month_ms, dim, value, " + sums + " FROM main.usage_monthly_label");
     SQLite::Statement state(
         db,
-        "INSERT INTO r.rollup_state SELECT 0, ?, rolled_up_seq, coalesce((SELECT "
-        "id FROM main.ai_usage WHERE seq = rolled_up_seq), '') FROM "
-        "main.rollup_state");
+        "INSERT INTO r.rollup_state SELECT 0, ?, rolled_up_seq, coalesce((SELECT id FROM "
+        "main.ai_usage WHERE seq = rolled_up_seq), ''), (SELECT project_id FROM main.ai_usage "
+        "WHERE seq = rolled_up_seq) FROM main.rollup_state");
     state.bind(1, store_id);
     state.exec();
     tx.commit();
@@ -726,22 +743,27 @@ struct Store::Recent {
 
 // The rollup file's connection (the records file attached as `rec`), used by roll_up() only.
 struct Store::Rollup : SeriesNames {
-  // `last_id(seq)`: the id of the record `seq` in the records file, empty when there is none.
+  // `last_key(seq)`: the project and id of the record `seq` in the records file, empty when there
+  // is none.
   Rollup(const std::string& path, const std::string& records_path, const std::string& store_id,
-         const std::function<std::string(std::int64_t)>& last_id)
+         const std::function<RecordKey(std::int64_t)>& last_key)
       : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, 5000) {
     db.exec("PRAGMA journal_mode = WAL");
     // Derived data: a crash may lose the last roll-ups, never make them inconsistent.
     db.exec("PRAGMA synchronous = NORMAL");
     // Roll-ups update rows all over the current hour's and month's: keep them cached (32 MiB).
     db.exec("PRAGMA cache_size = -32768");
+    // Files of schema v5 stores name the last record by id alone (NULL project): kept, not rebuilt.
+    if (db.execAndGet("PRAGMA user_version").getInt() == kRollupVersion &&
+        !rollup_names_project(db, "main"))
+      db.exec("ALTER TABLE rollup_state ADD COLUMN rolled_up_project TEXT");
     // The last record rolled up must still be there: not a rollup file of a newer copy.
-    const std::optional<std::int64_t> position = rollup_position(db, "main", store_id, last_id);
+    const std::optional<std::int64_t> position = rollup_position(db, "main", store_id, last_key);
     if (position) rolled = *position;
     if (!position) {
       SQLite::Transaction tx(db);
       db.exec(rollup_schema("main"));
-      SQLite::Statement st(db, "INSERT INTO rollup_state VALUES (0, ?, 0, '')");
+      SQLite::Statement st(db, "INSERT INTO rollup_state VALUES (0, ?, 0, '', '')");
       st.bind(1, store_id);
       st.exec();
       tx.commit();
@@ -760,7 +782,8 @@ struct Store::Rollup : SeriesNames {
     state = std::make_unique<SQLite::Statement>(
         db,
         "UPDATE rollup_state SET rolled_up_seq = ?1, rolled_up_id = (SELECT id FROM rec.ai_usage "
-        "WHERE seq = ?1)");
+        "WHERE seq = ?1), rolled_up_project = (SELECT project_id FROM rec.ai_usage WHERE seq = "
+        "?1)");
     pending = std::make_unique<RawStatement>(
         db.getHandle(),
         "SELECT seq, series_id, timestamp_ms, " + record_columns(false) +
@@ -823,27 +846,30 @@ struct Store::Reader : SeriesNames {
   // rollups in memory that count nothing (rolled_up_seq 0).
   static void attach_read_only(SQLite::Database& db, const std::string& rollup_path) {
     const std::string store_id = db.execAndGet("SELECT store_id FROM store_info").getString();
-    SQLite::Statement id_of(db, "SELECT id FROM ai_usage WHERE seq = ?");
-    auto last_id = [&](std::int64_t seq) {
-      id_of.reset();
-      id_of.bind(1, seq);
-      return id_of.executeStep() ? id_of.getColumn(0).getString() : std::string();
+    SQLite::Statement key_of(db, "SELECT project_id, id FROM ai_usage WHERE seq = ?");
+    auto last_key = [&](std::int64_t seq) {
+      key_of.reset();
+      key_of.bind(1, seq);
+      RecordKey key;
+      if (key_of.executeStep())
+        key = {key_of.getColumn(0).getString(), key_of.getColumn(1).getString()};
+      return key;
     };
     if (std::filesystem::exists(rollup_path)) {
       bool attached = false;
       try {
         attach(db, sqlite_read_only_uri(rollup_path), "r");
         attached = true;
-        if (rollup_position(db, "r", store_id, last_id)) return;
+        if (rollup_position(db, "r", store_id, last_key)) return;
       } catch (const SQLite::Exception&) {
         // unreadable: counted from the records instead
       }
-      id_of.reset();
+      key_of.reset();
       if (attached) db.exec("DETACH DATABASE r");
     }
     attach(db, ":memory:", "r");
     db.exec(rollup_schema("r"));
-    SQLite::Statement st(db, "INSERT INTO r.rollup_state VALUES (0, ?, 0, '')");
+    SQLite::Statement st(db, "INSERT INTO r.rollup_state VALUES (0, ?, 0, '', '')");
     st.bind(1, store_id);
     st.exec();
   }
@@ -1053,12 +1079,14 @@ Store::Store(const StoreOptions& options) {
   committed_seq_ = synced_seq_ = max_seq;
   recent_ = std::make_unique<Recent>(max_seq, options.kept_limit);
   writer_ = std::make_unique<Writer>(db);
-  SQLite::Statement id_of(db, "SELECT id FROM ai_usage WHERE seq = ?");
+  SQLite::Statement key_of(db, "SELECT project_id, id FROM ai_usage WHERE seq = ?");
   rollup_ = std::make_unique<Rollup>(rollup_path, options.path, store_id, [&](std::int64_t seq) {
-    id_of.bind(1, seq);
-    std::string id = id_of.executeStep() ? id_of.getColumn(0).getString() : std::string();
-    id_of.reset();
-    return id;
+    key_of.bind(1, seq);
+    RecordKey key;
+    if (key_of.executeStep())
+      key = {key_of.getColumn(0).getString(), key_of.getColumn(1).getString()};
+    key_of.reset();
+    return key;
   });
   reader_ = std::make_unique<Reader>(options.path, rollup_path, *recent_);
   checkpoint_db_ = std::make_unique<SQLite::Database>(

@@ -470,6 +470,9 @@ TEST_CASE("idempotency - a version 5 store keeps every record and its rollups, i
     std::vector<UsageRecord>* conflicting[] = {&other};
     CHECK((*store.commit(conflicting))[0].conflict);
     check_kept(store, 7);
+    while (*store.roll_up(100) > 0) {
+    }
+    CHECK(store.pending_records() == 0);
   }
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
@@ -485,8 +488,39 @@ TEST_CASE("idempotency - a version 5 store keeps every record and its rollups, i
     while (cols.executeStep()) names.push_back(cols.getColumn(0).getString());
     CHECK(names == std::vector<std::string>{"project_id", "id"});
     CHECK(db.execAndGet("SELECT count(*) FROM ai_usage WHERE id = 'req-42'").getInt() == 2);
+    // The old rollup file, kept, now names its last record by project and id.
+    SQLite::Database r(path + "-rollups", SQLite::OPEN_READONLY);
+    SQLite::Statement st(r,
+                         "SELECT rolled_up_seq, rolled_up_id, rolled_up_project FROM rollup_state");
+    REQUIRE(st.executeStep());
+    CHECK(st.getColumn(0).getInt64() == 7);
+    CHECK(st.getColumn(1).getString() == "req-45");
+    CHECK(st.getColumn(2).getString() == "");
   }
   // Reopened: migrated once, everything still there.
   Store store({path, false});
   check_kept(store, 7);
+}
+
+TEST_CASE("idempotency - the rollup file is matched to its last record by project and id") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  {
+    Store store({path, false});
+    std::vector<UsageRecord> batch{make_record("req-42", "web", 'A', 1),
+                                   make_record("req-43", "web", 'A', 2),
+                                   make_record("req-44", "web", 'B', 3)};
+    std::vector<UsageRecord>* batches[] = {&batch};
+    REQUIRE(store.commit(batches).ok());
+    REQUIRE(*store.roll_up(100) == 3);
+  }
+  std::size_t pending = 0;
+  SECTION("the same record: kept") {}
+  SECTION("its id in another project (the records restored from another copy): rebuilt") {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE ai_usage SET project_id = 'mobile' WHERE seq = 3");
+    pending = 3;
+  }
+  Store store({path, false});
+  CHECK(store.pending_records() == pending);
 }
