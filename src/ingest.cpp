@@ -11,6 +11,7 @@
 #include "aiusage/calendar.hpp"
 #include "aiusage/digest.hpp"
 #include "aiusage/duration.hpp"
+#include "aiusage/utf8.hpp"
 
 namespace aiusage {
 
@@ -150,11 +151,20 @@ class RecordReader {
       error(field, "must not be empty");
       return std::nullopt;
     }
+    if (!utf8(field, *s)) return std::nullopt;
     if (utf8_length(*s) > max_len) {
       error(field, "must be at most " + std::to_string(max_len) + " characters");
       return std::nullopt;
     }
     return std::string(*s);
+  }
+
+  // Whether `s` is valid UTF-8; records an error when not (RapidJSON decodes a lone surrogate
+  // escape such as \udc00 to bytes that are not).
+  bool utf8(const std::string& field, std::string_view s) {
+    if (valid_utf8(s)) return true;
+    error(field, "must be valid UTF-8 (" + utf8_problem(s) + ")");
+    return false;
   }
 
   template <class V>
@@ -260,7 +270,7 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
       if (parsed) {
         rec.timestamp_ms = *parsed;
         check_window(r, rec.timestamp_ms, policy);
-      } else {
+      } else if (r.utf8("timestamp", *text)) {  // the message quotes the text
         r.error("timestamp", parsed.error().message);
       }
     } else if (auto ms = ts->int64(); ms && *ms >= 0) {
@@ -274,14 +284,17 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
   return errors.total == before && timestamp_given;
 }
 
-IngestError malformed(const rapidjson::Document& doc, std::size_t base_offset) {
-  std::size_t offset = base_offset + doc.GetErrorOffset();
+IngestError malformed(std::size_t offset, std::string_view what) {
   return IngestError{400,
-                     "malformed JSON at byte " + std::to_string(offset) + ": " +
-                         rapidjson::GetParseError_En(doc.GetParseError()),
+                     "malformed JSON at byte " + std::to_string(offset) + ": " + std::string(what),
                      {},
                      offset,
                      1};
+}
+
+IngestError malformed(const rapidjson::Document& doc, std::size_t base_offset) {
+  return malformed(base_offset + doc.GetErrorOffset(),
+                   rapidjson::GetParseError_En(doc.GetParseError()));
 }
 
 }  // namespace
@@ -360,6 +373,9 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
     rapidjson::Document doc;
     doc.Parse<kParseFlags>(text.data(), text.size());
     if (doc.HasParseError()) return malformed(doc, base);
+    // RapidJSON reads a NUL as the end of its input: one after the root would hide what follows.
+    if (std::size_t nul = text.find('\0'); nul != std::string_view::npos)
+      return malformed(base + nul, "The document root must not be followed by a NUL byte.");
     read_root(RapidValue(doc));
     return std::nullopt;
   };

@@ -185,6 +185,25 @@ TEST_CASE("ingest - invalid records") {
        {{0, "model", "is required"}}},
       {R"({"userId":"u","provider":"p","model":[],"usage":{"promptTokens":1,"completionTokens":1}})",
        {{0, "model", "must be a string"}}},
+      // a lone surrogate escape, which RapidJSON decodes to ED B0 80 (not UTF-8), in any string
+      {R"({"userId":"x\udc00","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
+       {{0, "userId", "must be valid UTF-8 (\\udc00 is a lone surrogate)"}}},
+      {record(R"("projectId":"\udfff")"),
+       {{0, "projectId", "must be valid UTF-8 (\\udfff is a lone surrogate)"}}},
+      {R"({"userId":"u","provider":"\udc80p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
+       {{0, "provider", "must be valid UTF-8 (\\udc80 is a lone surrogate)"}}},
+      {R"({"userId":"u","provider":"p","model":"m-\udcff","usage":{"promptTokens":1,"completionTokens":1}})",
+       {{0, "model", "must be valid UTF-8 (\\udcff is a lone surrogate)"}}},
+      {record(R"("id":"req-\ud83d\ude00\udc00")"),  // a valid pair, then a lone low half
+       {{0, "id", "must be valid UTF-8 (\\udc00 is a lone surrogate)"}}},
+      {record(R"("timestamp":"2024-01-15T10:00:00Z\udc00")"),
+       {{0, "timestamp", "must be valid UTF-8 (\\udc00 is a lone surrogate)"}}},
+      {R"({"id":"\udc00","userId":"\udc00","projectId":"\udc00","provider":"\udc00","model":"\udc00","usage":{"promptTokens":1,"completionTokens":1}})",
+       {{0, "id", "must be valid UTF-8 (\\udc00 is a lone surrogate)"},
+        {0, "userId", "must be valid UTF-8 (\\udc00 is a lone surrogate)"},
+        {0, "projectId", "must be valid UTF-8 (\\udc00 is a lone surrogate)"},
+        {0, "provider", "must be valid UTF-8 (\\udc00 is a lone surrogate)"},
+        {0, "model", "must be valid UTF-8 (\\udc00 is a lone surrogate)"}}},
 
       // usage
       {R"({"userId":"u","provider":"p","model":"m"})", {{0, "usage", "is required"}}},
@@ -450,6 +469,28 @@ TEST_CASE("ingest - bodies that are not records") {
       {good + "\n\n" + "[1,]", BodyFormat::ndjson,
        "malformed JSON at byte " + std::to_string(good.size() + 2 + 3) + ": Invalid value.",
        good.size() + 2 + 3},
+      // a NUL byte ends RapidJSON's input: whatever follows it would go unread
+      {good + std::string("\0junk", 5), BodyFormat::json,
+       "malformed JSON at byte " + std::to_string(good.size()) +
+           ": The document root must not be followed by a NUL byte.",
+       good.size()},
+      {good + std::string(1, '\0'), BodyFormat::json,
+       "malformed JSON at byte " + std::to_string(good.size()) +
+           ": The document root must not be followed by a NUL byte.",
+       good.size()},
+      {"[" + good + "] \n" + std::string(1, '\0') + " [" + good + "]", BodyFormat::json,
+       "malformed JSON at byte " + std::to_string(good.size() + 4) +
+           ": The document root must not be followed by a NUL byte.",
+       good.size() + 4},
+      // NDJSON: on the second line, good.size() bytes into it
+      {good + "\n" + good + std::string("\0", 1) + good + "\n" + good, BodyFormat::ndjson,
+       "malformed JSON at byte " + std::to_string(2 * good.size() + 1) +
+           ": The document root must not be followed by a NUL byte.",
+       2 * good.size() + 1},
+      {good + std::string(" \0", 2) + "\n", BodyFormat::ndjson,
+       "malformed JSON at byte " + std::to_string(good.size() + 1) +
+           ": The document root must not be followed by a NUL byte.",
+       good.size() + 1},
       {"[]", BodyFormat::json, "the body contains no records", std::nullopt},
       {" [ ] ", BodyFormat::json, "the body contains no records", std::nullopt},
       {"", BodyFormat::ndjson, "the body contains no records", std::nullopt},
@@ -500,9 +541,16 @@ TEST_CASE("ingest - simdjson and RapidJSON read every body alike") {
       {record("", R"({"promptTokens":1e400,"completionTokens":1})"), BodyFormat::json, false},
       {record(R"("timestamp":-1)"), BodyFormat::json, false},
       {record(R"("cached":"yes")"), BodyFormat::json, false},
-      {record(R"("userId":"\udc00")"), BodyFormat::json, true},  // RapidJSON takes a lone low half
+      {record(R"("userId":"\udc00")"), BodyFormat::json, true},  // a second userId: never read
       {record(R"("userId":"\ud800")"), BodyFormat::json, false},
       {record(R"("userId":"\xED\xA0\x80")"), BodyFormat::json, false},
+      {R"({"userId":"x\udc00","provider":"p","model":"m","usage":{"promptTokens":1,"completionTokens":1}})",
+       BodyFormat::json, false},
+      {record(R"("id":"\udc00")") + "\n" + record(R"("projectId":"\udfff")"), BodyFormat::ndjson,
+       false},
+      {record(R"("id":"\ud83d\ude00")"), BodyFormat::json, true},  // a valid pair: U+1F600
+      {record() + std::string("\0x", 2), BodyFormat::json, false},
+      {record() + "\n" + record() + std::string("\0", 1), BodyFormat::ndjson, false},
       {"[" + record() + ",5,[]," + record(R"("usage":7)") + "]", BodyFormat::json, false},
       {"[" + record() + "]\n" + record(), BodyFormat::ndjson, false},  // an array on a line
       {record() + "\n{\"a\" 1}", BodyFormat::ndjson, false},
