@@ -18,7 +18,8 @@ namespace exposition {
 
 // "# HELP name help\n# TYPE name type\n"; `type` is "counter" or "gauge".
 void header(std::string& out, std::string_view name, std::string_view help, std::string_view type);
-// name="value" with \, " and newline escaped; a comma first unless `first`.
+// name="value" with \, " and newline escaped, invalid UTF-8 as U+FFFD (to_valid_utf8); a comma
+// first unless `first`.
 void label(std::string& out, std::string_view name, std::string_view value, bool first = false);
 // A sample value as TextSerializer prints it (%.16g, "Nan", "+Inf", "-Inf").
 void value(std::string& out, double v);

@@ -30,6 +30,7 @@
 #include "aiusage/auth.hpp"
 #include "aiusage/duration.hpp"
 #include "aiusage/reload.hpp"
+#include "aiusage/utf8.hpp"
 #include "exposition.hpp"
 #include "json_out.hpp"
 #include "log.hpp"
@@ -240,6 +241,7 @@ Result<Query> parse_query(const char* raw, const std::set<std::string>& allowed)
     v.resize(static_cast<std::size_t>(vn));
     if (!allowed.count(k)) return Error{"unknown query parameter \"" + k + "\""};
     if (v.empty()) return Error{"query parameter \"" + k + "\" must not be empty"};
+    if (!valid_utf8(v)) return Error{"query parameter \"" + k + "\" must be valid UTF-8"};
     if (!q.emplace(k, v).second) return Error{"query parameter \"" + k + "\" is repeated"};
   }
   return q;

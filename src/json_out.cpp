@@ -3,16 +3,21 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "aiusage/utf8.hpp"
+
 namespace aiusage::json {
 
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
+// Strings and keys are written as valid UTF-8 whatever they hold (see to_valid_utf8).
 void key(Writer& w, const std::string& k) {
+  if (!valid_utf8(k)) return key(w, to_valid_utf8(k));
   w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
 }
 void str(Writer& w, const std::string& s) {
+  if (!valid_utf8(s)) return str(w, to_valid_utf8(s));
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 

@@ -3,6 +3,8 @@
 #include <mutex>
 #include <thread>
 
+#include "aiusage/utf8.hpp"
+
 namespace aiusage {
 
 std::unique_lock<std::shared_mutex> Ledger::write_lock() {
@@ -39,6 +41,30 @@ MonthUsage& subject(std::map<std::string, MonthUsage, std::less<>>& map, std::st
   return it->second;
 }
 
+// Labels stored by versions that took invalid UTF-8 (a lone surrogate escape) are read as
+// to_valid_utf8 makes them: series that then read the same are one series.
+std::optional<SeriesTable> with_valid_labels(const SeriesTable& table) {
+  std::optional<SeriesTable> out;
+  for (std::size_t d = 0; d < table.names.size(); ++d)
+    for (std::size_t i = 0; i < table.names[d].size(); ++i)
+      if (!valid_utf8(table.names[d][i])) {
+        if (!out) out = table;
+        out->names[d][i] = to_valid_utf8(table.names[d][i]);
+      }
+  return out;
+}
+
+std::optional<SeriesKey> with_valid_labels(const SeriesKey& key) {
+  std::optional<SeriesKey> out;
+  for (auto label :
+       {&SeriesKey::provider, &SeriesKey::model, &SeriesKey::project, &SeriesKey::user})
+    if (!valid_utf8(key.*label)) {
+      if (!out) out = key;
+      (*out).*label = to_valid_utf8(key.*label);
+    }
+  return out;
+}
+
 }  // namespace
 
 void Ledger::add_month(Slots& s, SeriesKeyView key, const UsageSums& sums) {
@@ -71,7 +97,9 @@ void Ledger::clear_month(Period month) {
   state_.month_global = {};
 }
 
-void Ledger::reset(const SeriesTable& table, Period month) {
+void Ledger::reset(const SeriesTable& stored, Period month) {
+  const std::optional<SeriesTable> fixed = with_valid_labels(stored);
+  const SeriesTable& table = fixed ? *fixed : stored;
   auto lock = write_lock();
   clear_all_time();
   clear_month(month);
@@ -95,8 +123,10 @@ void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows
   auto lock = write_lock();
   clear_month(month);
   for (const auto& row : month_rows) {
-    Slots s{&slot(row.key)};
-    add_month(s, row.key, row.sums);
+    const std::optional<SeriesKey> fixed = with_valid_labels(row.key);
+    const SeriesKey& key = fixed ? *fixed : row.key;
+    Slots s{&slot(key)};
+    add_month(s, key, row.sums);
   }
 }
 

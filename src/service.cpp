@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "aiusage/utf8.hpp"
 #include "storage.hpp"
 #include "writer.hpp"
 
@@ -49,6 +50,19 @@ IngestError over_limit(const BatchOutcome& o, const StoreLimits& limits,
       "record " + std::to_string(o.over_limit_index) + " " + message + "; nothing was stored",
       {{o.over_limit_index, tokens ? "usage" : "cost", message}},
       std::nullopt};
+}
+
+// Keys that are not valid UTF-8 (stored by earlier versions) as to_valid_utf8() makes them, the
+// sums of keys then equal added up.
+void with_valid_keys(std::map<std::string, UsageSums>& sums) {
+  for (auto it = sums.begin(); it != sums.end();) {
+    if (valid_utf8(it->first)) {
+      ++it;
+      continue;
+    }
+    auto node = sums.extract(it++);
+    sums[to_valid_utf8(node.key())] += node.mapped();
+  }
 }
 
 }  // namespace
@@ -183,7 +197,9 @@ Storage::Reading reading(const Storage& storage) {
 }  // namespace
 
 Statistics UsageService::statistics(const UsageFilter& filter) const {
-  return reading(*storage_)->breakdown(filter);
+  Statistics s = reading(*storage_)->breakdown(filter);
+  for (auto* by : {&s.by_provider, &s.by_model, &s.by_project, &s.by_user}) with_valid_keys(*by);
+  return s;
 }
 
 void UsageService::ensure_current_month() {

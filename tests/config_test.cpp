@@ -533,6 +533,45 @@ TEST_CASE("config - errors name file:line:col") {
   }
 }
 
+TEST_CASE("config - strings that are not valid UTF-8 are refused with file:line:col") {
+  // toml++ checks every byte of the file and every escape: names that reach the store or the
+  // page (prices, quota subjects, token names, the currency) are valid UTF-8 or nothing loads.
+  const std::string T = "[[auth.tokens]]\nsha256 = \"" + std::string(64, 'a') +
+                        "\"\nscopes = [\"read\"]\nname = ";      // the name on line 4
+  const std::string P = "[[pricing]]\ninput = 1\noutput = 1\n";  // lines 1-3
+  const std::string Q = "[[quota]]\nscope = \"user\"\ntokens = 1\nsubject = ";  // line 4
+  const std::string bad = "Encountered invalid utf-8 sequence";
+  const std::string surrogate =
+      "Error while parsing unicode scalar sequence: unicode surrogates (U+D800 - U+DFFF) are "
+      "explicitly prohibited";
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const Case cases[] = {
+      {T + "\"ci\xED\xB0\x80\"", "test.toml:4:10: " + bad},  // \udc00 as RapidJSON decoded it
+      {T + "\"ci\\udc00\"", "test.toml:4:17: " + surrogate},
+      {P + "provider = \"p\xC0\x80\"\nmodel = \"m\"", "test.toml:4:13: " + bad},  // overlong
+      {P + "provider = \"p\"\nmodel = 'm\xFF'", "test.toml:5:10: " + bad},
+      {P + "provider = \"p\"\nmodel = \"\"\"m\\U00110000\"\"\"",
+       "test.toml:5:23: Error while parsing unicode scalar sequence: values greater than U+10FFFF "
+       "are invalid"},
+      {Q + "\"a\xF4\x90\x80\x80\"", "test.toml:4:12: " + bad},
+      {Q + "'''a\xED\xA0\x80'''", "test.toml:4:14: " + bad},
+      {Q + "\"a\\uDFFF\"", "test.toml:4:19: " + surrogate},
+      {"[billing]\ncurrency = \"US\xE2\x82\"", "test.toml:2:14: " + bad},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    auto r = parse(c.text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == c.message);
+  }
+  auto inc = parse("include = [\"inc/q.toml\"]", {{"/cfg/inc/q.toml", Q + "\"\\udc00\""}});
+  REQUIRE_FALSE(inc.ok());
+  CHECK(inc.error().message == "/cfg/inc/q.toml:4:18: " + surrogate);
+}
+
 TEST_CASE("config - errors in included files name that file") {
   const Files files = {
       {"/cfg/inc/server.toml", "[server]\nlisten = \"0.0.0.0:1\"\n"},

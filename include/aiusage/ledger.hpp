@@ -49,6 +49,8 @@ class Ledger {
   explicit Ledger(LabelSet labels) : labels_(labels) {}
 
   // Replaces everything with a table whose period is `month`; fastest with rows in key order.
+  // Label values that are not valid UTF-8 (stored by earlier versions) are read as
+  // to_valid_utf8() makes them, here and in reset_month(): series then equal are summed.
   void reset(const SeriesTable& table, Period month);
   // Replaces the current-month part only.
   void reset_month(Period month, const std::vector<SeriesSums>& month_rows);
