@@ -23,18 +23,8 @@ void header(std::string& out, std::string_view name, std::string_view help, std:
   out += '\n';
 }
 
-namespace {
-
-bool ascii(std::string_view s) {
-  unsigned char any = 0;
-  for (const char c : s) any |= static_cast<unsigned char>(c);
-  return any < 0x80;
-}
-
-}  // namespace
-
 void label(std::string& out, std::string_view name, std::string_view value, bool first) {
-  if (!ascii(value) && !valid_utf8(value)) return label(out, name, to_valid_utf8(value), first);
+  if (!valid_utf8(value)) return label(out, name, to_valid_utf8(value), first);
   if (!first) out += ',';
   out += name;
   out += "=\"";

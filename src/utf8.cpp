@@ -44,7 +44,9 @@ Step step(std::string_view s, std::size_t i) {
 
 }  // namespace
 
-bool valid_utf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+bool detail::valid_utf8_from(std::string_view s) {
+  return simdjson::validate_utf8(s.data(), s.size());
+}
 
 std::string utf8_problem(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
