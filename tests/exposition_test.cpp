@@ -9,7 +9,7 @@
 #include <random>
 
 #include "aiusage/calendar.hpp"
-#include "exposition.hpp"
+#include "aiusage/exposition.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 

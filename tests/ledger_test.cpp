@@ -9,9 +9,9 @@
 #include "aiusage/ledger.hpp"
 #include "aiusage/service.hpp"
 #include "aiusage/store.hpp"
+#include "aiusage/writer.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
-#include "writer.hpp"
 
 using namespace aiusage;
 using namespace aiusage::testing;

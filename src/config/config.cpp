@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "aiusage/build_info.hpp"
 #include "aiusage/duration.hpp"
-#include "build_info.hpp"
 
 namespace aiusage {
 

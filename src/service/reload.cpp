@@ -3,8 +3,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include "aiusage/log.hpp"
 #include "aiusage/service.hpp"
-#include "log.hpp"
 
 namespace aiusage {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <set>
 
-#include "writer.hpp"
+#include "aiusage/writer.hpp"
 
 namespace aiusage {
 

@@ -4,9 +4,9 @@
 
 #include <atomic>
 
+#include "aiusage/build_info.hpp"
+#include "aiusage/exposition.hpp"
 #include "aiusage/service.hpp"
-#include "build_info.hpp"
-#include "exposition.hpp"
 
 namespace aiusage {
 

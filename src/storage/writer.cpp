@@ -1,11 +1,11 @@
-#include "writer.hpp"
+#include "aiusage/writer.hpp"
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 #include <pthread.h>
 
-#include "log.hpp"
-#include "priority.hpp"
+#include "aiusage/log.hpp"
+#include "aiusage/priority.hpp"
 
 namespace aiusage {
 

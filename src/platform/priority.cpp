@@ -1,4 +1,4 @@
-#include "priority.hpp"
+#include "aiusage/priority.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "log.hpp"
+#include "aiusage/log.hpp"
 
 #include <cstdio>
 #include <mutex>

@@ -37,7 +37,7 @@ using PageSink = std::function<bool(std::string_view)>;
 using PageWriter = std::function<bool(const std::function<bool()>& write)>;
 
 // Writes the /metrics page, then the families of `extras` (null entries skipped), to `sink` in
-// pieces of about 256 KiB (src/metrics.cpp). Everything shown is copied first, under the locks
+// pieces of about 256 KiB (metrics.cpp). Everything shown is copied first, under the locks
 // of the ledger and the collectors; the writing, through `write_with` when given, takes none.
 // False once the sink refuses a piece: the rest is not rendered.
 bool write_metrics(UsageService& service, const PageSink& sink,

@@ -4,12 +4,12 @@
 #include <csignal>
 #include <cstdio>
 
+#include "aiusage/build_info.hpp"
 #include "aiusage/config.hpp"
 #include "aiusage/http_server.hpp"
+#include "aiusage/log.hpp"
 #include "aiusage/reload.hpp"
 #include "aiusage/service.hpp"
-#include "build_info.hpp"
-#include "log.hpp"
 
 namespace aiusage {
 

@@ -1,4 +1,4 @@
-#include "exposition.hpp"
+#include "aiusage/exposition.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -29,11 +29,11 @@
 
 #include "aiusage/auth.hpp"
 #include "aiusage/duration.hpp"
+#include "aiusage/exposition.hpp"
+#include "aiusage/log.hpp"
+#include "aiusage/priority.hpp"
 #include "aiusage/reload.hpp"
-#include "exposition.hpp"
 #include "json_out.hpp"
-#include "log.hpp"
-#include "priority.hpp"
 
 namespace aiusage {
 
@@ -630,7 +630,7 @@ int log_message(const mg_connection*, const char* message) {
 
 std::once_flag g_init;
 
-// Loads src/tls_compat.cpp's shim (next to the binary, or where it was built) before CivetWeb
+// Loads src/http/tls_compat.cpp's shim (next to the binary, or where it was built) before CivetWeb
 // opens OpenSSL; unneeded when the system's libssl.so still exports SSL_get_peer_certificate.
 void load_tls_compat() {
   static std::once_flag once;
