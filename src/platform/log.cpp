@@ -4,7 +4,7 @@
 #include <mutex>
 
 #include "aiusage/calendar.hpp"
-#include "aiusage/service.hpp"
+#include "aiusage/clock.hpp"
 
 namespace aiusage::log {
 

@@ -1,18 +1,11 @@
 #include "aiusage/service.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <set>
 
 #include "aiusage/writer.hpp"
 
 namespace aiusage {
-
-std::int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct UsageService::Counters {
   std::atomic<std::int64_t> duplicate{0};

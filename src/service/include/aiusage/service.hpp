@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "aiusage/aggregate.hpp"
+#include "aiusage/clock.hpp"
 #include "aiusage/config.hpp"
 #include "aiusage/ingest.hpp"
 #include "aiusage/ledger.hpp"
@@ -22,9 +23,6 @@ class Collectable;
 }
 
 namespace aiusage {
-
-using Clock = std::function<std::int64_t()>;  // Unix milliseconds
-std::int64_t system_now_ms();
 
 struct IngestOutcome {
   std::vector<UsageRecord> records;
