@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "aiusage/aggregate.hpp"
 #include "aiusage/auth.hpp"
 #include "aiusage/calendar.hpp"
 #include "aiusage/ingest.hpp"
@@ -15,13 +16,6 @@
 #include "aiusage/result.hpp"
 
 namespace aiusage {
-
-// Which identity labels the usage series keep; a dropped label is summed away.
-struct LabelSet {
-  bool project = true;
-  bool user = true;
-  bool model = true;
-};
 
 struct Config {
   std::string listen = "127.0.0.1:9477";

@@ -23,6 +23,13 @@ struct SeriesKey {
   auto operator<=>(const SeriesKey&) const = default;
 };
 
+// Which identity labels the usage series keep; a dropped label is summed away.
+struct LabelSet {
+  bool project = true;
+  bool user = true;
+  bool model = true;
+};
+
 // A series key borrowed from a key or a record, for lookups that copy no strings.
 struct SeriesKeyView {
   std::string_view provider, model, project, user;

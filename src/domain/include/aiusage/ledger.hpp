@@ -16,7 +16,6 @@
 
 #include "aiusage/aggregate.hpp"
 #include "aiusage/calendar.hpp"
-#include "aiusage/config.hpp"
 #include "aiusage/quota.hpp"
 
 namespace aiusage {
