@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "aiusage/digest.hpp"
 #include "aiusage/ingest.hpp"
 
 using namespace aiusage;

@@ -1,6 +1,5 @@
 #include "aiusage/ingest.hpp"
 
-#include <openssl/rand.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <simdjson.h>
@@ -304,19 +303,6 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
   put(r.cached ? "1" : "0");
   put(timestamp_given ? std::to_string(r.timestamp_ms) : "-");
   return to_hex(sha256(canon), 16);
-}
-
-std::string make_uuid() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
-  b[6] = (b[6] & 0x0F) | 0x40;
-  b[8] = (b[8] & 0x3F) | 0x80;
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
 }
 
 Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,

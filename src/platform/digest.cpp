@@ -1,8 +1,10 @@
 #include "aiusage/digest.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <cctype>
+#include <cstdio>
 #include <stdexcept>
 
 namespace aiusage {
@@ -38,6 +40,19 @@ std::string to_hex(const Sha256& digest, std::size_t bytes) {
     out += hex[digest[i] >> 4];
     out += hex[digest[i] & 15];
   }
+  return out;
+}
+
+std::string make_uuid() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  b[6] = (b[6] & 0x0F) | 0x40;
+  b[8] = (b[8] & 0x3F) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return out;
 }
 

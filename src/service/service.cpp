@@ -3,6 +3,7 @@
 #include <atomic>
 #include <set>
 
+#include "aiusage/digest.hpp"
 #include "aiusage/writer.hpp"
 
 namespace aiusage {

@@ -25,7 +25,7 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "aiusage/ingest.hpp"
+#include "aiusage/digest.hpp"
 
 namespace aiusage {
 

@@ -66,7 +66,5 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
 
 // Digest of the content a client submitted (not the id, not a defaulted timestamp).
 std::string content_fingerprint(const UsageRecord& record, bool timestamp_given);
-// Random RFC 4122 version-4 UUID.
-std::string make_uuid();
 
 }  // namespace aiusage
