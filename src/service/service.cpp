@@ -94,7 +94,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return IngestError{503,
                        std::string("storage unavailable, ") +
-                           (result.error().message.starts_with(kUnconfirmed)
+                           (result.error().kind == WriteError::Kind::unconfirmed
                                 ? "the batch may be stored; retry it with the same ids: "
                                 : "nothing was stored: ") +
                            result.error().message,

@@ -144,13 +144,13 @@ void GroupCommitWriter::checkpoint_step() {
   }
 }
 
-Result<BatchOutcome> GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
+WriteResult GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
   Job job;
   job.records = &records;
   job.start = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return Error{"shutting down"};
+    if (stopping_) return WriteError{WriteError::Kind::not_stored, "shutting down"};
     queue_.push_back(&job);
   }
   work_cv_.notify_one();
@@ -212,8 +212,9 @@ void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
     std::lock_guard commit_lock(commit_mutex_);
     auto outcome = store_.commit(batches);
     for (std::size_t b = 0; b < jobs.size(); ++b)
-      jobs[b]->result = outcome ? Result<BatchOutcome>(std::move((*outcome)[b]))
-                                : Result<BatchOutcome>(outcome.error());
+      jobs[b]->result =
+          outcome ? WriteResult(std::move((*outcome)[b]))
+                  : WriteResult(WriteError{WriteError::Kind::not_stored, outcome.error().message});
     std::lock_guard lock(sync_mutex_);
     committed_.insert(committed_.end(), jobs.begin(), jobs.end());
     handed_ += jobs.size();
@@ -259,7 +260,8 @@ void GroupCommitWriter::run_sync() {
     for (Job* j : jobs) {
       if (!synced && j->result->ok())
         j->result =
-            Result<BatchOutcome>(Error{std::string(kUnconfirmed) + ": " + synced.error().message});
+            WriteResult(WriteError{WriteError::Kind::unconfirmed,
+                                   std::string(kUnconfirmed) + ": " + synced.error().message});
       // Observed here, not by the 32 waiting workers: one histogram mutex they would contend for.
       ack_seconds_.Observe(seconds_since(j->start));
       // Notified under the lock: once it is released the waiter may return and free the job.

@@ -10,6 +10,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -25,8 +26,16 @@ class Collectable;
 
 namespace aiusage {
 
-// Starts the error of a batch that was committed but whose flush to disk failed.
+// Starts the message of a batch that was committed but whose flush to disk failed.
 inline constexpr std::string_view kUnconfirmed = "committed but not confirmed on disk";
+
+// Why submit() refused a batch; `message` says what failed.
+struct WriteError {
+  enum class Kind { not_stored, unconfirmed };  // unconfirmed: committed, its flush failed
+  Kind kind = Kind::not_stored;
+  std::string message;
+};
+using WriteResult = Result<BatchOutcome, WriteError>;
 
 class GroupCommitWriter {
  public:
@@ -52,7 +61,7 @@ class GroupCommitWriter {
 
   // Blocks until `records` is committed and durable (or refused); duplicates get their stored
   // cost.
-  Result<BatchOutcome> submit(std::vector<UsageRecord>& records);
+  WriteResult submit(std::vector<UsageRecord>& records);
   // The pipeline's own metrics for /metrics: acknowledgement and flush durations (histograms), and
   // the records not yet rolled up.
   std::shared_ptr<prometheus::Collectable> collector() const { return collector_; }
@@ -74,7 +83,7 @@ class GroupCommitWriter {
   // sched_yield before it sleeps, burning CPU in every request that waits for a flush.
   struct Job {
     std::vector<UsageRecord>* records = nullptr;
-    std::optional<Result<BatchOutcome>> result;
+    std::optional<WriteResult> result;
     std::mutex mutex;
     std::condition_variable cv;
     bool done = false;
