@@ -590,7 +590,7 @@ TEST_CASE("service - a record costing more than the largest amount refuses its b
   auto refused = service.ingest("[" + body("a", 10'000'000) + "," + body("b", 10'000'001) + "]",
                                 BodyFormat::json);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().status == 400);
+  CHECK(refused.error().kind == IngestErrorKind::invalid);
   CHECK(refused.error().message == "1 of 2 records are invalid; nothing was stored");
   CHECK(refused.error().details ==
         std::vector<FieldError>{

@@ -85,7 +85,7 @@ std::vector<std::string> challenges_for(const AuthConfig& config, Permission nee
 }
 
 AuthDenial unauthorized(const AuthConfig& config, Permission needed, std::string message) {
-  return {401, std::move(message), challenges_for(config, needed)};
+  return {DenialKind::unauthenticated, std::move(message), challenges_for(config, needed)};
 }
 
 Result<Principal, AuthDenial> check_basic(const AuthConfig& config, std::string_view encoded) {
@@ -129,8 +129,9 @@ Result<Principal, AuthDenial> check_bearer(const AuthConfig& config, std::string
     if (same_digest(t.hash, presented)) found = &t;
   if (found == nullptr) return unauthorized(config, needed, "invalid bearer token");
   if (!found->allows(needed))
-    return AuthDenial{
-        403, "token \"" + found->name + "\" lacks the \"" + to_string(needed) + "\" scope", {}};
+    return AuthDenial{DenialKind::forbidden,
+                      "token \"" + found->name + "\" lacks the \"" + to_string(needed) + "\" scope",
+                      {}};
   return Principal{found->name, found->project};
 }
 

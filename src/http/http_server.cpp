@@ -34,6 +34,7 @@
 #include "aiusage/priority.hpp"
 #include "aiusage/reload.hpp"
 #include "json_out.hpp"
+#include "status.hpp"
 
 namespace aiusage {
 
@@ -63,7 +64,7 @@ Response closing_error(int status, const std::string& message) {
 }
 
 Response denied(const AuthDenial& d) {
-  Response r = json_error(d.status, d.message);
+  Response r = json_error(http_status(d.kind), d.message);
   for (const std::string& c : d.challenges) r.headers.push_back({"WWW-Authenticate", c});
   return r;
 }
@@ -487,10 +488,11 @@ class Router {
     auto result = service_.ingest(body, format, who.project);
     if (!result) {
       const IngestError& e = result.error();
-      if (e.status >= 500)
-        log::error("ingest failed", {{"status", std::to_string(e.status)}, {"err", e.message}});
-      Response r = json_response(e.status, json::ingest_error(e));
-      if (e.status == 503) r.headers.push_back({"Retry-After", "1"});
+      const int status = http_status(e.kind);
+      if (status >= 500)
+        log::error("ingest failed", {{"status", std::to_string(status)}, {"err", e.message}});
+      Response r = json_response(status, json::ingest_error(e));
+      if (e.kind == IngestErrorKind::unavailable) r.headers.push_back({"Retry-After", "1"});
       return r;
     }
     return json_response(200, json::ingest_outcome(*result, service_.config().currency));

@@ -275,7 +275,7 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
 
 IngestError malformed(const rapidjson::Document& doc, std::size_t base_offset) {
   std::size_t offset = base_offset + doc.GetErrorOffset();
-  return IngestError{400,
+  return IngestError{IngestErrorKind::invalid,
                      "malformed JSON at byte " + std::to_string(offset) + ": " +
                          rapidjson::GetParseError_En(doc.GetParseError()),
                      {},
@@ -363,9 +363,11 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
       pos = end + 1;
     }
   }
-  if (count == 0) return IngestError{400, "the body contains no records", {}, std::nullopt, 1};
+  if (count == 0)
+    return IngestError{
+        IngestErrorKind::invalid, "the body contains no records", {}, std::nullopt, 1};
   if (!errors.empty()) {
-    return IngestError{400,
+    return IngestError{IngestErrorKind::invalid,
                        std::to_string(errors.bad_records) + " of " + std::to_string(count) +
                            " records are invalid; nothing was stored",
                        std::move(errors.details), std::nullopt, count};
@@ -376,7 +378,7 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
       if (records[i].project != *policy.project)
         foreign.add(i, "projectId", "must be \"" + *policy.project + "\" for this token");
     if (!foreign.empty())
-      return IngestError{403,
+      return IngestError{IngestErrorKind::wrong_project,
                          "this token may only write records of project \"" + *policy.project +
                              "\"; nothing was stored",
                          std::move(foreign.details), std::nullopt, count};

@@ -83,7 +83,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   }
   if (!too_large.empty()) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
-    return IngestError{400,
+    return IngestError{IngestErrorKind::invalid,
                        std::to_string(too_large.size()) + " of " + std::to_string(records.size()) +
                            " records are invalid; nothing was stored",
                        std::move(too_large), std::nullopt, records.size()};
@@ -92,7 +92,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   auto result = writer_->submit(records);
   if (!result) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
-    return IngestError{503,
+    return IngestError{IngestErrorKind::unavailable,
                        std::string("storage unavailable, ") +
                            (result.error().kind == WriteError::Kind::unconfirmed
                                 ? "the batch may be stored; retry it with the same ids: "
@@ -106,7 +106,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
     counters_->rejected += static_cast<std::int64_t>(records.size());
     const std::string& id = records[o.conflict_index].id;
     return IngestError{
-        409,
+        IngestErrorKind::id_conflict,
         "id \"" + id +
             "\" was already used for a record with different content; nothing was stored",
         {{o.conflict_index, "id", "already used for a record with different content"}},

@@ -65,8 +65,14 @@ struct Principal {
   std::optional<std::string> project;
 };
 
+// Why a request was refused; the HTTP layer maps each kind to a status (src/http/status.cpp).
+enum class DenialKind {
+  unauthenticated,  // no or wrong credentials
+  forbidden,        // valid credentials that lack the permission
+};
+
 struct AuthDenial {
-  int status = 401;  // 401: no or wrong credentials; 403: valid but not allowed
+  DenialKind kind = DenialKind::unauthenticated;
   std::string message;
   std::vector<std::string> challenges;  // WWW-Authenticate values for a 401
 };

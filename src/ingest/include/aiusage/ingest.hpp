@@ -19,8 +19,16 @@ struct FieldError {
   bool operator==(const FieldError&) const = default;
 };
 
+// Why a body was refused; the HTTP layer maps each kind to a status (src/http/status.cpp).
+enum class IngestErrorKind {
+  invalid,        // unreadable or invalid records
+  wrong_project,  // a record of a project other than the token's
+  id_conflict,    // an id already stored with different content
+  unavailable,    // storage failed; the client may retry
+};
+
 struct IngestError {
-  int status = 400;
+  IngestErrorKind kind = IngestErrorKind::invalid;
   std::string message;
   std::vector<FieldError> details;
   std::optional<std::size_t> offset;  // byte offset of malformed JSON
