@@ -19,7 +19,7 @@ using namespace aiusage::testing;
 namespace {
 
 std::string reference(UsageService& service) {
-  return prometheus::TextSerializer().Serialize(service.collector()->Collect());
+  return prometheus::TextSerializer().Serialize(make_usage_collector(service)->Collect());
 }
 
 std::string body(int i, const std::string& user, const std::string& model, bool cached) {

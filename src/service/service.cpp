@@ -30,8 +30,6 @@ UsageFilter month_filter(Period p) {
 
 }  // namespace
 
-std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service);
-
 UsageService::UsageService(Config config, Clock clock)
     : config_(std::move(config)),
       clock_(std::move(clock)),
@@ -42,7 +40,6 @@ UsageService::UsageService(Config config, Clock clock)
   Period month = calendar_.month_of(clock_());
   ledger_.reset(store_->series_table(month_filter(month)), month);
   writer_ = std::make_unique<GroupCommitWriter>(*store_, ledger_, config_.group_commit ? 4096 : 1);
-  collector_ = make_usage_collector(*this);
   live_ = std::make_shared<const Config>(config_);
 }
 
@@ -210,8 +207,6 @@ void UsageService::count_rejected(std::int64_t records) { counters_->rejected +=
 IngestCounters UsageService::ingest_counters() const {
   return {counters_->duplicate.load(), counters_->rejected.load()};
 }
-
-std::shared_ptr<prometheus::Collectable> UsageService::collector() { return collector_; }
 
 std::shared_ptr<prometheus::Collectable> UsageService::storage_collector() {
   return writer_->collector();

@@ -96,7 +96,6 @@ class UsageService {
   std::int64_t now_ms() const { return clock_(); }
   // Rolls the month aggregates over when the clock has crossed a month boundary.
   void ensure_current_month();
-  std::shared_ptr<prometheus::Collectable> collector();
   // The storage pipeline's own metrics: acknowledgement and flush durations, roll-up backlog.
   std::shared_ptr<prometheus::Collectable> storage_collector();
 
@@ -107,7 +106,6 @@ class UsageService {
   std::unique_ptr<Store> store_;
   Ledger ledger_;
   std::unique_ptr<GroupCommitWriter> writer_;
-  std::shared_ptr<prometheus::Collectable> collector_;
   struct Counters;
   std::unique_ptr<Counters> counters_;
   mutable std::mutex live_mutex_;
