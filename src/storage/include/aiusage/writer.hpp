@@ -77,10 +77,8 @@ class GroupCommitWriter {
   }
 
  private:
-  // Each job is woken alone when its result is set: waking every waiting request per commit
-  // costs a context switch each, which dominated CPU under 32 concurrent single-record posts.
-  // A condition variable, not std::binary_semaphore: libstdc++'s semaphore spins and calls
-  // sched_yield before it sleeps, burning CPU in every request that waits for a flush.
+  // Each job is woken alone, through its own condition variable, when its result is set (why:
+  // docs/design.md).
   struct Job {
     std::vector<UsageRecord>* records = nullptr;
     std::optional<WriteResult> result;
@@ -91,9 +89,10 @@ class GroupCommitWriter {
   };
   void run();
   void run_sync();
-  // Commits `jobs` and hands them to the sync thread, which adds them to the ledger.
+  // Commits `jobs` and hands them to the sync threads, which add them to the ledger.
   void commit(std::vector<Job*>& jobs);
-  // Adds the records `jobs` committed to the ledger, in commit order.
+  // Adds the records `jobs` committed to the ledger. The two sync threads may apply batches out of
+  // commit order; the ledger's sums do not depend on it.
   void apply(const std::vector<Job*>& jobs);
   void run_roll_ups();
   void run_checkpoints();
@@ -135,7 +134,7 @@ class GroupCommitWriter {
   bool rollup_wanted_ = false;
   bool rollup_stop_ = false;
   std::thread thread_;
-  // Two: a commit made while one flush runs starts its own (fdatasync p99 is ~5x its median).
+  // Two: a commit made while one flush runs starts its own flush (docs/design.md).
   std::array<std::thread, 2> sync_threads_;
   std::thread checkpoint_thread_;
   std::thread rollup_thread_;
