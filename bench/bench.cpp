@@ -28,12 +28,12 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/config.hpp"
+#include "aiusage/exposition.hpp"
 #include "aiusage/http_server.hpp"
 #include "aiusage/ingest.hpp"
 #include "aiusage/ledger.hpp"
 #include "aiusage/service.hpp"
 #include "aiusage/store.hpp"
-#include "exposition.hpp"
 #include "json_out.hpp"
 #include "support/http_client.hpp"
 

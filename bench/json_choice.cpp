@@ -44,7 +44,7 @@ double best_ms(Fn fn) {
 int main() {
   const std::string body = make_batch(1000);
   std::int64_t sink = 0;
-  // Same flags as src/ingest.cpp: UTF-8 validation, iterative (no recursion on deep input).
+  // Same flags as src/ingest/ingest.cpp: UTF-8 validation, iterative (no recursion on deep input).
   const double rapid = best_ms([&] {
     rapidjson::Document d;
     d.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(body.data(),

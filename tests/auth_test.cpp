@@ -3,6 +3,7 @@
 #include <crypt.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,11 @@ TEST_CASE("auth - authorize") {
   struct Case {
     const char* header;  // nullptr: no Authorization header
     Permission needed;
-    int status;            // 0: allowed
-    std::string expected;  // principal name, or the error message
+    std::optional<DenialKind> denial;  // nullopt: allowed
+    std::string expected;              // principal name, or the error message
   };
+  constexpr std::optional<DenialKind> kAllowed, kNoAuth = DenialKind::unauthenticated,
+                                                kForbidden = DenialKind::forbidden;
   const std::string scraper = basic("scraper:s3cret");
   const std::string legacy_ok = basic("legacy:hunter2");
   const std::string legacy_bad = basic("legacy:hunter3");
@@ -85,57 +88,61 @@ TEST_CASE("auth - authorize") {
   const std::string scraper_nul = basic(std::string("scraper:s3cret\0", 15));
   const std::string user_nul = basic(std::string("legacy\0x:hunter2", 16));
   const Case cases[] = {
-      {nullptr, Permission::ingest, 401,
+      {nullptr, Permission::ingest, kNoAuth,
        "authentication required: send Authorization: Bearer <token>"},
-      {"", Permission::read, 401, "authentication required: send Authorization: Bearer <token>"},
-      {"Bearer", Permission::ingest, 401,
+      {"", Permission::read, kNoAuth,
        "authentication required: send Authorization: Bearer <token>"},
-      {"Token gw-token", Permission::ingest, 401,
+      {"Bearer", Permission::ingest, kNoAuth,
        "authentication required: send Authorization: Bearer <token>"},
-      {"Bearer nope", Permission::ingest, 401, "invalid bearer token"},
-      {"Bearer gw-token2", Permission::ingest, 401, "invalid bearer token"},
-      {"Bearer gw-token", Permission::ingest, 0, "gw"},
-      {"bearer   gw-token  ", Permission::ingest, 0, "gw"},
-      {"Bearer gw-token", Permission::read, 403, "token \"gw\" lacks the \"read\" scope"},
-      {"Bearer gw-token", Permission::admin, 403, "token \"gw\" lacks the \"admin\" scope"},
-      {"Bearer dash-token", Permission::read, 0, "dash"},
-      {"Bearer dash-token", Permission::ingest, 403, "token \"dash\" lacks the \"ingest\" scope"},
-      {"Bearer web-token", Permission::ingest, 0, "web"},
-      {"Bearer prom-token", Permission::metrics, 0, "prom"},
-      {"Bearer gw-token", Permission::metrics, 403, "token \"gw\" lacks the \"metrics\" scope"},
-      {scraper.c_str(), Permission::metrics, 0, "scraper"},
-      {legacy_ok.c_str(), Permission::metrics, 0, "legacy"},
-      {legacy_bad.c_str(), Permission::metrics, 401, "invalid user name or password"},
-      {wrong.c_str(), Permission::metrics, 401, "invalid user name or password"},
-      {"Basic !!!!", Permission::metrics, 401, "malformed basic credentials"},
-      {"Basic bm9jb2xvbg==", Permission::metrics, 401, "malformed basic credentials"},  // "nocolon"
-      {legacy_nul.c_str(), Permission::metrics, 401,
+      {"Token gw-token", Permission::ingest, kNoAuth,
+       "authentication required: send Authorization: Bearer <token>"},
+      {"Bearer nope", Permission::ingest, kNoAuth, "invalid bearer token"},
+      {"Bearer gw-token2", Permission::ingest, kNoAuth, "invalid bearer token"},
+      {"Bearer gw-token", Permission::ingest, kAllowed, "gw"},
+      {"bearer   gw-token  ", Permission::ingest, kAllowed, "gw"},
+      {"Bearer gw-token", Permission::read, kForbidden, "token \"gw\" lacks the \"read\" scope"},
+      {"Bearer gw-token", Permission::admin, kForbidden, "token \"gw\" lacks the \"admin\" scope"},
+      {"Bearer dash-token", Permission::read, kAllowed, "dash"},
+      {"Bearer dash-token", Permission::ingest, kForbidden,
+       "token \"dash\" lacks the \"ingest\" scope"},
+      {"Bearer web-token", Permission::ingest, kAllowed, "web"},
+      {"Bearer prom-token", Permission::metrics, kAllowed, "prom"},
+      {"Bearer gw-token", Permission::metrics, kForbidden,
+       "token \"gw\" lacks the \"metrics\" scope"},
+      {scraper.c_str(), Permission::metrics, kAllowed, "scraper"},
+      {legacy_ok.c_str(), Permission::metrics, kAllowed, "legacy"},
+      {legacy_bad.c_str(), Permission::metrics, kNoAuth, "invalid user name or password"},
+      {wrong.c_str(), Permission::metrics, kNoAuth, "invalid user name or password"},
+      {"Basic !!!!", Permission::metrics, kNoAuth, "malformed basic credentials"},
+      {"Basic bm9jb2xvbg==", Permission::metrics, kNoAuth,
+       "malformed basic credentials"},  // "nocolon"
+      {legacy_nul.c_str(), Permission::metrics, kNoAuth,
        "malformed basic credentials: user name and password must not hold NUL"},
-      {scraper_nul.c_str(), Permission::metrics, 401,
+      {scraper_nul.c_str(), Permission::metrics, kNoAuth,
        "malformed basic credentials: user name and password must not hold NUL"},
-      {user_nul.c_str(), Permission::metrics, 401,
+      {user_nul.c_str(), Permission::metrics, kNoAuth,
        "malformed basic credentials: user name and password must not hold NUL"},
-      {scraper.c_str(), Permission::ingest, 401,
+      {scraper.c_str(), Permission::ingest, kNoAuth,
        "authentication required: send Authorization: Bearer <token>"},
-      {nullptr, Permission::metrics, 401,
+      {nullptr, Permission::metrics, kNoAuth,
        "authentication required: send basic credentials or a bearer token"},
   };
   for (const Case& k : cases) {
     CAPTURE(k.header ? k.header : "(none)", to_string(k.needed));
     auto r = authorize(a, k.header, k.needed);
-    if (k.status == 0) {
+    if (!k.denial) {
       REQUIRE(r.ok());
       CHECK(r->name == k.expected);
     } else {
       REQUIRE_FALSE(r.ok());
-      CHECK(r.error().status == k.status);
+      CHECK(r.error().kind == *k.denial);
       CHECK(r.error().message == k.expected);
-      if (k.status == 403) CHECK(r.error().challenges.empty());
-      if (k.status == 401 && k.needed == Permission::metrics)
+      if (k.denial == kForbidden) CHECK(r.error().challenges.empty());
+      if (k.denial == kNoAuth && k.needed == Permission::metrics)
         CHECK(r.error().challenges ==
               std::vector<std::string>{"Basic realm=\"ai-usage-exporter\", charset=\"UTF-8\"",
                                        kBearer});
-      if (k.status == 401 && k.needed != Permission::metrics)
+      if (k.denial == kNoAuth && k.needed != Permission::metrics)
         CHECK(r.error().challenges == std::vector<std::string>{kBearer});
     }
   }

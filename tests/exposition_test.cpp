@@ -9,7 +9,7 @@
 #include <random>
 
 #include "aiusage/calendar.hpp"
-#include "exposition.hpp"
+#include "aiusage/exposition.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 
@@ -19,7 +19,7 @@ using namespace aiusage::testing;
 namespace {
 
 std::string reference(UsageService& service) {
-  return prometheus::TextSerializer().Serialize(service.collector()->Collect());
+  return prometheus::TextSerializer().Serialize(make_usage_collector(service)->Collect());
 }
 
 std::string body(int i, const std::string& user, const std::string& model, bool cached) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "aiusage/digest.hpp"
 #include "aiusage/ingest.hpp"
 
 using namespace aiusage;
@@ -316,7 +317,7 @@ TEST_CASE("ingest - invalid records") {
     REQUIRE_FALSE(r.ok());
     const IngestError& e = r.error();
     INFO("got: " << e.message << describe(e.details));
-    CHECK(e.status == 400);
+    CHECK(e.kind == IngestErrorKind::invalid);
     CHECK(e.message == "1 of 1 records are invalid; nothing was stored");
     CHECK(e.details == c.expected);
     CHECK_FALSE(e.offset.has_value());
@@ -501,7 +502,7 @@ TEST_CASE("ingest - bodies that are not records") {
     auto r = parse_usage_body(c.body, c.format, kNow);
     REQUIRE_FALSE(r.ok());
     const IngestError& e = r.error();
-    CHECK(e.status == 400);
+    CHECK(e.kind == IngestErrorKind::invalid);
     CHECK(e.message == c.message);
     CHECK(e.offset == c.offset);
     CHECK(e.details.empty());
@@ -569,7 +570,7 @@ TEST_CASE("ingest - simdjson and RapidJSON read every body alike") {
     if (c.ok) {
       CHECK(*a == *b);
     } else {
-      CHECK(a.error().status == b.error().status);
+      CHECK(a.error().kind == b.error().kind);
       CHECK(a.error().message == b.error().message);
       CHECK(a.error().details == b.error().details);
       CHECK(a.error().offset == b.error().offset);

@@ -9,9 +9,9 @@
 #include "aiusage/ledger.hpp"
 #include "aiusage/service.hpp"
 #include "aiusage/store.hpp"
+#include "aiusage/writer.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
-#include "writer.hpp"
 
 using namespace aiusage;
 using namespace aiusage::testing;
@@ -590,7 +590,7 @@ TEST_CASE("service - a record costing more than the largest amount refuses its b
   auto refused =
       service.ingest("[" + body("a", 20'000) + "," + body("b", 20'001) + "]", BodyFormat::json);
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().status == 400);
+  CHECK(refused.error().kind == IngestErrorKind::invalid);
   CHECK(refused.error().message == "1 of 2 records are invalid; nothing was stored");
   CHECK(refused.error().details ==
         std::vector<FieldError>{

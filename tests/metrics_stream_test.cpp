@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "aiusage/calendar.hpp"
+#include "aiusage/exposition.hpp"
 #include "aiusage/ledger.hpp"
-#include "exposition.hpp"
-#include "priority.hpp"
+#include "aiusage/priority.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_page.hpp"
 #include "support/raw_client.hpp"

@@ -123,7 +123,7 @@ TEST_CASE("store limits - the service answers 422 naming the total, and changes 
     auto refused =
         service.ingest("[" + body("b", 399) + "," + body("c", 2) + "]", BodyFormat::json);
     REQUIRE_FALSE(refused.ok());
-    CHECK(refused.error().status == 422);
+    CHECK(refused.error().kind == IngestErrorKind::over_capacity);
     CHECK(refused.error().message ==
           "record 1 would take the store's all-time tokens past 1000, the most it can hold; "
           "nothing was stored");

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "aiusage/calendar.hpp"
+#include "aiusage/exposition.hpp"
 #include "aiusage/store.hpp"
 #include "aiusage/utf8.hpp"
-#include "exposition.hpp"
 #include "json_out.hpp"
 #include "support/http_client.hpp"
 #include "support/promtool.hpp"
@@ -212,7 +212,7 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
     const std::string page = http_get(port, "/metrics").body;
     CHECK(promtool_check_metrics(page).empty());
     CHECK(render_metrics(service) ==
-          prometheus::TextSerializer().Serialize(service.collector()->Collect()));
+          prometheus::TextSerializer().Serialize(make_usage_collector(service)->Collect()));
     const auto requests =
         lines(page, "ai_usage_requests_total{provider=\"openai\",model=\"gpt-4o\"");
     REQUIRE(requests.size() == 2);  // cached false and true: one series

@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "aiusage/exposition.hpp"
 #include "aiusage/ingest.hpp"
 #include "aiusage/pricing.hpp"
 #include "aiusage/utf8.hpp"
-#include "exposition.hpp"
 
 namespace {
 
@@ -107,16 +107,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(*same == *r);
   } else {
     const IngestError &a = r.error(), &b = same.error();
-    require(a.status == b.status && a.message == b.message && a.details == b.details &&
+    require(a.kind == b.kind && a.message == b.message && a.details == b.details &&
             a.offset == b.offset && a.records == b.records);
   }
   if (!r) {
     const IngestError& e = r.error();
-    require(e.status == 400 || e.status == 403);
+    require(e.kind == IngestErrorKind::invalid || e.kind == IngestErrorKind::wrong_project);
     require(!e.message.empty());
     require(e.details.size() <= kMaxErrorDetails);
     require(e.records >= 1);
-    require(e.status == 403 ? policy.project.has_value() : true);
+    require(e.kind == IngestErrorKind::wrong_project ? policy.project.has_value() : true);
     require(valid_utf8(e.message));
     for (const FieldError& d : e.details) require(valid_utf8(d.field) && valid_utf8(d.message));
     return 0;

@@ -1,0 +1,63 @@
+#pragma once
+// Service configuration, loaded from TOML; errors name file:line:col.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aiusage/aggregate.hpp"
+#include "aiusage/auth.hpp"
+#include "aiusage/calendar.hpp"
+#include "aiusage/ingest.hpp"
+#include "aiusage/money.hpp"
+#include "aiusage/pricing.hpp"
+#include "aiusage/quota.hpp"
+#include "aiusage/result.hpp"
+
+namespace aiusage {
+
+struct Config {
+  std::string listen = "127.0.0.1:9477";
+  std::string storage_path = "ai-usage.db";
+  bool synchronous_full = true;
+  bool group_commit = true;  // false: one transaction per request
+  std::size_t max_body_bytes = 10 * 1024 * 1024;
+  int http_threads = 2048;  // one per open connection: room for 1,000 slow clients and the rest
+  std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
+  std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
+  std::size_t max_header_bytes = 16 * 1024;  // request line and headers
+  std::int64_t drain_timeout_ms = 10'000;    // on SIGTERM, wait this long for in-flight requests
+  std::string tls_certificate;               // PEM with certificate and key; empty: plain HTTP
+  std::string currency = "USD";
+  std::string timezone = "UTC";
+  PriceBook prices;
+  std::vector<QuotaRule> quotas;
+  LabelSet labels;
+  TimeWindow window;  // [ingest]
+  AuthConfig auth;
+};
+
+// The first setting that differs between `running` and `next` and only applies after a restart
+// (listen address, storage, currency, time zone, labels...); nullopt when `next` can be reloaded.
+std::optional<std::string> restart_required(const Config& running, const Config& next);
+
+// The configuration file and each included file must be a regular file of at most this size
+// (16 MiB, 500 times the shipped price list): a device, FIFO or directory is refused, not read.
+inline constexpr std::size_t kMaxConfigFileBytes = std::size_t{16} << 20;
+
+// Loads `path` and the files its `include` list names (relative to its folder); an include that
+// cannot be read is an error at its position in the including file.
+Result<Config> load_config_file(const std::string& path);
+// Parses TOML text; `source` names it in errors, `base_dir` resolves includes.
+Result<Config> parse_config(std::string_view toml_text, const std::string& source,
+                            const std::string& base_dir);
+// Same, reading included files through `read_file` (which may throw).
+Result<Config> parse_config(std::string_view toml_text, const std::string& source,
+                            const std::string& base_dir,
+                            const std::function<std::string(const std::string&)>& read_file);
+// Embedded defaults: config/example.toml with config/pricing.toml, as shipped.
+Config default_config();
+
+}  // namespace aiusage

@@ -1,0 +1,79 @@
+#pragma once
+// Parsing and validation of POST /api/v1/usage bodies (untrusted input).
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiusage/record.hpp"
+#include "aiusage/result.hpp"
+
+namespace aiusage {
+
+struct FieldError {
+  std::size_t index = 0;  // position of the record in the body
+  std::string field;      // JSON path, e.g. "usage.promptTokens"
+  std::string message;
+  bool operator==(const FieldError&) const = default;
+};
+
+// Why a body was refused; the HTTP layer maps each kind to a status (src/http/status.cpp).
+enum class IngestErrorKind {
+  invalid,        // unreadable or invalid records
+  wrong_project,  // a record of a project other than the token's
+  id_conflict,    // an id already stored with different content
+  over_capacity,  // storing it would take an all-time total of the store past its bound
+  unavailable,    // storage failed; the client may retry
+};
+
+struct IngestError {
+  IngestErrorKind kind = IngestErrorKind::invalid;
+  std::string message;
+  std::vector<FieldError> details;
+  std::optional<std::size_t> offset;  // byte offset of malformed JSON
+  std::size_t records = 0;            // records refused with it (1 when the body could not be read)
+};
+
+enum class BodyFormat { json, ndjson };
+
+inline constexpr std::size_t kMaxIdLength = 128;
+inline constexpr std::size_t kMaxLabelLength = 256;
+// An error response lists at most this many field errors (the count in its message is exact).
+inline constexpr std::size_t kMaxErrorDetails = 100;
+
+// How far a record's timestamp may lie from the time it is received; nullopt = no bound.
+struct TimeWindow {
+  std::optional<std::int64_t> max_future_ms = 5 * 60 * 1000;
+  std::optional<std::int64_t> max_age_ms = std::int64_t{35} * 24 * 3600 * 1000;
+  bool operator==(const TimeWindow&) const = default;
+};
+
+// JSON texts (a body, an NDJSON line) up to this size are parsed with simdjson, whose DOM takes
+// ~14 bytes per input byte; larger ones with RapidJSON. Both give the same records and errors,
+// except that RapidJSON refuses zeros with an exponent beyond 308 ("0e400", valid JSON).
+inline constexpr std::size_t kFastParseMaxBytes = std::size_t{1} << 20;
+
+struct IngestPolicy {
+  std::int64_t now_ms = 0;
+  TimeWindow window;
+  std::optional<std::string> project;  // set: every record must belong to it (403 otherwise)
+  std::size_t fast_parse_max_bytes = kFastParseMaxBytes;  // 0: RapidJSON only
+};
+
+// Parses one object, an array of objects, or NDJSON into unpriced records; every invalid record
+// is reported (400), then records of a project other than `policy.project` (403). Records without
+// "timestamp" get `now_ms`; ids are left empty when absent.
+Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
+                                                               BodyFormat format,
+                                                               const IngestPolicy& policy);
+// Same with no time window (only the year-9999 limit) and no project binding.
+Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
+                                                               BodyFormat format,
+                                                               std::int64_t now_ms);
+
+// Digest of the content a client submitted (not the id, not a defaulted timestamp).
+std::string content_fingerprint(const UsageRecord& record, bool timestamp_given);
+
+}  // namespace aiusage

@@ -1,0 +1,405 @@
+#include "aiusage/ingest.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "aiusage/calendar.hpp"
+#include "aiusage/digest.hpp"
+#include "aiusage/duration.hpp"
+#include "aiusage/utf8.hpp"
+
+namespace aiusage {
+
+namespace {
+
+constexpr unsigned kParseFlags =
+    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+// 9999-12-31T23:59:59.999Z: the largest epoch-milliseconds timestamp accepted.
+constexpr std::int64_t kMaxTimestampMs = 253'402'300'799'999;
+
+// Field errors of a body: counts every invalid record, keeps the first kMaxErrorDetails details.
+struct ErrorSink {
+  std::vector<FieldError> details;
+  std::size_t bad_records = 0;
+  std::size_t total = 0;
+  std::optional<std::size_t> last_index;
+
+  void add(std::size_t index, std::string field, std::string message) {
+    ++total;
+    if (last_index != index) ++bad_records;
+    last_index = index;
+    if (details.size() < kMaxErrorDetails)
+      details.push_back({index, std::move(field), std::move(message)});
+  }
+  bool empty() const { return total == 0; }
+};
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// One JSON value of RapidJSON's DOM, as read_record reads it (SimdValue: the same over simdjson's).
+class RapidValue {
+ public:
+  explicit RapidValue(const rapidjson::Value& v) : v_(&v) {}
+  std::optional<RapidValue> find(const char* key) const {
+    auto it = v_->FindMember(key);
+    if (it == v_->MemberEnd()) return std::nullopt;
+    return RapidValue(it->value);
+  }
+  bool is_null() const { return v_->IsNull(); }
+  bool is_object() const { return v_->IsObject(); }
+  std::optional<std::string_view> string() const {
+    if (!v_->IsString()) return std::nullopt;
+    return std::string_view(v_->GetString(), v_->GetStringLength());
+  }
+  std::optional<bool> boolean() const {
+    if (!v_->IsBool()) return std::nullopt;
+    return v_->GetBool();
+  }
+  std::optional<std::int64_t> int64() const {
+    if (!v_->IsInt64()) return std::nullopt;
+    return v_->GetInt64();
+  }
+  bool is_uint64() const { return v_->IsUint64(); }
+  std::optional<std::size_t> array_size() const {
+    if (!v_->IsArray()) return std::nullopt;
+    return v_->Size();
+  }
+  template <class Fn>
+  void for_each_element(Fn&& fn) const {  // of an array
+    for (const rapidjson::Value& e : v_->GetArray()) fn(RapidValue(e));
+  }
+
+ private:
+  const rapidjson::Value* v_;
+};
+
+class SimdValue {
+ public:
+  explicit SimdValue(simdjson::dom::element e) : e_(e) {}
+  std::optional<SimdValue> find(const char* key) const {
+    simdjson::dom::element v;
+    if (e_.at_key(key).get(v) != simdjson::SUCCESS) return std::nullopt;
+    return SimdValue(v);
+  }
+  bool is_null() const { return e_.is_null(); }
+  bool is_object() const { return e_.is_object(); }
+  std::optional<std::string_view> string() const {
+    std::string_view s;
+    if (e_.get_string().get(s) != simdjson::SUCCESS) return std::nullopt;
+    return s;
+  }
+  std::optional<bool> boolean() const {
+    bool b = false;
+    if (e_.get_bool().get(b) != simdjson::SUCCESS) return std::nullopt;
+    return b;
+  }
+  // As RapidJSON: integers that fit in 64 bits signed; not doubles, not 2^63 and above.
+  std::optional<std::int64_t> int64() const {
+    std::int64_t i = 0;
+    if (e_.get_int64().get(i) != simdjson::SUCCESS) return std::nullopt;
+    return i;
+  }
+  bool is_uint64() const { return e_.is_uint64(); }
+  std::optional<std::size_t> array_size() const {
+    simdjson::dom::array a;
+    if (e_.get_array().get(a) != simdjson::SUCCESS) return std::nullopt;
+    return a.size();
+  }
+  template <class Fn>
+  void for_each_element(Fn&& fn) const {  // of an array
+    simdjson::dom::array a;
+    if (e_.get_array().get(a) != simdjson::SUCCESS) return;
+    for (simdjson::dom::element e : a) fn(SimdValue(e));
+  }
+
+ private:
+  simdjson::dom::element e_;
+};
+
+class RecordReader {
+ public:
+  RecordReader(std::size_t index, ErrorSink& errors) : index_(index), errors_(errors) {}
+
+  void error(std::string field, std::string message) {
+    errors_.add(index_, std::move(field), std::move(message));
+  }
+
+  // Returns the string at `key`; records an error when required and missing, or malformed.
+  template <class V>
+  std::optional<std::string> text(const V& obj, const char* key, const std::string& field,
+                                  bool required, std::size_t max_len) {
+    auto v = obj.find(key);
+    if (!v || (!required && v->is_null())) {
+      if (required) error(field, "is required");
+      return std::nullopt;
+    }
+    auto s = v->string();
+    if (!s) {
+      error(field, "must be a string");
+      return std::nullopt;
+    }
+    if (s->empty()) {
+      error(field, "must not be empty");
+      return std::nullopt;
+    }
+    if (!utf8(field, *s)) return std::nullopt;
+    if (utf8_length(*s) > max_len) {
+      error(field, "must be at most " + std::to_string(max_len) + " characters");
+      return std::nullopt;
+    }
+    return std::string(*s);
+  }
+
+  // Whether `s` is valid UTF-8; records an error when not (RapidJSON decodes a lone surrogate
+  // escape such as \udc00 to bytes that are not).
+  bool utf8(const std::string& field, std::string_view s) {
+    if (valid_utf8(s)) return true;
+    error(field, "must be valid UTF-8 (" + utf8_problem(s) + ")");
+    return false;
+  }
+
+  template <class V>
+  std::optional<std::int64_t> tokens(const V& obj, const char* key, const std::string& field,
+                                     bool required, std::int64_t max = kMaxTokens) {
+    auto v = obj.find(key);
+    if (!v) {
+      if (required) error(field, "is required");
+      return std::nullopt;
+    }
+    auto n = v->int64();
+    if (!n || *n < 0) {
+      if (!n && v->is_uint64())
+        error(field, "must be at most " + std::to_string(max));
+      else
+        error(field, "must be a non-negative integer");
+      return std::nullopt;
+    }
+    if (*n > max) {
+      error(field, "must be at most " + std::to_string(max));
+      return std::nullopt;
+    }
+    return *n;
+  }
+
+ private:
+  std::size_t index_;
+  ErrorSink& errors_;
+};
+
+// Checks a given timestamp against the policy's window around the time of receipt.
+void check_window(RecordReader& r, std::int64_t ts, const IngestPolicy& policy) {
+  auto received = [&] { return " (received at " + format_utc(policy.now_ms) + ")"; };
+  if (ts > kMaxTimestampMs) {
+    r.error("timestamp", "must be at most " + std::to_string(kMaxTimestampMs) + " (year 9999)");
+  } else if (policy.window.max_future_ms && ts - policy.now_ms > *policy.window.max_future_ms) {
+    r.error("timestamp", "must not be more than " +
+                             format_duration_ms(*policy.window.max_future_ms) + " in the future" +
+                             received());
+  } else if (policy.window.max_age_ms && policy.now_ms - ts > *policy.window.max_age_ms) {
+    r.error("timestamp",
+            "must not be older than " + format_duration_ms(*policy.window.max_age_ms) + received());
+  }
+}
+
+// Fills `rec` from one JSON value; returns whether "timestamp" was given.
+template <class V>
+bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, UsageRecord& rec,
+                 ErrorSink& errors) {
+  RecordReader r(index, errors);
+  const std::int64_t now_ms = policy.now_ms;
+  const std::size_t before = errors.total;
+  if (!v.is_object()) {
+    r.error("", "must be a JSON object");
+    return false;
+  }
+  if (auto id = r.text(v, "id", "id", false, kMaxIdLength)) rec.id = *id;
+  if (auto s = r.text(v, "userId", "userId", true, kMaxLabelLength)) rec.user = *s;
+  if (auto s = r.text(v, "projectId", "projectId", false, kMaxLabelLength)) rec.project = *s;
+  if (auto s = r.text(v, "provider", "provider", true, kMaxLabelLength)) rec.provider = *s;
+  if (auto s = r.text(v, "model", "model", true, kMaxLabelLength)) rec.model = *s;
+
+  auto usage = v.find("usage");
+  if (!usage) {
+    r.error("usage", "is required");
+  } else if (!usage->is_object()) {
+    r.error("usage", "must be an object");
+  } else {
+    const V& u = *usage;
+    auto prompt = r.tokens(u, "promptTokens", "usage.promptTokens", true);
+    auto completion = r.tokens(u, "completionTokens", "usage.completionTokens", true);
+    auto total = r.tokens(u, "totalTokens", "usage.totalTokens", false, 2 * kMaxTokens);
+    auto cache_read = r.tokens(u, "cacheReadTokens", "usage.cacheReadTokens", false);
+    auto cache_write = r.tokens(u, "cacheWriteTokens", "usage.cacheWriteTokens", false);
+    if (prompt && completion) {
+      rec.prompt_tokens = *prompt;
+      rec.completion_tokens = *completion;
+      if (total && *total != *prompt + *completion)
+        r.error("usage.totalTokens", "must equal promptTokens + completionTokens (" +
+                                         std::to_string(*prompt + *completion) + ")");
+    }
+    rec.cache_read_tokens = cache_read.value_or(0);
+    rec.cache_write_tokens = cache_write.value_or(0);
+    if (prompt && rec.cache_read_tokens + rec.cache_write_tokens > *prompt)
+      r.error("usage", "cacheReadTokens + cacheWriteTokens must not exceed promptTokens");
+  }
+
+  auto cached = v.find("cached");
+  if (cached && !cached->is_null()) {
+    if (auto b = cached->boolean())
+      rec.cached = *b;
+    else
+      r.error("cached", "must be a boolean");
+  }
+
+  bool timestamp_given = false;
+  rec.timestamp_ms = now_ms;
+  auto ts = v.find("timestamp");
+  if (ts && !ts->is_null()) {
+    timestamp_given = true;
+    if (auto text = ts->string()) {
+      auto parsed = parse_rfc3339(*text);
+      if (parsed) {
+        rec.timestamp_ms = *parsed;
+        check_window(r, rec.timestamp_ms, policy);
+      } else if (r.utf8("timestamp", *text)) {  // the message quotes the text
+        r.error("timestamp", parsed.error().message);
+      }
+    } else if (auto ms = ts->int64(); ms && *ms >= 0) {
+      rec.timestamp_ms = *ms;
+      check_window(r, rec.timestamp_ms, policy);
+    } else {
+      r.error("timestamp", "must be an RFC 3339 string or epoch milliseconds");
+    }
+  }
+  rec.received_ms = now_ms;
+  return errors.total == before && timestamp_given;
+}
+
+IngestError malformed(std::size_t offset, std::string_view what) {
+  return IngestError{IngestErrorKind::invalid,
+                     "malformed JSON at byte " + std::to_string(offset) + ": " + std::string(what),
+                     {},
+                     offset,
+                     1};
+}
+
+IngestError malformed(const rapidjson::Document& doc, std::size_t base_offset) {
+  return malformed(base_offset + doc.GetErrorOffset(),
+                   rapidjson::GetParseError_En(doc.GetParseError()));
+}
+
+}  // namespace
+
+std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
+  std::string canon;
+  auto put = [&canon](std::string_view s) {
+    canon += std::to_string(s.size());
+    canon += ':';
+    canon += s;
+  };
+  put(r.user);
+  put(r.project);
+  put(r.provider);
+  put(r.model);
+  put(std::to_string(r.prompt_tokens));
+  put(std::to_string(r.completion_tokens));
+  put(std::to_string(r.cache_read_tokens));
+  put(std::to_string(r.cache_write_tokens));
+  put(r.cached ? "1" : "0");
+  put(timestamp_given ? std::to_string(r.timestamp_ms) : "-");
+  return to_hex(sha256(canon), 16);
+}
+
+Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
+                                                               BodyFormat format,
+                                                               std::int64_t now_ms) {
+  return parse_usage_body(
+      body, format, IngestPolicy{now_ms, TimeWindow{std::nullopt, std::nullopt}, std::nullopt});
+}
+
+Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
+                                                               BodyFormat format,
+                                                               const IngestPolicy& policy) {
+  std::vector<UsageRecord> records;
+  std::size_t count = 0;
+  ErrorSink errors;
+  // Once a record is invalid nothing will be stored: later records are validated, not kept.
+  auto take = [&](const auto& v) {
+    UsageRecord rec;
+    bool ts_given = read_record(v, count++, policy, rec, errors);
+    if (!errors.empty()) return;
+    rec.fingerprint = content_fingerprint(rec, ts_given);
+    records.push_back(std::move(rec));
+  };
+  // A JSON body's top level may be an array of records; an NDJSON line holds one record.
+  auto read_root = [&](const auto& root) {
+    auto size = format == BodyFormat::json ? root.array_size() : std::nullopt;
+    if (!size) return take(root);
+    records.reserve(*size);
+    root.for_each_element(take);
+  };
+  // One JSON text through simdjson when it is small enough and simdjson takes it; otherwise (and
+  // for every syntax error, whose byte offset RapidJSON names) through RapidJSON.
+  simdjson::dom::parser fast;  // one per body: a DOM lives until the next parse
+  auto read_text = [&](std::string_view text, std::size_t base) -> std::optional<IngestError> {
+    simdjson::dom::element root;
+    if (text.size() <= policy.fast_parse_max_bytes &&
+        fast.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS) {
+      read_root(SimdValue(root));
+      return std::nullopt;
+    }
+    rapidjson::Document doc;
+    doc.Parse<kParseFlags>(text.data(), text.size());
+    if (doc.HasParseError()) return malformed(doc, base);
+    // RapidJSON reads a NUL as the end of its input: one after the root would hide what follows.
+    if (std::size_t nul = text.find('\0'); nul != std::string_view::npos)
+      return malformed(base + nul, "The document root must not be followed by a NUL byte.");
+    read_root(RapidValue(doc));
+    return std::nullopt;
+  };
+
+  if (format == BodyFormat::json) {
+    if (auto bad = read_text(body, 0)) return std::move(*bad);
+  } else {
+    std::size_t pos = 0;
+    while (pos < body.size()) {
+      std::size_t end = body.find('\n', pos);
+      if (end == std::string_view::npos) end = body.size();
+      std::string_view line = body.substr(pos, end - pos);
+      if (line.find_first_not_of(" \t\r") != std::string_view::npos)
+        if (auto bad = read_text(line, pos)) return std::move(*bad);
+      pos = end + 1;
+    }
+  }
+  if (count == 0)
+    return IngestError{
+        IngestErrorKind::invalid, "the body contains no records", {}, std::nullopt, 1};
+  if (!errors.empty()) {
+    return IngestError{IngestErrorKind::invalid,
+                       std::to_string(errors.bad_records) + " of " + std::to_string(count) +
+                           " records are invalid; nothing was stored",
+                       std::move(errors.details), std::nullopt, count};
+  }
+  if (policy.project) {
+    ErrorSink foreign;
+    for (std::size_t i = 0; i < records.size(); ++i)
+      if (records[i].project != *policy.project)
+        foreign.add(i, "projectId", "must be \"" + *policy.project + "\" for this token");
+    if (!foreign.empty())
+      return IngestError{IngestErrorKind::wrong_project,
+                         "this token may only write records of project \"" + *policy.project +
+                             "\"; nothing was stored",
+                         std::move(foreign.details), std::nullopt, count};
+  }
+  return records;
+}
+
+}  // namespace aiusage

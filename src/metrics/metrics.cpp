@@ -1,0 +1,417 @@
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <atomic>
+
+#include "aiusage/build_info.hpp"
+#include "aiusage/exposition.hpp"
+#include "aiusage/service.hpp"
+
+namespace aiusage {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+struct FamilyInfo {
+  const char* name;
+  const char* help;
+  MetricType type;
+};
+
+constexpr FamilyInfo kRequests{
+    "ai_usage_requests_total",
+    "LLM calls recorded, by whether the application's response cache answered them.",
+    MetricType::Counter};
+constexpr FamilyInfo kTokens{
+    "ai_usage_tokens_total",
+    "Billed tokens by price class: input (uncached prompt), cache_read, cache_write, output.",
+    MetricType::Counter};
+constexpr FamilyInfo kCost{"ai_usage_cost_total", "Cost of recorded calls in the billing currency.",
+                           MetricType::Counter};
+constexpr FamilyInfo kUnpriced{"ai_usage_unpriced_requests_total",
+                               "Calls of models without a configured price (stored with cost 0).",
+                               MetricType::Counter};
+constexpr FamilyInfo kHitRatio{
+    "ai_usage_cache_hit_ratio",
+    "Share of this calendar month's calls answered from the response cache.", MetricType::Gauge};
+constexpr FamilyInfo kIngest{
+    "ai_usage_ingest_records_total",
+    "Records received by result; accepted counts every record in the store.", MetricType::Counter};
+constexpr FamilyInfo kLimit{"ai_usage_quota_limit",
+                            "Monthly quota limit (tokens, or cost in the billing currency).",
+                            MetricType::Gauge};
+constexpr FamilyInfo kUsed{"ai_usage_quota_used",
+                           "Usage counted against the quota in the current calendar month.",
+                           MetricType::Gauge};
+constexpr FamilyInfo kRatio{"ai_usage_quota_usage_ratio",
+                            "Quota used / limit for the current calendar month (1 = 100 %).",
+                            MetricType::Gauge};
+constexpr FamilyInfo kBuild{"ai_usage_build_info",
+                            "Version and revision of this exporter; always 1.", MetricType::Gauge};
+
+const char* const kTokenTypes[] = {"input", "cache_read", "cache_write", "output"};
+
+// Token counts by price class, in kTokenTypes order.
+std::array<double, 4> token_values(const UsageSums& s) {
+  return {static_cast<double>(s.input_tokens()), static_cast<double>(s.cache_read_tokens),
+          static_cast<double>(s.cache_write_tokens), static_cast<double>(s.completion_tokens)};
+}
+
+double hit_ratio(std::int64_t hits, std::int64_t calls) {
+  return static_cast<double>(hits) / static_cast<double>(calls);
+}
+
+// One quota gauge triple: limit, used and used / limit, for one resource.
+struct QuotaSample {
+  const QuotaReport* report;
+  const char* resource;
+  double limit, used, ratio;
+};
+
+std::vector<QuotaSample> quota_samples(const std::vector<QuotaReport>& reports) {
+  std::vector<QuotaSample> out;
+  for (const QuotaReport& r : reports) {
+    const QuotaStatus& s = r.status;
+    if (s.limits.tokens)
+      out.push_back({&r, "tokens", static_cast<double>(*s.limits.tokens),
+                     static_cast<double>(s.usage.tokens),
+                     static_cast<double>(s.usage.tokens) / static_cast<double>(*s.limits.tokens)});
+    if (s.limits.cost)
+      out.push_back({&r, "cost", nanos_to_units(*s.limits.cost), nanos_to_units(s.usage.cost),
+                     static_cast<double>(s.usage.cost) / static_cast<double>(*s.limits.cost)});
+  }
+  return out;
+}
+
+Labels series_labels(const SeriesKey& k, const LabelSet& set) {
+  Labels l{{"provider", k.provider}};
+  if (set.model) l.push_back({"model", k.model});
+  if (set.project) l.push_back({"project", k.project});
+  if (set.user) l.push_back({"user", k.user});
+  return l;
+}
+
+Labels with(Labels l, std::string name, std::string value) {
+  l.push_back({std::move(name), std::move(value)});
+  return l;
+}
+
+void add(MetricFamily& f, Labels labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+MetricFamily family(const FamilyInfo& info) { return {info.name, info.help, info.type, {}}; }
+
+// The service's metrics as prometheus-cpp families: the reference that render_metrics() matches
+// byte for byte (tests compare the two), and the scrape benchmark's baseline.
+class UsageCollector : public prometheus::Collectable {
+ public:
+  explicit UsageCollector(UsageService& service) : service_(service) {}
+
+  std::vector<MetricFamily> Collect() const override {
+    MetricFamily build = family(kBuild);
+    add(build, {{"version", kVersion}, {"revision", kRevision}}, 1.0);
+    if (!service_.readable()) return {std::move(build)};  // no store: no totals, not zeros
+    const LabelSet& set = service_.config().labels;
+    const std::string& currency = service_.config().currency;
+    MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
+                 unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
+    service_.ensure_current_month();
+    service_.ledger().read([&](const LedgerState& st) {
+      for (const auto& [key, usage] : st.series) {
+        if (usage.total.calls == 0) continue;
+        const UsageSums& s = usage.total;
+        Labels base = series_labels(key, set);
+        add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
+        add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
+        const auto values = token_values(s);
+        for (int i = 0; i < 4; ++i)
+          add(tokens, with(base, "token_type", kTokenTypes[i]), values[i]);
+        add(cost, with(base, "currency", currency), nanos_to_units(s.cost));
+      }
+      for (const auto& [key, n] : st.unpriced)
+        add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
+      for (const auto& [key, s] : st.series)
+        if (s.month.calls > 0)
+          add(hits, series_labels(key, set), hit_ratio(s.month.cache_hits, s.month.calls));
+      add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
+    });
+    IngestCounters c = service_.ingest_counters();
+    add(ingest, {{"result", "duplicate"}}, static_cast<double>(c.duplicate));
+    add(ingest, {{"result", "rejected"}}, static_cast<double>(c.rejected));
+
+    MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio);
+    const std::vector<QuotaReport> reports = service_.quota_reports();
+    for (const QuotaSample& q : quota_samples(reports)) {
+      Labels base{{"scope", to_string(q.report->scope)},
+                  {"subject", q.report->subject},
+                  {"resource", q.resource}};
+      add(limit, base, q.limit);
+      add(used, base, q.used);
+      add(ratio, base, q.ratio);
+    }
+    std::vector<MetricFamily> out;
+    for (MetricFamily* f :
+         {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &requests, &tokens, &unpriced})
+      out.push_back(std::move(*f));
+    return out;
+  }
+
+ private:
+  UsageService& service_;
+};
+
+void header(std::string& out, const FamilyInfo& f) {
+  exposition::header(out, f.name, f.help, f.type == MetricType::Counter ? "counter" : "gauge");
+}
+
+void series_block(std::string& out, const SeriesKey& k, const LabelSet& set) {
+  out.clear();
+  exposition::label(out, "provider", k.provider, true);
+  if (set.model) exposition::label(out, "model", k.model);
+  if (set.project) exposition::label(out, "project", k.project);
+  if (set.user) exposition::label(out, "user", k.user);
+}
+
+}  // namespace
+
+std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service) {
+  return std::make_shared<UsageCollector>(service);
+}
+
+namespace {
+
+constexpr std::size_t kChunkBytes = 256 * 1024;
+
+// Page text handed to a sink in pieces of at least kChunkBytes (the last may be shorter), through
+// one reused buffer; once the sink refuses a piece nothing more is sent.
+class PageBuffer {
+ public:
+  explicit PageBuffer(const PageSink& sink) : sink_(sink) { text_.reserve(2 * kChunkBytes); }
+  std::string& text() { return text_; }
+  // Passes the text on once it holds a chunk; call with no ledger lock held. False once refused.
+  bool flush_if_full() { return text_.size() < kChunkBytes ? ok_ : flush(); }
+  // Passes on whatever is buffered. False once refused.
+  bool flush() {
+    if (ok_ && !text_.empty()) ok_ = sink_(text_);
+    text_.clear();
+    return ok_;
+  }
+
+ private:
+  const PageSink& sink_;
+  std::string text_;
+  bool ok_ = true;
+};
+
+// Every series with calls, copied from the ledger slice by slice (a commit never waits for the
+// whole copy) with its label set rendered once; the usage families are all written from it.
+struct SeriesSnapshot {
+  struct Row {
+    UsageSums total;
+    std::int64_t month_calls, month_hits;
+    std::size_t block_end;  // row i's label text is blocks[rows[i-1].block_end, block_end)
+  };
+  std::string blocks;
+  std::vector<Row> rows;
+
+  std::string_view block(std::size_t i) const {
+    const std::size_t start = i == 0 ? 0 : rows[i - 1].block_end;
+    return std::string_view(blocks).substr(start, rows[i].block_end - start);
+  }
+};
+
+SeriesSnapshot snapshot(const Ledger& ledger, const LabelSet& set) {
+  SeriesSnapshot snap;
+  std::size_t series = 0;
+  ledger.read([&](const LedgerState& st) { series = st.series.size(); });
+  snap.rows.reserve(series + series / 16);
+  snap.blocks.reserve((series + series / 16) * 96);
+  std::string block;
+  ledger.for_each_series([&](const SeriesKey& key, const SeriesUsage& u) {
+    series_block(block, key, set);
+    snap.blocks += block;
+    snap.rows.push_back({u.total, u.month.calls, u.month.cache_hits, snap.blocks.size()});
+  });
+  return snap;
+}
+
+// A family's sample line around a series' label text: `head` is "name{", `tail` the rest up to
+// the value (",extra=\"value\"} " or "} "), both rendered once per page.
+struct LineShape {
+  std::string head, tail;
+  LineShape(const FamilyInfo& f, std::string_view extra = {}, std::string_view value = {})
+      : head(std::string(f.name) + '{') {
+    if (!extra.empty()) exposition::label(tail, extra, value);
+    tail += "} ";
+  }
+  void write(std::string& out, std::string_view block, double v) const {
+    out += head;
+    out += block;
+    out += tail;
+    exposition::value(out, v);
+    out += '\n';
+  }
+};
+
+// Everything the page shows, copied under the ledger's and the collectors' locks, so writing it
+// takes none.
+struct PageData {
+  // False when no store could be opened: the usage families are left out (absent, not zeros that
+  // a Prometheus would take for counter resets).
+  bool usage = true;
+  SeriesSnapshot series;
+  std::int64_t accepted = 0;
+  std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
+  IngestCounters ingest;
+  std::vector<QuotaReport> reports;
+  std::vector<MetricFamily> extras;
+};
+
+PageData gather(UsageService& service,
+                std::initializer_list<const prometheus::Collectable*> extras) {
+  PageData d;
+  for (const prometheus::Collectable* extra : extras)
+    if (extra != nullptr)
+      for (MetricFamily& f : extra->Collect()) d.extras.push_back(std::move(f));
+  d.usage = service.readable();
+  if (!d.usage) return d;
+  service.ensure_current_month();
+  d.series = snapshot(service.ledger(), service.config().labels);
+  service.ledger().read([&](const LedgerState& st) {
+    d.accepted = st.records;
+    d.unpriced.assign(st.unpriced.begin(), st.unpriced.end());
+  });
+  d.ingest = service.ingest_counters();
+  d.reports = service.quota_reports();
+  return d;
+}
+
+// Same families, order and values as UsageCollector, written as text and passed on a chunk at a
+// time while it is written.
+bool write_page(const PageData& d, const std::string& currency, const PageSink& sink) {
+  namespace ex = exposition;
+  const SeriesSnapshot& snap = d.series;
+  PageBuffer page(sink);
+  std::string& out = page.text();
+  std::string block;
+  auto line = [&](const FamilyInfo& f, const char* name, std::string_view value, double v) {
+    ex::sample(out, f.name, block, name, value, v);
+  };
+  // Writes `fn(row index)` for every series, passing the text on a chunk at a time.
+  auto each_series = [&](auto&& fn) {
+    for (std::size_t i = 0; i < snap.rows.size(); ++i) {
+      fn(i);
+      if (!page.flush_if_full()) return false;
+    }
+    return true;
+  };
+
+  header(out, kBuild);
+  block.clear();
+  ex::label(block, "version", kVersion, true);
+  ex::label(block, "revision", kRevision);
+  ex::sample(out, kBuild.name, block, 1.0);
+  if (!d.usage) {
+    if (!d.extras.empty()) out += prometheus::TextSerializer().Serialize(d.extras);
+    return page.flush();
+  }
+
+  header(out, kCost);
+  const LineShape cost(kCost, "currency", currency);
+  if (!each_series([&](std::size_t i) {
+        cost.write(out, snap.block(i), nanos_to_units(snap.rows[i].total.cost));
+      }))
+    return false;
+  header(out, kHitRatio);
+  const LineShape hits(kHitRatio);
+  if (!each_series([&](std::size_t i) {
+        const SeriesSnapshot::Row& r = snap.rows[i];
+        if (r.month_calls > 0)
+          hits.write(out, snap.block(i), hit_ratio(r.month_hits, r.month_calls));
+      }))
+    return false;
+
+  header(out, kIngest);
+  block.clear();
+  line(kIngest, "result", "accepted", static_cast<double>(d.accepted));
+  line(kIngest, "result", "duplicate", static_cast<double>(d.ingest.duplicate));
+  line(kIngest, "result", "rejected", static_cast<double>(d.ingest.rejected));
+
+  const std::vector<QuotaSample> quotas = quota_samples(d.reports);
+  for (const FamilyInfo* f : {&kLimit, &kUsed, &kRatio}) {
+    header(out, *f);
+    for (const QuotaSample& q : quotas) {
+      block.clear();
+      ex::label(block, "scope", to_string(q.report->scope), true);
+      ex::label(block, "subject", q.report->subject);
+      line(*f, "resource", q.resource, f == &kLimit ? q.limit : f == &kUsed ? q.used : q.ratio);
+      if (!page.flush_if_full()) return false;
+    }
+  }
+
+  header(out, kRequests);
+  const LineShape uncached(kRequests, "cached", "false"), cached(kRequests, "cached", "true");
+  if (!each_series([&](std::size_t i) {
+        const UsageSums& s = snap.rows[i].total;
+        uncached.write(out, snap.block(i), static_cast<double>(s.calls - s.cache_hits));
+        cached.write(out, snap.block(i), static_cast<double>(s.cache_hits));
+      }))
+    return false;
+  header(out, kTokens);
+  const LineShape tokens[] = {{kTokens, "token_type", kTokenTypes[0]},
+                              {kTokens, "token_type", kTokenTypes[1]},
+                              {kTokens, "token_type", kTokenTypes[2]},
+                              {kTokens, "token_type", kTokenTypes[3]}};
+  if (!each_series([&](std::size_t i) {
+        const auto values = token_values(snap.rows[i].total);
+        for (int t = 0; t < 4; ++t) tokens[t].write(out, snap.block(i), values[t]);
+      }))
+    return false;
+  header(out, kUnpriced);
+  for (const auto& [key, n] : d.unpriced) {
+    block.clear();
+    ex::label(block, "provider", key.first, true);
+    ex::label(block, "model", key.second);
+    ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
+    if (!page.flush_if_full()) return false;
+  }
+  if (!d.extras.empty()) out += prometheus::TextSerializer().Serialize(d.extras);
+  return page.flush();
+}
+
+}  // namespace
+
+bool write_metrics(UsageService& service, const PageSink& sink,
+                   std::initializer_list<const prometheus::Collectable*> extras,
+                   const PageWriter& write_with) {
+  const PageData d = gather(service, extras);
+  auto write = [&] { return write_page(d, service.config().currency, sink); };
+  return write_with ? write_with(write) : write();
+}
+
+std::string render_metrics(UsageService& service) {
+  std::string out;
+  // Sized like the last page, so a 100 MB page is not copied while it grows.
+  static std::atomic<std::size_t> last_size{0};
+  out.reserve(last_size.load() + last_size.load() / 16);
+  write_metrics(service, [&](std::string_view piece) {
+    out += piece;
+    return true;
+  });
+  last_size = out.size();
+  return out;
+}
+
+}  // namespace aiusage

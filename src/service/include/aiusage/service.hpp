@@ -1,0 +1,130 @@
+#pragma once
+// The use cases of the original service (record, statistics, quota, alerts, cache-hit rate).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiusage/aggregate.hpp"
+#include "aiusage/clock.hpp"
+#include "aiusage/config.hpp"
+#include "aiusage/ingest.hpp"
+#include "aiusage/ledger.hpp"
+#include "aiusage/quota.hpp"
+#include "aiusage/store.hpp"
+
+namespace prometheus {
+class Collectable;
+}
+
+namespace aiusage {
+
+struct IngestOutcome {
+  std::vector<UsageRecord> records;
+  std::vector<bool> duplicate;
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+};
+
+using Statistics = Breakdown;
+
+struct QuotaReport {
+  Scope scope = Scope::global;
+  std::string subject;
+  QuotaStatus status;
+  Period period;
+};
+
+struct SubjectAlert {
+  QuotaReport report;
+  Alert alert;
+};
+
+struct CacheHitRate {
+  std::int64_t hits = 0;
+  std::int64_t total = 0;
+  double rate = 0.0;
+};
+
+struct IngestCounters {
+  std::int64_t duplicate = 0;
+  std::int64_t rejected = 0;
+};
+
+class Storage;
+
+// Thrown by the reads when no store is open (see UsageService::readable): HTTP answers 503.
+struct StorageUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class UsageService {
+ public:
+  // Opens the store and rebuilds the in-memory totals; throws on failure (startup only). When
+  // the disk is why the store cannot be opened for writing, it is opened read-only (degraded())
+  // and for writing, in the background, once the disk has room. `limits` bound the store's
+  // all-time sums (tests lower them).
+  explicit UsageService(Config config, Clock clock = system_now_ms, const StoreLimits& limits = {});
+  ~UsageService();
+  UsageService(const UsageService&) = delete;
+  UsageService& operator=(const UsageService&) = delete;
+
+  // Validates, prices and durably stores a body; acknowledges only committed data.
+  // `project` set: every record must belong to it (403 otherwise). 503 while degraded().
+  Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format,
+                                            const std::optional<std::string>& project = {});
+  // Why ingest is refused (the store could not be opened for writing); nullopt when it is not.
+  std::optional<std::string> degraded() const;
+  // Whether the store could be opened at all (else statistics, quota, alerts, cache-hit rate and
+  // the usage families of /metrics are unavailable, and must not be called or shown).
+  bool readable() const;
+  Statistics statistics(const UsageFilter& filter) const;
+  // Current calendar month of the configured zone; `overrides` replace the configured limits.
+  QuotaReport quota(Scope scope, const std::string& subject,
+                    const std::optional<QuotaLimits>& overrides = std::nullopt);
+  SubjectAlert alert(Scope scope, const std::string& subject,
+                     const std::optional<QuotaLimits>& overrides = std::nullopt);
+  // Every configured or seen subject at ≥ 90 % of a limit this month.
+  std::vector<SubjectAlert> alerts();
+  CacheHitRate cache_hit_rate(const UsageFilter& filter) const;
+  // Every quota that applies this month (configured subjects and subjects seen).
+  std::vector<QuotaReport> quota_reports();
+
+  // The configuration at startup; prices, quotas, auth and the ingest window come from current().
+  const Config& config() const { return config_; }
+  std::shared_ptr<const Config> current() const;
+  // Swaps in a checked configuration for prices, quotas, auth and the ingest window, atomically.
+  void reload(Config next);
+  const MonthCalendar& calendar() const { return calendar_; }
+  const Ledger& ledger() const { return ledger_; }
+  // For tests: the store as it is now (replaced once if it was opened read-only).
+  const Store& store() const;
+  IngestCounters ingest_counters() const;
+  // Counts records refused before they reached ingest() (unreadable body, wrong content type).
+  void count_rejected(std::int64_t records);
+  std::int64_t now_ms() const { return clock_(); }
+  // Rolls the month aggregates over when the clock has crossed a month boundary.
+  void ensure_current_month();
+  // The storage pipeline's own metrics: acknowledgement and flush durations, roll-up backlog.
+  std::shared_ptr<prometheus::Collectable> storage_collector();
+
+ private:
+  Config config_;
+  Clock clock_;
+  MonthCalendar calendar_;
+  Ledger ledger_;
+  std::unique_ptr<Storage>
+      storage_;  // after the ledger: its writer adds to the ledger until stopped
+  struct Counters;
+  std::unique_ptr<Counters> counters_;
+  mutable std::mutex live_mutex_;
+  std::shared_ptr<const Config> live_;
+};
+
+}  // namespace aiusage

@@ -1,0 +1,293 @@
+#include "aiusage/service.hpp"
+
+#include <atomic>
+#include <set>
+
+#include "aiusage/digest.hpp"
+#include "aiusage/storage.hpp"
+#include "aiusage/utf8.hpp"
+#include "aiusage/writer.hpp"
+
+namespace aiusage {
+
+struct UsageService::Counters {
+  std::atomic<std::int64_t> duplicate{0};
+  std::atomic<std::int64_t> rejected{0};
+};
+
+namespace {
+
+MonthCalendar calendar_or_throw(const std::string& tz) {
+  auto cal = MonthCalendar::make(tz);
+  if (!cal) throw std::runtime_error(cal.error().message);
+  return *cal;
+}
+
+UsageFilter month_filter(Period p) {
+  UsageFilter f;
+  f.start_ms = p.start_ms;
+  f.end_ms = p.end_ms;
+  return f;
+}
+
+// The 422 of a batch the store refused: storing it would take an all-time total past its limit.
+IngestError over_limit(const BatchOutcome& o, const StoreLimits& limits,
+                       const std::string& currency) {
+  const bool tokens = o.over_limit == BatchOutcome::Total::tokens;
+  const std::string message =
+      "would take the store's all-time " +
+      (tokens ? "tokens past " + std::to_string(limits.tokens)
+              : "cost past " + format_nanos(limits.cost, 0) + " " + currency) +
+      ", the most it can hold";
+  return IngestError{
+      IngestErrorKind::over_capacity,
+      "record " + std::to_string(o.over_limit_index) + " " + message + "; nothing was stored",
+      {{o.over_limit_index, tokens ? "usage" : "cost", message}},
+      std::nullopt};
+}
+
+// Keys that are not valid UTF-8 (stored by earlier versions) as to_valid_utf8() makes them, the
+// sums of keys then equal added up.
+void with_valid_keys(std::map<std::string, UsageSums>& sums) {
+  for (auto it = sums.begin(); it != sums.end();) {
+    if (valid_utf8(it->first)) {
+      ++it;
+      continue;
+    }
+    auto node = sums.extract(it++);
+    sums[to_valid_utf8(node.key())] += node.mapped();
+  }
+}
+
+}  // namespace
+
+UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits)
+    : config_(std::move(config)),
+      clock_(std::move(clock)),
+      calendar_(calendar_or_throw(config_.timezone)),
+      ledger_(config_.labels),
+      counters_(std::make_unique<Counters>()) {
+  // The ledger is rebuilt from every store opened: at startup, and when a read-only one is
+  // reopened for writing.
+  storage_ = std::make_unique<Storage>(
+      StoreOptions{config_.storage_path, config_.synchronous_full, StoreOptions::kDefaultKept,
+                   limits},
+      ledger_, config_.group_commit ? 4096 : 1, [this](const Store& store) {
+        Period month = calendar_.month_of(clock_());
+        ledger_.reset(store.series_table(month_filter(month)), month);
+      });
+  live_ = std::make_shared<const Config>(config_);
+}
+
+const Store& UsageService::store() const { return *storage_->read(); }
+
+std::optional<std::string> UsageService::degraded() const {
+  if (storage_->writer() != nullptr) return std::nullopt;
+  return storage_->degraded();
+}
+
+bool UsageService::readable() const { return static_cast<bool>(storage_->read()); }
+
+std::shared_ptr<const Config> UsageService::current() const {
+  std::lock_guard lock(live_mutex_);
+  return live_;
+}
+
+void UsageService::reload(Config next) {
+  auto fresh = std::make_shared<const Config>(std::move(next));
+  std::lock_guard lock(live_mutex_);
+  live_ = std::move(fresh);
+}
+
+UsageService::~UsageService() = default;
+
+Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, BodyFormat format,
+                                                        const std::optional<std::string>& project) {
+  GroupCommitWriter* writer = storage_->writer();
+  if (writer == nullptr) {
+    counters_->rejected += 1;  // refused before its records were read
+    return IngestError{IngestErrorKind::unavailable,
+                       "storage unavailable, nothing was stored: the store is read-only until the "
+                       "disk has room (" +
+                           storage_->degraded() + ")",
+                       {},
+                       std::nullopt};
+  }
+  const std::int64_t now = clock_();
+  const std::shared_ptr<const Config> live = current();
+  auto parsed = parse_usage_body(body, format, IngestPolicy{now, live->window, project});
+  if (!parsed) {
+    counters_->rejected += static_cast<std::int64_t>(parsed.error().records);
+    return parsed.error();
+  }
+  std::vector<UsageRecord>& records = *parsed;
+  std::vector<FieldError> too_large;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    UsageRecord& r = records[i];
+    if (r.id.empty()) r.id = make_uuid();
+    CostQuote q = live->prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
+    if (q.too_large && !r.cached)
+      too_large.push_back({i, "usage",
+                           "costs more than " + format_nanos(kMaxRecordCostNanos, 0) + " " +
+                               live->prices.billing_currency() + ", the most one record may cost"});
+    r.cost = r.cached ? 0 : q.cost;
+    r.priced = q.priced;
+  }
+  if (!too_large.empty()) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    return IngestError{IngestErrorKind::invalid,
+                       std::to_string(too_large.size()) + " of " + std::to_string(records.size()) +
+                           " records are invalid; nothing was stored",
+                       std::move(too_large), std::nullopt, records.size()};
+  }
+  storage_->writable_store()->resolve_series(records);  // on the request's thread, not the writer's
+  auto result = writer->submit(records);
+  if (!result) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    return IngestError{IngestErrorKind::unavailable,
+                       std::string("storage unavailable, ") +
+                           (result.error().kind == WriteError::Kind::unconfirmed
+                                ? "the batch may be stored; retry it with the same ids: "
+                                : "nothing was stored: ") +
+                           result.error().message,
+                       {},
+                       std::nullopt};
+  }
+  const BatchOutcome& o = *result;
+  if (o.conflict) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    const std::string& id = records[o.conflict_index].id;
+    return IngestError{
+        IngestErrorKind::id_conflict,
+        "id \"" + id +
+            "\" was already used for a record with different content; nothing was stored",
+        {{o.conflict_index, "id", "already used for a record with different content"}},
+        std::nullopt};
+  }
+  if (o.over_limit != BatchOutcome::Total::none) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    return over_limit(o, storage_->writable_store()->limits(), live->prices.billing_currency());
+  }
+  IngestOutcome out;
+  out.duplicate = o.duplicate;
+  for (bool d : o.duplicate) (d ? out.duplicates : out.accepted)++;
+  counters_->duplicate += static_cast<std::int64_t>(out.duplicates);
+  out.records = std::move(records);
+  return out;
+}
+
+namespace {
+
+// The store for a read: readable() said there is one, unless it was reopened meanwhile.
+Storage::Reading reading(const Storage& storage) {
+  Storage::Reading store = storage.read();
+  if (!store) throw StorageUnavailable("storage unavailable: " + storage.degraded());
+  return store;
+}
+
+}  // namespace
+
+Statistics UsageService::statistics(const UsageFilter& filter) const {
+  Statistics s = reading(*storage_)->breakdown(filter);
+  for (auto* by : {&s.by_provider, &s.by_model, &s.by_project, &s.by_user}) with_valid_keys(*by);
+  return s;
+}
+
+void UsageService::ensure_current_month() {
+  Period now_month = calendar_.month_of(clock_());
+  if (now_month == ledger_.month()) return;
+  auto roll = [&](const Store& store) {
+    if (now_month != ledger_.month())
+      ledger_.reset_month(now_month, store.aggregate(month_filter(now_month)));
+  };
+  if (GroupCommitWriter* writer = storage_->writer()) {
+    writer->exclusive([&] { roll(*storage_->read()); });
+    return;
+  }
+  // No writer: nothing commits meanwhile.
+  if (Storage::Reading store = storage_->read()) roll(*store);
+}
+
+QuotaReport UsageService::quota(Scope scope, const std::string& subject,
+                                const std::optional<QuotaLimits>& overrides) {
+  ensure_current_month();
+  QuotaLimits limits = limits_for(current()->quotas, scope, subject);
+  if (overrides) {
+    if (overrides->tokens) limits.tokens = overrides->tokens;
+    if (overrides->cost) limits.cost = overrides->cost;
+  }
+  QuotaReport r;
+  r.scope = scope;
+  r.subject = scope == Scope::global ? "all" : subject;
+  r.status = evaluate_quota(ledger_.month_usage(scope, subject), limits);
+  r.period = ledger_.month();
+  return r;
+}
+
+SubjectAlert UsageService::alert(Scope scope, const std::string& subject,
+                                 const std::optional<QuotaLimits>& overrides) {
+  SubjectAlert a;
+  a.report = quota(scope, subject, overrides);
+  a.alert = alert_for(a.report.status, config_.currency);
+  return a;
+}
+
+std::vector<QuotaReport> UsageService::quota_reports() {
+  ensure_current_month();
+  std::set<std::pair<Scope, std::string>> subjects;
+  bool user_wildcard = false, project_wildcard = false;
+  const std::shared_ptr<const Config> live = current();
+  for (const QuotaRule& rule : live->quotas) {
+    if (rule.scope == Scope::global)
+      subjects.insert({Scope::global, ""});
+    else if (rule.subject != "*")
+      subjects.insert({rule.scope, rule.subject});
+    else
+      (rule.scope == Scope::user ? user_wildcard : project_wildcard) = true;
+  }
+  if (user_wildcard || project_wildcard) {
+    ledger_.read([&](const LedgerState& st) {
+      if (user_wildcard)
+        for (const auto& [user, usage] : st.month_users) subjects.insert({Scope::user, user});
+      if (project_wildcard)
+        for (const auto& [project, usage] : st.month_projects)
+          subjects.insert({Scope::project, project});
+    });
+  }
+  std::vector<QuotaReport> reports;
+  for (const auto& [scope, subject] : subjects) {
+    QuotaReport r = quota(scope, subject);
+    if (r.status.limits.tokens || r.status.limits.cost) reports.push_back(std::move(r));
+  }
+  return reports;
+}
+
+std::vector<SubjectAlert> UsageService::alerts() {
+  std::vector<SubjectAlert> out;
+  for (QuotaReport& r : quota_reports()) {
+    Alert a = alert_for(r.status, config_.currency);
+    if (a.level != AlertLevel::none) out.push_back({std::move(r), std::move(a)});
+  }
+  return out;
+}
+
+CacheHitRate UsageService::cache_hit_rate(const UsageFilter& filter) const {
+  CacheHitRate c;
+  const UsageSums total = reading(*storage_)->breakdown(filter).total;
+  c.hits = total.cache_hits;
+  c.total = total.calls;
+  c.rate = c.total == 0 ? 0.0 : static_cast<double>(c.hits) / static_cast<double>(c.total);
+  return c;
+}
+
+void UsageService::count_rejected(std::int64_t records) { counters_->rejected += records; }
+
+IngestCounters UsageService::ingest_counters() const {
+  return {counters_->duplicate.load(), counters_->rejected.load()};
+}
+
+std::shared_ptr<prometheus::Collectable> UsageService::storage_collector() {
+  return storage_->collector();
+}
+
+}  // namespace aiusage
