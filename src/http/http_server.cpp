@@ -34,6 +34,7 @@
 #include "aiusage/priority.hpp"
 #include "aiusage/reload.hpp"
 #include "aiusage/utf8.hpp"
+#include "http_wire.hpp"
 #include "json_out.hpp"
 #include "status.hpp"
 
@@ -349,7 +350,7 @@ class Router {
   Router(UsageService& service, const HttpOptions& options)
       : service_(service), options_(options) {}
 
-  Response handle(mg_connection* conn) {
+  Response handle(mg_connection* conn, ContinueGate& gate) {
     const mg_request_info* ri = mg_get_request_info(conn);
     const std::string method = ri->request_method;
     const std::string path = ri->local_uri ? ri->local_uri : "/";
@@ -369,7 +370,7 @@ class Router {
       if (auto r = only("POST")) return *r;
       auto who = check(Permission::ingest);
       if (!who) return denied(who.error());
-      return ingest(conn, ri, *who);
+      return ingest(conn, ri, *who, gate);
     }
     if (path == "/-/reload" && options_.reloader != nullptr) {
       if (auto r = only("POST")) return *r;
@@ -460,7 +461,7 @@ class Router {
 
   // Reads the whole body within the size limit and the body deadline, or says why not.
   std::optional<Response> read_body(mg_connection* conn, const mg_request_info* ri,
-                                    std::string& body) {
+                                    std::string& body, ContinueGate& gate) {
     const std::size_t limit = options_.max_body_bytes;
     auto too_large = [&] {
       return closing_error(413, "request body exceeds " + std::to_string(limit) + " bytes");
@@ -469,6 +470,7 @@ class Router {
     if (ri->content_length > 0 && static_cast<std::size_t>(ri->content_length) > limit)
       return too_large();
     if (ri->content_length > 0) body.reserve(static_cast<std::size_t>(ri->content_length));
+    gate.open();
     const std::int64_t deadline = steady_ms() + options_.body_timeout_ms;
     char buf[16384];
     int n = 0;
@@ -496,7 +498,8 @@ class Router {
     return std::nullopt;
   }
 
-  Response ingest(mg_connection* conn, const mg_request_info* ri, const Principal& who) {
+  Response ingest(mg_connection* conn, const mg_request_info* ri, const Principal& who,
+                  ContinueGate& gate) {
     std::string type = lower_media_type(mg_get_header(conn, "Content-Type"));
     BodyFormat format;
     if (type == "application/json")
@@ -507,7 +510,7 @@ class Router {
       return refused(
           json_error(415, "Content-Type must be application/json or application/x-ndjson"));
     std::string body;
-    if (auto r = read_body(conn, ri, body)) return refused(std::move(*r));
+    if (auto r = read_body(conn, ri, body, gate)) return refused(std::move(*r));
     auto result = service_.ingest(body, format, who.project);
     if (!result) {
       const IngestError& e = result.error();
@@ -593,6 +596,11 @@ void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) 
 // get the service's JSON error body; the connection closes after them.
 int http_error(mg_connection* conn, int status, const char* message) {
   const auto* options = static_cast<const HttpOptions*>(mg_get_user_data(mg_get_context(conn)));
+  // CivetWeb 1.15 says 411 for a Content-Length it cannot read ("-1", ""): that is a 400.
+  if (status == 411) {
+    status = 400;
+    message = "Content-Length is not a decimal number of bytes";
+  }
   std::string text = "cannot read the request (";
   text +=
       message != nullptr && *message != '\0' ? message : mg_get_response_code_text(conn, status);
@@ -627,27 +635,58 @@ struct Handler {
   Router* router;
 };
 
+bool closes(const Response& r) {
+  return std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
+    return strcasecmp(h.first.c_str(), "Connection") == 0 && h.second == "close";
+  });
+}
+
+// Sends `r`; a closing answer, or one sent while the client holds its body back for a 100, ends
+// the connection: nothing after it is read or run.
+int answer(mg_connection* conn, Response r, bool head, const ContinueGate* gate) {
+  const bool withheld = gate != nullptr && gate->withheld();
+  if (withheld && !closes(r)) r.headers.push_back({"Connection", "close"});
+  const int status = send(conn, r, head);
+  if (withheld || closes(r))
+    end_connection_after_answer(conn, socket_of(conn, mg_get_request_info(conn)));
+  return status;
+}
+
 int handle_request(mg_connection* conn, void* data) {
   auto* h = static_cast<Handler*>(data);
   const mg_request_info* ri = mg_get_request_info(conn);
   const bool head = std::string(ri->request_method) == "HEAD";
+  if (auto bad = check_framing(*ri))
+    return answer(conn, closing_error(bad->status, bad->message), head, nullptr);
+  ContinueGate gate(conn);
+  if (auto bad = gate.refusal())
+    return answer(conn, closing_error(bad->status, bad->message), head, nullptr);
   if (!h->server->begin_request()) {
     Response r = closing_error(503, "shutting down");
     r.headers.push_back({"Retry-After", "1"});
-    return send(conn, r, head);
+    return answer(conn, std::move(r), head, &gate);
   }
   Response r;
   try {
-    r = h->router->handle(conn);
+    r = h->router->handle(conn, gate);
   } catch (const StorageUnavailable& e) {
     r = unavailable(e.what());
   } catch (const std::exception& e) {
     log::error("request failed", {{"path", ri->local_uri ? ri->local_uri : ""}, {"err", e.what()}});
     r = json_error(500, std::string("internal error: ") + e.what());
   }
-  int status = send(conn, r, head);
+  int status = answer(conn, std::move(r), head, &gate);
   h->server->end_request();
   return status;
+}
+
+// CivetWeb closes a request for "*" without calling any handler: it gets its answer here.
+void connection_close(const mg_connection* c) {
+  auto* conn = const_cast<mg_connection*>(c);
+  if (is_asterisk_request(*mg_get_request_info(conn)))
+    send_whole(conn,
+               closing_error(400, "request target \"*\" is not supported; use a path such as /"),
+               false, false);
 }
 
 int log_message(const mg_connection*, const char* message) {
@@ -727,6 +766,7 @@ HttpServer::HttpServer(UsageService& service, HttpOptions options)
   callbacks.log_message = log_message;
   callbacks.init_connection = init_connection;
   callbacks.http_error = http_error;
+  callbacks.connection_close = connection_close;
   const bool tls = !options_.tls_certificate.empty();
   // CivetWeb marks an HTTPS port with a trailing "s"; with a certificate every port is HTTPS.
   const std::string ports = tls ? options_.listen + "s" : options_.listen;

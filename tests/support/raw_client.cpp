@@ -43,6 +43,12 @@ bool RawSocket::readable(int timeout_ms) {
   return ::poll(&p, 1, timeout_ms) > 0;
 }
 
+bool RawSocket::closed_by_peer(int timeout_ms) {
+  if (!readable(timeout_ms)) return false;
+  char byte;
+  return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
 std::string RawSocket::read_all(int timeout_ms) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -22,6 +22,8 @@ class RawSocket {
   std::string read_all(int timeout_ms);
   // True when the peer has sent something (or closed) within `timeout_ms`.
   bool readable(int timeout_ms);
+  // True when the peer has closed or reset the connection within `timeout_ms` (nothing unread).
+  bool closed_by_peer(int timeout_ms);
 
  private:
   int fd_ = -1;
