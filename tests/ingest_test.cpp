@@ -555,6 +555,16 @@ TEST_CASE("ingest - simdjson and RapidJSON read every body alike") {
       {"[" + record() + ",5,[]," + record(R"("usage":7)") + "]", BodyFormat::json, false},
       {"[" + record() + "]\n" + record(), BodyFormat::ndjson, false},  // an array on a line
       {record() + "\n{\"a\" 1}", BodyFormat::ndjson, false},
+      // RapidJSON keeps of a record only what is read: the first of each known name, and the
+      // type of every other array or object
+      {record(R"("extra":{"userId":"z","usage":{"promptTokens":1}},"list":[{"model":1}])",
+              R"({"promptTokens":7,"promptTokens":8,"completionTokens":1,"x":{"y":[1]}})"),
+       BodyFormat::json, true},
+      {record(R"("usage":{"promptTokens":1,"completionTokens":1},"cached":[true])"),
+       BodyFormat::json, false},
+      {record("", R"({"promptTokens":{"a":1},"completionTokens":[1]})"), BodyFormat::json, false},
+      {record(R"("userId":{"a":"b"},"model":["m"],"timestamp":{})"), BodyFormat::json, false},
+      {"[[" + record() + R"(],{"usage":[{"promptTokens":1}]},"s",null])", BodyFormat::json, false},
       {"[1] x", BodyFormat::json, false},
       {deep, BodyFormat::json, false},
   };
@@ -704,4 +714,18 @@ TEST_CASE("ingest - make_uuid") {
     CHECK(seen.insert(id).second);
     CHECK(id.size() <= kMaxIdLength);  // a generated id is itself a valid id
   }
+}
+
+TEST_CASE("ingest - RapidJSON reads a large body of tiny values record by record") {
+  // 200k values that are no records: every one is counted, none is kept, whatever the parser.
+  std::string body = "[0";
+  for (int i = 1; i < 200'000; ++i) body += ",0";
+  body += "]";
+  IngestPolicy rapid{kNow, TimeWindow{std::nullopt, std::nullopt}, std::nullopt};
+  rapid.fast_parse_max_bytes = 0;
+  auto r = parse_usage_body(body, BodyFormat::json, rapid);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message == "200000 of 200000 records are invalid; nothing was stored");
+  CHECK(r.error().details.size() == kMaxErrorDetails);
+  CHECK(r.error().records == 200'000);
 }

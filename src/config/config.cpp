@@ -9,6 +9,7 @@
 
 #include "aiusage/build_info.hpp"
 #include "aiusage/duration.hpp"
+#include "aiusage/ingest.hpp"
 #include "config_file.hpp"
 
 namespace aiusage {
@@ -114,13 +115,24 @@ std::int64_t get_bounded_int(const std::string& source, const toml::node& node,
 void parse_server(const std::string& src, const toml::table& t, Config& c) {
   check_keys(src, t, "server",
              {"listen", "threads", "max_body_bytes", "body_timeout", "request_timeout",
-              "max_header_bytes", "drain_timeout", "tls_certificate"});
+              "max_header_bytes", "drain_timeout", "tls_certificate", "body_memory_budget"});
   if (auto n = t.get("listen")) c.listen = get_string(src, *n, "server.listen");
   if (auto n = t.get("threads"))
     c.http_threads = static_cast<int>(get_bounded_int(src, *n, "server.threads", 4096));
   if (auto n = t.get("max_body_bytes"))
     c.max_body_bytes =
         static_cast<std::size_t>(get_bounded_int(src, *n, "server.max_body_bytes", INT32_MAX));
+  if (auto n = t.get("body_memory_budget"))
+    c.body_memory_budget = static_cast<std::size_t>(
+        get_bounded_int(src, *n, "server.body_memory_budget", std::int64_t{1} << 40));
+  // One body of the largest size must fit in the budget on its own.
+  if (c.body_memory_budget < ingest_memory_bound(c.max_body_bytes)) {
+    const toml::node* at = t.get("body_memory_budget");
+    fail(src, at != nullptr ? *at : *t.get("max_body_bytes"),
+         "server.body_memory_budget: must be at least " +
+             std::to_string(ingest_memory_bound(c.max_body_bytes)) +
+             " (what one body of server.max_body_bytes may need)");
+  }
   if (auto n = t.get("max_header_bytes"))
     c.max_header_bytes =
         static_cast<std::size_t>(get_bounded_int(src, *n, "server.max_header_bytes", 1 << 20));
@@ -518,6 +530,7 @@ std::optional<std::string> restart_required(const Config& a, const Config& b) {
       {a.body_timeout_ms != b.body_timeout_ms, "server.body_timeout"},
       {a.request_timeout_ms != b.request_timeout_ms, "server.request_timeout"},
       {a.max_header_bytes != b.max_header_bytes, "server.max_header_bytes"},
+      {a.body_memory_budget != b.body_memory_budget, "server.body_memory_budget"},
       {a.drain_timeout_ms != b.drain_timeout_ms, "server.drain_timeout"},
       {a.tls_certificate != b.tls_certificate, "server.tls_certificate"},
       {a.storage_path != b.storage_path, "storage.path"},

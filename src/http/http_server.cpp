@@ -36,6 +36,7 @@
 #include "aiusage/utf8.hpp"
 #include "http_wire.hpp"
 #include "json_out.hpp"
+#include "memory_budget.hpp"
 #include "status.hpp"
 
 namespace aiusage {
@@ -348,7 +349,7 @@ const char* kLandingPage = R"HTML(<!DOCTYPE html>
 class Router {
  public:
   Router(UsageService& service, const HttpOptions& options)
-      : service_(service), options_(options) {}
+      : service_(service), options_(options), budget_(options.body_memory_budget) {}
 
   Response handle(mg_connection* conn, ContinueGate& gate) {
     const mg_request_info* ri = mg_get_request_info(conn);
@@ -460,15 +461,32 @@ class Router {
   }
 
   // Reads the whole body within the size limit and the body deadline, or says why not.
+  // Reads the whole body within the size limit, the body deadline and the memory budget (held by
+  // `lease` until the request is answered), or says why not.
   std::optional<Response> read_body(mg_connection* conn, const mg_request_info* ri,
-                                    std::string& body, ContinueGate& gate) {
+                                    std::string& body, ContinueGate& gate,
+                                    std::optional<MemoryBudget::Lease>& lease) {
     const std::size_t limit = options_.max_body_bytes;
     auto too_large = [&] {
       return closing_error(413, "request body exceeds " + std::to_string(limit) + " bytes");
     };
+    auto busy = [&] {
+      Response r = closing_error(503,
+                                 "too many large request bodies at once (their memory "
+                                 "budget is " +
+                                     std::to_string(budget_.limit()) +
+                                     " bytes); nothing was stored, retry later");
+      r.headers.push_back({"Retry-After", "1"});
+      return r;
+    };
     // Checked before reading: a declared length over the limit is refused without reading a byte.
     if (ri->content_length > 0 && static_cast<std::size_t>(ri->content_length) > limit)
       return too_large();
+    // A chunked body reserves for 64 KiB at first, then for twice what has arrived.
+    const std::size_t declared =
+        ri->content_length >= 0 ? static_cast<std::size_t>(ri->content_length) : 64 * 1024;
+    lease = budget_.reserve(ingest_memory_bound(declared));
+    if (!lease) return busy();
     if (ri->content_length > 0) body.reserve(static_cast<std::size_t>(ri->content_length));
     gate.open();
     const std::int64_t deadline = steady_ms() + options_.body_timeout_ms;
@@ -483,6 +501,9 @@ class Router {
         if (n > 0) body.append(buf, static_cast<std::size_t>(n));
         // A chunked body has no declared length: it is cut as soon as it passes the limit.
         if (body.size() > limit) return too_large();
+        if (body.size() > declared &&
+            !lease->grow_to(ingest_memory_bound(std::min(2 * body.size(), limit))))
+          return busy();
         if (steady_ms() >= deadline)
           return closing_error(408, "request body not received within " +
                                         format_duration_ms(options_.body_timeout_ms));
@@ -510,7 +531,8 @@ class Router {
       return refused(
           json_error(415, "Content-Type must be application/json or application/x-ndjson"));
     std::string body;
-    if (auto r = read_body(conn, ri, body, gate)) return refused(std::move(*r));
+    std::optional<MemoryBudget::Lease> lease;
+    if (auto r = read_body(conn, ri, body, gate, lease)) return refused(std::move(*r));
     auto result = service_.ingest(body, format, who.project);
     if (!result) {
       const IngestError& e = result.error();
@@ -526,6 +548,7 @@ class Router {
 
   UsageService& service_;
   const HttpOptions& options_;
+  MemoryBudget budget_;
   BodyWatchdog watchdog_;
 };
 
@@ -594,7 +617,7 @@ void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) 
 
 // CivetWeb's own refusals (a request it cannot read: malformed, or headers over the size limit)
 // get the service's JSON error body; the connection closes after them.
-int http_error(mg_connection* conn, int status, const char* message) {
+int http_error(mg_connection* conn, int status, const char* message) try {
   const auto* options = static_cast<const HttpOptions*>(mg_get_user_data(mg_get_context(conn)));
   // CivetWeb 1.15 says 411 for a Content-Length it cannot read ("-1", ""): that is a 400.
   if (status == 411) {
@@ -608,6 +631,8 @@ int http_error(mg_connection* conn, int status, const char* message) {
           std::to_string(options->max_header_bytes) + " bytes";
   send_whole(conn, closing_error(status, text), false, false);
   return 0;
+} catch (const std::bad_alloc&) {
+  return 1;  // out of memory: CivetWeb's own plain answer
 }
 
 int send(mg_connection* conn, const Response& r, bool head) {
@@ -652,8 +677,21 @@ int answer(mg_connection* conn, Response r, bool head, const ContinueGate* gate)
   return status;
 }
 
-int handle_request(mg_connection* conn, void* data) {
-  auto* h = static_cast<Handler*>(data);
+// Counts a request for drain() while it runs.
+class InFlight {
+ public:
+  explicit InFlight(HttpServer& server) : server_(server), admitted_(server.begin_request()) {}
+  ~InFlight() {
+    if (admitted_) server_.end_request();
+  }
+  bool admitted() const { return admitted_; }
+
+ private:
+  HttpServer& server_;
+  bool admitted_;
+};
+
+int serve(mg_connection* conn, Handler& h) {
   const mg_request_info* ri = mg_get_request_info(conn);
   const bool head = std::string(ri->request_method) == "HEAD";
   if (auto bad = check_framing(*ri))
@@ -661,32 +699,51 @@ int handle_request(mg_connection* conn, void* data) {
   ContinueGate gate(conn);
   if (auto bad = gate.refusal())
     return answer(conn, closing_error(bad->status, bad->message), head, nullptr);
-  if (!h->server->begin_request()) {
+  InFlight in_flight(*h.server);
+  if (!in_flight.admitted()) {
     Response r = closing_error(503, "shutting down");
     r.headers.push_back({"Retry-After", "1"});
     return answer(conn, std::move(r), head, &gate);
   }
   Response r;
   try {
-    r = h->router->handle(conn, gate);
+    r = h.router->handle(conn, gate);
   } catch (const StorageUnavailable& e) {
     r = unavailable(e.what());
+  } catch (const std::bad_alloc&) {
+    // Out of memory (a limit on the process, or a machine short of it): the request is dropped
+    // whole, and a retry with the same ids is counted once.
+    log::error("request failed",
+               {{"path", ri->local_uri ? ri->local_uri : ""}, {"err", "out of memory"}});
+    r = closing_error(503, "not enough memory for this request; retry it with the same ids");
+    r.headers.push_back({"Retry-After", "1"});
   } catch (const std::exception& e) {
     log::error("request failed", {{"path", ri->local_uri ? ri->local_uri : ""}, {"err", e.what()}});
     r = json_error(500, std::string("internal error: ") + e.what());
   }
-  int status = answer(conn, std::move(r), head, &gate);
-  h->server->end_request();
-  return status;
+  return answer(conn, std::move(r), head, &gate);
+}
+
+int handle_request(mg_connection* conn, void* data) {
+  try {
+    return serve(conn, *static_cast<Handler*>(data));
+  } catch (const std::bad_alloc&) {
+    // Not even the answer fitted in memory: the connection ends without one.
+    end_connection_after_answer(conn, -1);
+    return 503;
+  }
 }
 
 // CivetWeb closes a request for "*" without calling any handler: it gets its answer here.
 void connection_close(const mg_connection* c) {
   auto* conn = const_cast<mg_connection*>(c);
-  if (is_asterisk_request(*mg_get_request_info(conn)))
+  if (!is_asterisk_request(*mg_get_request_info(conn))) return;
+  try {
     send_whole(conn,
                closing_error(400, "request target \"*\" is not supported; use a path such as /"),
                false, false);
+  } catch (const std::bad_alloc&) {  // out of memory: closed unanswered, as CivetWeb would
+  }
 }
 
 int log_message(const mg_connection*, const char* message) {
@@ -751,7 +808,8 @@ HttpOptions http_options(const Config& c, ConfigReloader* reloader) {
           c.request_timeout_ms,
           c.max_header_bytes,
           c.tls_certificate,
-          reloader};
+          reloader,
+          c.body_memory_budget};
 }
 
 struct HttpServer::Impl {

@@ -1,23 +1,29 @@
 #include "aiusage/ingest.hpp"
 
-#include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/digest.hpp"
 #include "aiusage/duration.hpp"
 #include "aiusage/utf8.hpp"
+#include "json_stream.hpp"
 
 namespace aiusage {
 
 namespace {
 
-constexpr unsigned kParseFlags =
-    rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+// Every member read_record looks at: RapidJSON's records keep these only (json_stream.hpp).
+constexpr std::string_view kRecordKeys[] = {"id",    "userId", "projectId", "provider",
+                                            "model", "usage",  "cached",    "timestamp"};
+constexpr std::string_view kUsageKeys[] = {"promptTokens", "completionTokens", "totalTokens",
+                                           "cacheReadTokens", "cacheWriteTokens"};
+const RecordShape kRecordShape{kRecordKeys, "usage", kUsageKeys};
 // 9999-12-31T23:59:59.999Z: the largest epoch-milliseconds timestamp accepted.
 constexpr std::int64_t kMaxTimestampMs = 253'402'300'799'999;
 
@@ -44,10 +50,11 @@ std::size_t utf8_length(std::string_view s) {
   return n;
 }
 
-// One JSON value of RapidJSON's DOM, as read_record reads it (SimdValue: the same over simdjson's).
+// One JSON value of a RapidJSON record, as read_record reads it (SimdValue: the same over
+// simdjson's DOM).
 class RapidValue {
  public:
-  explicit RapidValue(const rapidjson::Value& v) : v_(&v) {}
+  explicit RapidValue(const JsonValue& v) : v_(&v) {}
   std::optional<RapidValue> find(const char* key) const {
     auto it = v_->FindMember(key);
     if (it == v_->MemberEnd()) return std::nullopt;
@@ -74,11 +81,11 @@ class RapidValue {
   }
   template <class Fn>
   void for_each_element(Fn&& fn) const {  // of an array
-    for (const rapidjson::Value& e : v_->GetArray()) fn(RapidValue(e));
+    for (const JsonValue& e : v_->GetArray()) fn(RapidValue(e));
   }
 
  private:
-  const rapidjson::Value* v_;
+  const JsonValue* v_;
 };
 
 class SimdValue {
@@ -291,9 +298,8 @@ IngestError malformed(std::size_t offset, std::string_view what) {
                      1};
 }
 
-IngestError malformed(const rapidjson::Document& doc, std::size_t base_offset) {
-  return malformed(base_offset + doc.GetErrorOffset(),
-                   rapidjson::GetParseError_En(doc.GetParseError()));
+IngestError malformed(const rapidjson::ParseResult& parsed, std::size_t base_offset) {
+  return malformed(base_offset + parsed.Offset(), rapidjson::GetParseError_En(parsed.Code()));
 }
 
 }  // namespace
@@ -316,6 +322,14 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
   put(r.cached ? "1" : "0");
   put(timestamp_given ? std::to_string(r.timestamp_ms) : "-");
   return to_hex(sha256(canon), 16);
+}
+
+std::size_t ingest_memory_bound(std::size_t body_bytes, std::size_t fast_parse_max_bytes) {
+  constexpr std::size_t kPerRequest = 64 * 1024;  // parser and answer of even the smallest body
+  constexpr std::size_t kSimdjsonPerByte = 14;
+  constexpr std::size_t kRecordsPerByte = 10;
+  return kPerRequest + body_bytes * (2 + kRecordsPerByte) +
+         kSimdjsonPerByte * std::min(body_bytes, fast_parse_max_bytes);
 }
 
 Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view body,
@@ -347,8 +361,11 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
     root.for_each_element(take);
   };
   // One JSON text through simdjson when it is small enough and simdjson takes it; otherwise (and
-  // for every syntax error, whose byte offset RapidJSON names) through RapidJSON.
+  // for every syntax error, whose byte offset RapidJSON names) through RapidJSON, record by record.
   simdjson::dom::parser fast;  // one per body: a DOM lives until the next parse
+  const std::function<void(const JsonValue&)> take_rapid = [&](const JsonValue& v) {
+    take(RapidValue(v));
+  };
   auto read_text = [&](std::string_view text, std::size_t base) -> std::optional<IngestError> {
     simdjson::dom::element root;
     if (text.size() <= policy.fast_parse_max_bytes &&
@@ -356,13 +373,11 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
       read_root(SimdValue(root));
       return std::nullopt;
     }
-    rapidjson::Document doc;
-    doc.Parse<kParseFlags>(text.data(), text.size());
-    if (doc.HasParseError()) return malformed(doc, base);
+    auto parsed = for_each_record(text, format == BodyFormat::json, kRecordShape, take_rapid);
+    if (parsed.IsError()) return malformed(parsed, base);
     // RapidJSON reads a NUL as the end of its input: one after the root would hide what follows.
     if (std::size_t nul = text.find('\0'); nul != std::string_view::npos)
       return malformed(base + nul, "The document root must not be followed by a NUL byte.");
-    read_root(RapidValue(doc));
     return std::nullopt;
   };
 

@@ -16,13 +16,14 @@ class Failure(Exception):
 class Exporter:
     """The real binary on a free loopback port; stderr goes to `log_path`."""
 
-    def __init__(self, binary, config, log_path, tls_ca=None, env=None, preexec_fn=None):
+    def __init__(self, binary, config, log_path, tls_ca=None, env=None, preexec_fn=None, prefix=()):
         self.log_path = log_path
         self.tls_ca = tls_ca
         self.log = open(log_path, "ab")
         seen = self.log_text().count("msg=listening")
-        self.proc = subprocess.Popen([binary, "--config", config], stdout=subprocess.DEVNULL, stderr=self.log,
-                                     env=env, preexec_fn=preexec_fn)
+        # `prefix` runs the binary through a command that execs it (e.g. prlimit): same PID.
+        self.proc = subprocess.Popen([*prefix, binary, "--config", config], stdout=subprocess.DEVNULL,
+                                     stderr=self.log, env=env, preexec_fn=preexec_fn)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -25,6 +25,7 @@ struct HttpOptions {
   std::size_t max_header_bytes = 16 * 1024;
   std::string tls_certificate;         // PEM with certificate and key: HTTPS only, TLS >= 1.2
   ConfigReloader* reloader = nullptr;  // serves POST /-/reload and the reload gauges when set
+  std::size_t body_memory_budget = std::size_t{256} * 1024 * 1024;  // see Config
 };
 
 // The server settings of a configuration.

@@ -51,9 +51,17 @@ struct TimeWindow {
 };
 
 // JSON texts (a body, an NDJSON line) up to this size are parsed with simdjson, whose DOM takes
-// ~14 bytes per input byte; larger ones with RapidJSON. Both give the same records and errors,
+// ~14 bytes per input byte; larger ones with RapidJSON, record by record (about the text's size
+// whatever its shape). Both give the same records and errors,
 // except that RapidJSON refuses zeros with an exponent beyond 308 ("0e400", valid JSON).
 inline constexpr std::size_t kFastParseMaxBytes = std::size_t{1} << 20;
+
+// An upper bound of the memory one ingest request holds until it is answered, its body of
+// `body_bytes` included: simdjson's DOM (~14 bytes per byte of a text it reads), RapidJSON's
+// string buffer (at most the text) and the records with their answer (measured at ~10 bytes per
+// byte of a body of small valid records). See docs/reliability.md.
+std::size_t ingest_memory_bound(std::size_t body_bytes,
+                                std::size_t fast_parse_max_bytes = kFastParseMaxBytes);
 
 struct IngestPolicy {
   std::int64_t now_ms = 0;
