@@ -5,7 +5,7 @@ A 10 MiB `[0,0,0,...]` body (5 million tiny values) cost 130-170 MB of parser me
 under a 5 GiB address-space limit crashed the process. The real binary now runs under prlimit --as
 and, in three phases:
 1. one such body alone raises its peak RSS (VmHWM) by less than 3 times the body;
-2. with the defaults (256 workers, 10 MiB bodies, a 256 MiB body memory budget) 256 clients at
+2. with the defaults (2048 workers, 10 MiB bodies, a 256 MiB body memory budget) 256 clients at
    once each POST one, reading the answer while they send: every client gets a JSON 400 (its
    records) or 503 with Retry-After (budget spent), the process stays up with its peak RSS under
    the documented ceiling, and a legitimate record is accepted afterwards;
