@@ -393,10 +393,10 @@ TEST_CASE("config - errors name file:line:col") {
       {"[server]\nmax_body_bytes = -1",
        "test.toml:2:18: server.max_body_bytes: must be greater than 0"},
       {"[server]\nbody_memory_budget = 1000000",
-       "test.toml:2:22: server.body_memory_budget: must be at least 140574720 (what one body of "
+       "test.toml:2:22: server.body_memory_budget: must be at least 140525568 (what one body of "
        "server.max_body_bytes may need)"},
       {"[server]\nmax_body_bytes = 104857600",
-       "test.toml:2:18: server.body_memory_budget: must be at least 1273036800 (what one body of "
+       "test.toml:2:18: server.body_memory_budget: must be at least 1272987648 (what one body of "
        "server.max_body_bytes may need)"},
       {"[storage]\npath = 1", "test.toml:2:8: storage.path: expected a string"},
       {"[storage]\nsynchronous = \"off\"",

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -104,11 +105,15 @@ bool is_connection_of(int fd, const mg_request_info* ri) {
          ri->remote_addr == std::string(addr);
 }
 
+// A connection's user data: null before init_connection (and after connection_close), kOpen once
+// established, the socket + kOpen + 1 once found.
+constexpr std::intptr_t kOpen = 1;
+
 // The accepted socket of a request's connection (CivetWeb does not expose it), or -1. Found once
-// per connection and kept as its user data (cleared for each new connection by init_connection).
+// per connection and kept as its user data (reset for each new connection by init_connection).
 int socket_of(const mg_connection* conn, const mg_request_info* ri) {
-  if (void* known = mg_get_user_connection_data(conn))
-    return static_cast<int>(reinterpret_cast<std::intptr_t>(known)) - 1;
+  const auto known = reinterpret_cast<std::intptr_t>(mg_get_user_connection_data(conn));
+  if (known > kOpen) return static_cast<int>(known - kOpen - 1);
   int last = -1;
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
@@ -122,13 +127,13 @@ int socket_of(const mg_connection* conn, const mg_request_info* ri) {
   }
   closedir(dir);
   if (last >= 0)
-    mg_set_user_connection_data(conn, reinterpret_cast<void*>(std::intptr_t{last} + 1));
+    mg_set_user_connection_data(conn, reinterpret_cast<void*>(std::intptr_t{last} + kOpen + 1));
   return last;
 }
 
 // A new connection starts without a known socket.
 int init_connection(const mg_connection*, void** conn_data) {
-  *conn_data = nullptr;
+  *conn_data = reinterpret_cast<void*>(kOpen);
   return 0;
 }
 
@@ -460,7 +465,16 @@ class Router {
     return r;
   }
 
-  // Reads the whole body within the size limit and the body deadline, or says why not.
+  // 503 for a request past the memory budget; the connection closes unless its body was read.
+  Response over_budget(bool body_read) const {
+    const std::string message = "too many large request bodies at once (their memory budget is " +
+                                std::to_string(budget_.limit()) +
+                                " bytes); nothing was stored, retry later";
+    Response r = body_read ? json_error(503, message) : closing_error(503, message);
+    r.headers.push_back({"Retry-After", "1"});
+    return r;
+  }
+
   // Reads the whole body within the size limit, the body deadline and the memory budget (held by
   // `lease` until the request is answered), or says why not.
   std::optional<Response> read_body(mg_connection* conn, const mg_request_info* ri,
@@ -470,24 +484,22 @@ class Router {
     auto too_large = [&] {
       return closing_error(413, "request body exceeds " + std::to_string(limit) + " bytes");
     };
-    auto busy = [&] {
-      Response r = closing_error(503,
-                                 "too many large request bodies at once (their memory "
-                                 "budget is " +
-                                     std::to_string(budget_.limit()) +
-                                     " bytes); nothing was stored, retry later");
-      r.headers.push_back({"Retry-After", "1"});
-      return r;
-    };
     // Checked before reading: a declared length over the limit is refused without reading a byte.
     if (ri->content_length > 0 && static_cast<std::size_t>(ri->content_length) > limit)
       return too_large();
-    // A chunked body reserves for 64 KiB at first, then for twice what has arrived.
-    const std::size_t declared =
-        ri->content_length >= 0 ? static_cast<std::size_t>(ri->content_length) : 64 * 1024;
-    lease = budget_.reserve(ingest_memory_bound(declared));
-    if (!lease) return busy();
-    if (ri->content_length > 0) body.reserve(static_cast<std::size_t>(ri->content_length));
+    // While it is read a body holds its buffer, reserved in steps ahead of what has arrived and
+    // counted twice (a reallocation copies it): a slow client holds little of the budget.
+    const std::size_t most =
+        ri->content_length >= 0 ? static_cast<std::size_t>(ri->content_length) : limit;
+    std::size_t covered = 0;
+    auto cover = [&](std::size_t arrived) {
+      covered = std::min(std::max<std::size_t>(2 * arrived, 16 * 1024), most);
+      if (!lease->grow_to(ingest_memory_bound(0) + 2 * covered)) return false;
+      body.reserve(covered);
+      return true;
+    };
+    lease = budget_.reserve(ingest_memory_bound(0));
+    if (!lease || !cover(0)) return over_budget(false);
     gate.open();
     const std::int64_t deadline = steady_ms() + options_.body_timeout_ms;
     char buf[16384];
@@ -501,9 +513,7 @@ class Router {
         if (n > 0) body.append(buf, static_cast<std::size_t>(n));
         // A chunked body has no declared length: it is cut as soon as it passes the limit.
         if (body.size() > limit) return too_large();
-        if (body.size() > declared &&
-            !lease->grow_to(ingest_memory_bound(std::min(2 * body.size(), limit))))
-          return busy();
+        if (body.size() > covered && !cover(body.size())) return over_budget(false);
         if (steady_ms() >= deadline)
           return closing_error(408, "request body not received within " +
                                         format_duration_ms(options_.body_timeout_ms));
@@ -533,6 +543,8 @@ class Router {
     std::string body;
     std::optional<MemoryBudget::Lease> lease;
     if (auto r = read_body(conn, ri, body, gate, lease)) return refused(std::move(*r));
+    // Parsing needs more than the body: all of it is held before parsing starts.
+    if (!lease->grow_to(ingest_memory_bound(body.size()))) return refused(over_budget(true));
     auto result = service_.ingest(body, format, who.project);
     if (!result) {
       const IngestError& e = result.error();
@@ -735,9 +747,13 @@ int handle_request(mg_connection* conn, void* data) {
 }
 
 // CivetWeb closes a request for "*" without calling any handler: it gets its answer here.
+// Its request info is this connection's only once init_connection ran: a failed TLS handshake
+// closes a connection whose request info still holds the worker's previous, dangling pointers.
 void connection_close(const mg_connection* c) {
   auto* conn = const_cast<mg_connection*>(c);
-  if (!is_asterisk_request(*mg_get_request_info(conn))) return;
+  const bool established = mg_get_user_connection_data(conn) != nullptr;
+  mg_set_user_connection_data(conn, nullptr);
+  if (!established || !is_asterisk_request(*mg_get_request_info(conn))) return;
   try {
     send_whole(conn,
                closing_error(400, "request target \"*\" is not supported; use a path such as /"),
@@ -819,7 +835,13 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(UsageService& service, HttpOptions options)
     : service_(service), options_(std::move(options)) {
   if (!options_.tls_certificate.empty()) load_tls_compat();
-  std::call_once(g_init, [] { mg_init_library(0); });
+  std::call_once(g_init, [] {
+    mg_init_library(0);
+    // Buffers of large bodies (and their parsers) are mapped on their own and returned when freed:
+    // with glibc's default, which rises to the largest block freed so far, each of its arenas
+    // kept freed 10 MiB bodies resident, and the RSS grew far past the body memory budget.
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  });
   mg_callbacks callbacks{};
   callbacks.log_message = log_message;
   callbacks.init_connection = init_connection;

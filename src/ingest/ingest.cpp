@@ -325,7 +325,7 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
 }
 
 std::size_t ingest_memory_bound(std::size_t body_bytes, std::size_t fast_parse_max_bytes) {
-  constexpr std::size_t kPerRequest = 64 * 1024;  // parser and answer of even the smallest body
+  constexpr std::size_t kPerRequest = 16 * 1024;  // parser and answer of even the smallest body
   constexpr std::size_t kSimdjsonPerByte = 14;
   constexpr std::size_t kRecordsPerByte = 10;
   return kPerRequest + body_bytes * (2 + kRecordsPerByte) +

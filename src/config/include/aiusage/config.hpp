@@ -28,8 +28,8 @@ struct Config {
   std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
   std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
   std::size_t max_header_bytes = 16 * 1024;  // request line and headers
-  // Memory that requests being read and parsed may hold at once (by ingest_memory_bound); a
-  // request that would pass it gets 503.
+  // Memory that requests being read and parsed may hold at once (their buffers, then
+  // ingest_memory_bound); a request that would pass it gets 503.
   std::size_t body_memory_budget = std::size_t{256} * 1024 * 1024;
   std::int64_t drain_timeout_ms = 10'000;  // on SIGTERM, wait this long for in-flight requests
   std::string tls_certificate;             // PEM with certificate and key; empty: plain HTTP
