@@ -171,12 +171,18 @@ TEST_CASE("reliability - drain finishes in-flight requests and refuses new ones"
   const std::string body = batch(0, 5);
   RawSocket in_flight(ts.port());
   in_flight.send(request(body).substr(0, request(body).size() - 10));  // all but the last 10 bytes
-  std::this_thread::sleep_for(
-      std::chrono::milliseconds(300));  // the request is now reading its body
-  auto drained = std::async(std::launch::async, [&] { return ts.server->drain(5000); });
-  // drain() starts on another thread: probe until it refuses (it did not in 1 of 4 runs at once).
+  // The request is in flight once the server counts it (its handler then waits for the body).
+  int counted = ts.server->in_flight();
+  for (int i = 0; i < 3000 && counted == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    counted = ts.server->in_flight();
+  }
+  REQUIRE(counted == 1);  // not counted within 30 s: the server never began the request
+  // A generous drain timeout: drain() returns as soon as the request ends, which the test causes.
+  auto drained = std::async(std::launch::async, [&] { return ts.server->drain(60'000); });
+  // drain() starts on another thread: probe until it refuses.
   auto refused = http_get(ts.port(), "/-/ready");
-  for (int i = 0; i < 200 && refused.status == 200; ++i) {
+  for (int i = 0; i < 3000 && refused.status == 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     refused = http_get(ts.port(), "/-/ready");
   }

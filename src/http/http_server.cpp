@@ -910,6 +910,11 @@ void HttpServer::end_request() {
   if (--in_flight_ == 0) drained_cv_.notify_all();
 }
 
+int HttpServer::in_flight() {
+  std::lock_guard lock(drain_mutex_);
+  return in_flight_;
+}
+
 bool HttpServer::drain(std::int64_t timeout_ms) {
   std::unique_lock lock(drain_mutex_);
   draining_ = true;

@@ -51,6 +51,8 @@ class HttpServer {
   // Request accounting for drain(); called by the request handler.
   bool begin_request();
   void end_request();
+  // Requests begun and not yet answered (what drain() waits for); tests wait on it.
+  int in_flight();
 
  private:
   UsageService& service_;
