@@ -3,7 +3,6 @@
 #include <rapidjson/document.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <memory>
 #include <string>
 
@@ -33,12 +32,6 @@ std::string chunk(const std::string& data) {
 }
 
 std::int64_t stored(const LiveServer& ts) { return ts.service->store().record_count(); }
-
-std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                               since)
-      .count();
-}
 
 }  // namespace
 
@@ -72,17 +65,16 @@ TEST_CASE("hostile - body size, deadline and truncation") {
   }
   SECTION("a trickled body is cut at the body deadline, not per byte") {
     RawSocket s(ts.port());
-    const auto start = std::chrono::steady_clock::now();
     s.send(post_head("Content-Length: " + std::to_string(kRecord.size()) + "\r\n"));
     // One byte every 100 ms would take ~10 s; each byte resets any per-read timeout.
-    for (std::size_t i = 0; i < kRecord.size() && !s.readable(100); ++i)
-      s.send(kRecord.substr(i, 1));
-    RawResponse r = parse_response(s.read_all(3000));
-    const std::int64_t took = elapsed_ms(start);
-    CHECK(r.status == 408);
+    std::size_t sent = 0;
+    while (sent < kRecord.size() && !s.readable(100)) s.send(kRecord.substr(sent++, 1));
+    RawResponse r = parse_response(s.read_all(30000));
+    CHECK(r.status == 408);  // a read timeout would answer 400 "ended after": the deadline cut it
     CHECK(r.body == R"({"error":"request body not received within 1s"})");
-    CHECK(took >= 1000 - 2);         // both sides count whole milliseconds (999 was seen)
-    CHECK(took < 1000 + 300 + 700);  // deadline + one read timeout + slack
+    CHECK(r.headers["connection"] == "close");
+    CHECK(s.readable(0));          // all read and still readable: the server closed
+    CHECK(sent < kRecord.size());  // answered while bytes still came: they do not extend it
   }
   SECTION("a body cut short is never ingested, even when what arrived parses") {
     RawSocket s(ts.port());
@@ -137,11 +129,12 @@ TEST_CASE("hostile - body size, deadline and truncation") {
   }
   SECTION("trickled headers are cut by the request timeout") {
     RawSocket s(ts.port());
-    const auto start = std::chrono::steady_clock::now();
     const std::string head = "GET /-/healthy HTTP/1.1\r\nHost: x\r\n";
-    for (std::size_t i = 0; i < head.size() && !s.readable(100); ++i) s.send(head.substr(i, 1));
-    s.read_all(3000);
-    CHECK(elapsed_ms(start) < 2000);
+    std::size_t sent = 0;
+    while (sent < head.size() && !s.readable(100)) s.send(head.substr(sent++, 1));
+    s.read_all(30000);
+    CHECK(s.readable(0));       // all read and still readable: the server closed
+    CHECK(sent < head.size());  // closed while header bytes still came
   }
   CHECK(http_get(ts.port(), "/-/healthy").status == 200);
   CHECK(stored(ts) == expected_stored);
@@ -162,14 +155,14 @@ TEST_CASE("hostile - the body deadline finds each connection's own socket") {
                       kRecord));
   REQUIRE(first->readable(3000));
   RawSocket second(ts.port());  // accepted while the first is open: another descriptor
-  const auto start = std::chrono::steady_clock::now();
   REQUIRE(second.send(post_head("Content-Length: " + std::to_string(kRecord.size()) + "\r\n")));
   first.reset();  // the worker moves on to the second connection
-  for (std::size_t i = 0; i < kRecord.size() && !second.readable(100); ++i)
-    second.send(kRecord.substr(i, 1));
-  RawResponse r = parse_response(second.read_all(3000));
+  std::size_t sent = 0;
+  while (sent < kRecord.size() && !second.readable(100)) second.send(kRecord.substr(sent++, 1));
+  RawResponse r = parse_response(second.read_all(30000));
   CHECK(r.status == 408);
-  CHECK(elapsed_ms(start) < 1000 + 300 + 1000);
+  // Without its own socket's watchdog the read would block until the whole body had come.
+  CHECK(sent < kRecord.size());
   CHECK(stored(ts) == 1);
 }
 
