@@ -31,8 +31,10 @@ struct TestServer {
   std::unique_ptr<HttpServer> server;
 
   TestServer(const Config& config, const Clock& clock, std::size_t max_body = 10 * 1024 * 1024)
+      : TestServer(config, clock, HttpOptions{"127.0.0.1:0", 4, max_body}) {}
+  TestServer(const Config& config, const Clock& clock, HttpOptions options)
       : service(std::make_unique<UsageService>(config, clock)),
-        server(std::make_unique<HttpServer>(*service, HttpOptions{"127.0.0.1:0", 4, max_body})) {}
+        server(std::make_unique<HttpServer>(*service, std::move(options))) {}
   int port() const { return server->port(); }
   // Stops the server, then the service (in that order, like the binary).
   void stop() {
