@@ -10,6 +10,7 @@
 
 #include "aiusage/digest.hpp"
 #include "aiusage/ingest.hpp"
+#include "support/printers.hpp"
 
 using namespace aiusage;
 
@@ -34,15 +35,6 @@ std::string describe(const std::vector<FieldError>& errors) {
 }
 
 }  // namespace
-
-namespace Catch {
-template <>
-struct StringMaker<FieldError> {
-  static std::string convert(const FieldError& e) {
-    return "{" + std::to_string(e.index) + ", \"" + e.field + "\", \"" + e.message + "\"}";
-  }
-};
-}  // namespace Catch
 
 TEST_CASE("ingest - valid records") {
   SECTION("every field") {

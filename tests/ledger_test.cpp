@@ -10,6 +10,7 @@
 #include "aiusage/service.hpp"
 #include "aiusage/store.hpp"
 #include "aiusage/writer.hpp"
+#include "support/printers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 

@@ -10,6 +10,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/store.hpp"
+#include "support/printers.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace aiusage;
