@@ -126,8 +126,8 @@ class RecordBuilder {
     const bool record = frames_.empty();
     if (type == rapidjson::kObjectType &&
         (record || (frames_.size() == 1 && frames_.back().pending == shape_.nested))) {
-      frames_.push_back(
-          Frame{JsonValue(rapidjson::kObjectType), record ? shape_.keys : shape_.nested_keys});
+      frames_.push_back(Frame{
+          JsonValue(rapidjson::kObjectType), record ? shape_.keys : shape_.nested_keys, 0, {}});
       return true;
     }
     skipped_ = 1;  // kept empty: its contents are read, not stored
