@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "aiusage/calendar.hpp"
+#include "support/answers.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_page.hpp"
 #include "support/raw_client.hpp"
@@ -18,15 +19,6 @@ using namespace aiusage;
 using namespace aiusage::testing;
 
 namespace {
-
-std::int64_t at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
-
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
-}
 
 std::string record(const std::string& id, const std::string& user, const std::string& project,
                    const std::string& provider, const std::string& model, int prompt,

@@ -18,6 +18,7 @@
 #include "aiusage/digest.hpp"
 #include "aiusage/ingest.hpp"
 #include "aiusage/store.hpp"
+#include "support/answers.hpp"
 #include "support/http_client.hpp"
 #include "support/live_server.hpp"
 #include "support/temp_dir.hpp"
@@ -26,15 +27,6 @@ using namespace aiusage;
 using namespace aiusage::testing;
 
 namespace {
-
-std::int64_t at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
-
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str());
-  REQUIRE_FALSE(d.HasParseError());
-  return d;
-}
 
 // A record's project in JSON: absent (nullptr), null (kNull), or a name. Absent and null are the
 // records without a project (an empty string is refused).

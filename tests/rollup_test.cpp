@@ -10,6 +10,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/store.hpp"
+#include "support/answers.hpp"
 #include "support/printers.hpp"
 #include "support/temp_dir.hpp"
 
@@ -20,8 +21,6 @@ namespace {
 
 constexpr std::int64_t kHour = 3'600'000;
 constexpr std::int64_t kDay = 24 * kHour;
-
-std::int64_t at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
 
 UsageRecord record(int i, std::int64_t ts, std::mt19937_64& rng) {
   UsageRecord r;

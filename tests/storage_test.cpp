@@ -10,6 +10,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/store.hpp"
+#include "support/answers.hpp"
 #include "support/printers.hpp"
 #include "support/temp_dir.hpp"
 
@@ -18,8 +19,6 @@ using namespace aiusage::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::int64_t at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
 
 // Record `i` of four series, every 3 hours from 2026-10-20 (so across a month boundary).
 UsageRecord record(int i) {

@@ -14,6 +14,7 @@
 #include "aiusage/store.hpp"
 #include "aiusage/utf8.hpp"
 #include "json_out.hpp"
+#include "support/answers.hpp"
 #include "support/http_client.hpp"
 #include "support/promtool.hpp"
 #include "support/temp_dir.hpp"
@@ -75,8 +76,6 @@ namespace {
 
 const std::string R = "\xEF\xBF\xBD";  // U+FFFD
 
-std::int64_t at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
-
 // Whether `body` is JSON in valid UTF-8 (RapidJSON checks the encoding of every string).
 bool valid_json(const std::string& body) {
   rapidjson::Document d;
@@ -84,7 +83,7 @@ bool valid_json(const std::string& body) {
   return !d.HasParseError();
 }
 
-rapidjson::Document parse(const std::string& body) {
+rapidjson::Document parse_strict(const std::string& body) {
   rapidjson::Document d;
   d.Parse<rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
   REQUIRE_FALSE(d.HasParseError());
@@ -229,7 +228,7 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
 
     const std::string body = http_get(port, "/api/v1/statistics").body;
     REQUIRE(valid_json(body));
-    auto s = parse(body);
+    auto s = parse_strict(body);
     CHECK(keys(s, "byUser") == std::multiset<std::string>{"carol", user});
     CHECK(keys(s, "byProject") == std::multiset<std::string>{project, "web"});
     CHECK(keys(s, "byModel") == std::multiset<std::string>{"gpt-4o", model});
@@ -252,7 +251,8 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
             .status == 200);
     before = render_metrics(*ts.service);
     check_page(*ts.service, ts.port(), 3);
-    auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=x%EF%BF%BD%EF%BF%BD%EF%BF%BD").body);
+    auto q =
+        parse_strict(http_get(ts.port(), "/api/v1/quota?userId=x%EF%BF%BD%EF%BF%BD%EF%BF%BD").body);
     CHECK(q["usage"]["tokens"].GetInt() == 330);
   }
   TestServer ts(config, clock.clock());  // the same after a restart
@@ -299,7 +299,7 @@ TEST_CASE("utf8 - a page of nasty but valid label values passes promtool") {
   REQUIRE(http_post_json(ts.port(), "/api/v1/usage", body).status == 200);
   const std::string page = http_get(ts.port(), "/metrics").body;
   CHECK(promtool_check_metrics(page).empty());
-  auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
+  auto s = parse_strict(http_get(ts.port(), "/api/v1/statistics").body);
   std::multiset<std::string> values;
   for (const Case& c : cases) values.insert(c.value);
   for (const char* group : {"byUser", "byProject", "byProvider", "byModel"}) {
