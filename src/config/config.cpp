@@ -11,106 +11,21 @@
 #include "aiusage/duration.hpp"
 #include "aiusage/ingest.hpp"
 #include "config_file.hpp"
+#include "pricing_toml.hpp"
+#include "toml_values.hpp"
 
 namespace aiusage {
 
-namespace {
+using namespace config_toml;
 
-struct ConfigError {
-  std::string message;
-};
+namespace {
 
 // Collects what the files say before the price book is assembled.
 struct Draft {
   std::function<std::string(const std::string&)> read_file;  // resolves `include` entries
   Config config;
-  std::vector<Price> prices;
-  std::vector<std::string> price_sources;  // "file:line:col" of each price, for later errors
-  std::map<std::string, Nanos> rates;
+  PriceDraft pricing;
 };
-
-std::string where(const std::string& source, const toml::source_region& r) {
-  return source + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
-}
-
-[[noreturn]] void fail(const std::string& source, const toml::node& node, const std::string& what) {
-  throw ConfigError{where(source, node.source()) + ": " + what};
-}
-
-void check_keys(const std::string& source, const toml::table& table, const std::string& path,
-                std::initializer_list<std::string_view> allowed) {
-  for (const auto& [key, value] : table) {
-    bool ok = false;
-    for (auto a : allowed) ok |= key.str() == a;
-    if (!ok)
-      fail(source, value,
-           "unknown key \"" + (path.empty() ? "" : path + ".") + std::string(key.str()) + "\"");
-  }
-}
-
-std::string get_string(const std::string& source, const toml::node& node, const std::string& path) {
-  if (auto s = node.as_string()) return s->get();
-  fail(source, node, path + ": expected a string");
-}
-
-// Money and prices: TOML integer, float, or a decimal string (exact).
-Nanos get_money(const std::string& source, const toml::node& node, const std::string& path,
-                Nanos max) {
-  Result<Nanos> r = Error{"expected a number"};
-  if (auto i = node.as_integer())
-    r = nanos_from_double(static_cast<double>(i->get()));
-  else if (auto f = node.as_floating_point())
-    r = nanos_from_double(f->get());
-  else if (auto s = node.as_string())
-    r = parse_decimal_nanos(s->get());
-  if (!r) fail(source, node, path + ": " + r.error().message);
-  if (*r < 0) fail(source, node, path + ": must not be negative");
-  if (*r > max) fail(source, node, path + ": must be at most " + format_nanos(max, 0));
-  return *r;
-}
-
-std::int64_t get_positive_int(const std::string& source, const toml::node& node,
-                              const std::string& path) {
-  auto i = node.as_integer();
-  if (!i) fail(source, node, path + ": expected an integer");
-  if (i->get() <= 0) fail(source, node, path + ": must be greater than 0");
-  return i->get();
-}
-
-std::int64_t get_date(const std::string& source, const toml::node& node, const std::string& path,
-                      const MonthCalendar& cal) {
-  std::string text;
-  if (auto d = node.as_date()) {
-    std::ostringstream os;
-    os << d->get();
-    text = os.str();
-  } else if (auto dt = node.as_date_time()) {
-    std::ostringstream os;
-    os << dt->get();
-    text = os.str();
-  } else if (auto s = node.as_string()) {
-    text = s->get();
-  } else {
-    fail(source, node, path + ": expected a date (YYYY-MM-DD) or an RFC 3339 time stamp");
-  }
-  auto r = cal.parse_time(text);
-  if (!r) fail(source, node, path + ": " + r.error().message);
-  return *r;
-}
-
-std::int64_t get_duration(const std::string& source, const toml::node& node,
-                          const std::string& path) {
-  auto r = parse_duration_ms(get_string(source, node, path));
-  if (!r) fail(source, node, path + ": " + r.error().message);
-  return *r;
-}
-
-std::int64_t get_bounded_int(const std::string& source, const toml::node& node,
-                             const std::string& path, std::int64_t max) {
-  std::int64_t v = get_positive_int(source, node, path);
-  if (v > max) fail(source, node, path + ": must be at most " + std::to_string(max));
-  return v;
-}
 
 void parse_server(const std::string& src, const toml::table& t, Config& c) {
   check_keys(src, t, "server",
@@ -148,32 +63,11 @@ void parse_server(const std::string& src, const toml::table& t, Config& c) {
   }
 }
 
-// A duration, or "none" for no bound.
-std::optional<std::int64_t> get_bound(const std::string& src, const toml::node& node,
-                                      const std::string& path) {
-  if (auto s = node.as_string(); s && s->get() == "none") return std::nullopt;
-  return get_duration(src, node, path);
-}
-
 void parse_ingest(const std::string& src, const toml::table& t, Config& c) {
   check_keys(src, t, "ingest", {"max_future", "max_age"});
   if (auto n = t.get("max_future"))
     c.window.max_future_ms = get_bound(src, *n, "ingest.max_future");
   if (auto n = t.get("max_age")) c.window.max_age_ms = get_bound(src, *n, "ingest.max_age");
-}
-
-Sha256 get_sha256(const std::string& src, const toml::node& node, const std::string& path) {
-  auto r = parse_sha256_hex(get_string(src, node, path));
-  if (!r) fail(src, node, path + ": " + r.error().message);
-  return *r;
-}
-
-const toml::array& get_tables(const std::string& src, const toml::node& node,
-                              const std::string& path) {
-  auto arr = node.as_array();
-  if (!arr || !arr->is_array_of_tables())
-    fail(src, node, path + ": expected [[" + path + "]] tables");
-  return *arr;
 }
 
 void parse_auth(const std::string& src, const toml::table& t, Config& c) {
@@ -290,7 +184,7 @@ void parse_billing(const std::string& src, const toml::table& t, Draft& d) {
       Nanos rate = get_money(src, value, "billing.rates." + std::string(cur.str()), kMaxRateNanos);
       if (rate == 0)
         fail(src, value, "billing.rates." + std::string(cur.str()) + ": must be greater than 0");
-      d.rates[std::string(cur.str())] = rate;
+      d.pricing.rates[std::string(cur.str())] = rate;
     }
   }
 }
@@ -313,57 +207,6 @@ void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
         fail(src, v,
              "metrics.labels: unknown label \"" + name +
                  "\" (expected provider, model, project, user)");
-    }
-  }
-}
-
-void parse_prices(const std::string& src, const toml::node& node, Draft& d,
-                  const MonthCalendar& cal) {
-  auto arr = node.as_array();
-  if (!arr) fail(src, node, "pricing: expected [[pricing]] tables");
-  std::set<std::tuple<std::string, std::string, std::int64_t>> seen;
-  for (std::size_t i = 0; i < arr->size(); ++i) {
-    const std::string path = "pricing[" + std::to_string(i) + "]";
-    auto t = (*arr)[i].as_table();
-    if (!t) fail(src, (*arr)[i], path + ": expected a table");
-    check_keys(src, *t, path,
-               {"provider", "model", "currency", "input", "output", "cache_read", "cache_write",
-                "effective_from"});
-    Price p;
-    auto required = [&](const char* key) -> const toml::node& {
-      if (auto n = t->get(key)) return *n;
-      fail(src, *t, path + "." + key + ": missing");
-    };
-    p.provider = get_string(src, required("provider"), path + ".provider");
-    p.model = get_string(src, required("model"), path + ".model");
-    if (p.provider.empty()) fail(src, *t, path + ".provider: must not be empty");
-    if (p.model.empty()) fail(src, *t, path + ".model: must not be empty");
-    p.currency = d.config.currency;
-    if (auto n = t->get("currency")) p.currency = get_string(src, *n, path + ".currency");
-    p.input = get_money(src, required("input"), path + ".input", kMaxPriceNanos);
-    p.output = get_money(src, required("output"), path + ".output", kMaxPriceNanos);
-    p.cache_read = p.cache_write = p.input;
-    if (auto n = t->get("cache_read"))
-      p.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
-    if (auto n = t->get("cache_write"))
-      p.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
-    if (auto n = t->get("effective_from"))
-      p.effective_from_ms = get_date(src, *n, path + ".effective_from", cal);
-    if (!seen.insert({p.provider, p.model, p.effective_from_ms}).second)
-      fail(src, *t, path + ": duplicate price for " + p.provider + "/" + p.model);
-    // A later file (the including one) overrides an earlier price for the same model and date.
-    bool replaced = false;
-    for (std::size_t k = 0; k < d.prices.size(); ++k) {
-      if (d.prices[k].provider == p.provider && d.prices[k].model == p.model &&
-          d.prices[k].effective_from_ms == p.effective_from_ms) {
-        d.prices[k] = p;
-        d.price_sources[k] = where(src, t->source());
-        replaced = true;
-      }
-    }
-    if (!replaced) {
-      d.prices.push_back(std::move(p));
-      d.price_sources.push_back(where(src, t->source()));
     }
   }
 }
@@ -405,14 +248,6 @@ void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
   }
 }
 
-toml::table parse_toml(std::string_view text, const std::string& source) {
-  try {
-    return toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    throw ConfigError{where(source, e.source()) + ": " + std::string(e.description())};
-  }
-}
-
 // A configuration file's text (config_file.cpp); throws ConfigError with the reason alone.
 std::string read_file(const std::string& path) {
   auto text = read_config_file(path);
@@ -421,14 +256,7 @@ std::string read_file(const std::string& path) {
 }
 
 Config assemble(Draft& d) {
-  for (std::size_t k = 0; k < d.prices.size(); ++k) {
-    const Price& p = d.prices[k];
-    if (p.currency != d.config.currency && !d.rates.count(p.currency))
-      throw ConfigError{d.price_sources[k] + ": pricing.currency: no exchange rate for " +
-                        p.currency + " in billing.rates (billing currency is " + d.config.currency +
-                        ")"};
-  }
-  d.config.prices = PriceBook(std::move(d.prices), d.config.currency, std::move(d.rates));
+  d.config.prices = assemble_prices(d.pricing, d.config.currency);
   return std::move(d.config);
 }
 
@@ -473,7 +301,7 @@ void parse_table(const toml::table& root, const std::string& source, const std::
     }
   }
   auto cal = MonthCalendar::make(d.config.timezone);
-  if (auto n = root.get("pricing")) parse_prices(source, *n, d, *cal);
+  if (auto n = root.get("pricing")) parse_prices(source, *n, d.config.currency, *cal, d.pricing);
   if (auto n = root.get("quota")) parse_quotas(source, *n, d.config);
 }
 

@@ -1,0 +1,119 @@
+#include "toml_values.hpp"
+
+#include <sstream>
+
+#include "aiusage/duration.hpp"
+
+namespace aiusage::config_toml {
+
+std::string where(const std::string& source, const toml::source_region& r) {
+  return source + ":" + std::to_string(r.begin.line) + ":" + std::to_string(r.begin.column);
+}
+
+[[noreturn]] void fail(const std::string& source, const toml::node& node, const std::string& what) {
+  throw ConfigError{where(source, node.source()) + ": " + what};
+}
+
+void check_keys(const std::string& source, const toml::table& table, const std::string& path,
+                std::initializer_list<std::string_view> allowed) {
+  for (const auto& [key, value] : table) {
+    bool ok = false;
+    for (auto a : allowed) ok |= key.str() == a;
+    if (!ok)
+      fail(source, value,
+           "unknown key \"" + (path.empty() ? "" : path + ".") + std::string(key.str()) + "\"");
+  }
+}
+
+std::string get_string(const std::string& source, const toml::node& node, const std::string& path) {
+  if (auto s = node.as_string()) return s->get();
+  fail(source, node, path + ": expected a string");
+}
+
+Nanos get_money(const std::string& source, const toml::node& node, const std::string& path,
+                Nanos max) {
+  Result<Nanos> r = Error{"expected a number"};
+  if (auto i = node.as_integer())
+    r = nanos_from_double(static_cast<double>(i->get()));
+  else if (auto f = node.as_floating_point())
+    r = nanos_from_double(f->get());
+  else if (auto s = node.as_string())
+    r = parse_decimal_nanos(s->get());
+  if (!r) fail(source, node, path + ": " + r.error().message);
+  if (*r < 0) fail(source, node, path + ": must not be negative");
+  if (*r > max) fail(source, node, path + ": must be at most " + format_nanos(max, 0));
+  return *r;
+}
+
+std::int64_t get_positive_int(const std::string& source, const toml::node& node,
+                              const std::string& path) {
+  auto i = node.as_integer();
+  if (!i) fail(source, node, path + ": expected an integer");
+  if (i->get() <= 0) fail(source, node, path + ": must be greater than 0");
+  return i->get();
+}
+
+std::int64_t get_date(const std::string& source, const toml::node& node, const std::string& path,
+                      const MonthCalendar& cal) {
+  std::string text;
+  if (auto d = node.as_date()) {
+    std::ostringstream os;
+    os << d->get();
+    text = os.str();
+  } else if (auto dt = node.as_date_time()) {
+    std::ostringstream os;
+    os << dt->get();
+    text = os.str();
+  } else if (auto s = node.as_string()) {
+    text = s->get();
+  } else {
+    fail(source, node, path + ": expected a date (YYYY-MM-DD) or an RFC 3339 time stamp");
+  }
+  auto r = cal.parse_time(text);
+  if (!r) fail(source, node, path + ": " + r.error().message);
+  return *r;
+}
+
+std::int64_t get_duration(const std::string& source, const toml::node& node,
+                          const std::string& path) {
+  auto r = parse_duration_ms(get_string(source, node, path));
+  if (!r) fail(source, node, path + ": " + r.error().message);
+  return *r;
+}
+
+std::int64_t get_bounded_int(const std::string& source, const toml::node& node,
+                             const std::string& path, std::int64_t max) {
+  std::int64_t v = get_positive_int(source, node, path);
+  if (v > max) fail(source, node, path + ": must be at most " + std::to_string(max));
+  return v;
+}
+
+std::optional<std::int64_t> get_bound(const std::string& src, const toml::node& node,
+                                      const std::string& path) {
+  if (auto s = node.as_string(); s && s->get() == "none") return std::nullopt;
+  return get_duration(src, node, path);
+}
+
+Sha256 get_sha256(const std::string& src, const toml::node& node, const std::string& path) {
+  auto r = parse_sha256_hex(get_string(src, node, path));
+  if (!r) fail(src, node, path + ": " + r.error().message);
+  return *r;
+}
+
+const toml::array& get_tables(const std::string& src, const toml::node& node,
+                              const std::string& path) {
+  auto arr = node.as_array();
+  if (!arr || !arr->is_array_of_tables())
+    fail(src, node, path + ": expected [[" + path + "]] tables");
+  return *arr;
+}
+
+toml::table parse_toml(std::string_view text, const std::string& source) {
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError{where(source, e.source()) + ": " + std::string(e.description())};
+  }
+}
+
+}  // namespace aiusage::config_toml
