@@ -10,6 +10,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/exposition.hpp"
+#include "support/reference_collector.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 
@@ -17,10 +18,6 @@ using namespace aiusage;
 using namespace aiusage::testing;
 
 namespace {
-
-std::string reference(UsageService& service) {
-  return prometheus::TextSerializer().Serialize(make_usage_collector(service)->Collect());
-}
 
 std::string body(int i, const std::string& user, const std::string& model, bool cached) {
   return R"({"id":"r)" + std::to_string(i) + R"(","userId":")" + user +
@@ -78,7 +75,7 @@ TEST_CASE("exposition - the service's page matches the prometheus-cpp families")
   CAPTURE(labels);
   TestServer ts(test_config(dir.file("usage.db"), labels), clock.clock());
   UsageService& service = *ts.service;
-  CHECK(render_metrics(service) == reference(service));
+  CHECK(render_metrics(service) == reference_page(service));
 
   const std::string users[] = {"alice", R"(b\"o\\b)", R"(line\nbreak)", "ünï"};  // JSON text
   for (int i = 0; i < 40; ++i)
@@ -87,7 +84,7 @@ TEST_CASE("exposition - the service's page matches the prometheus-cpp families")
                         BodyFormat::json)
                 .ok());
   REQUIRE_FALSE(service.ingest("{", BodyFormat::json).ok());
-  CHECK(render_metrics(service) == reference(service));
+  CHECK(render_metrics(service) == reference_page(service));
   clock.set(*parse_rfc3339("2026-12-02T00:00:00Z"));  // a new month: no hit ratios yet
-  CHECK(render_metrics(service) == reference(service));
+  CHECK(render_metrics(service) == reference_page(service));
 }

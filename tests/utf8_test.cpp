@@ -1,6 +1,4 @@
 // Strict UTF-8: what the service accepts, and what it writes whatever its store holds.
-#include <prometheus/collectable.h>
-#include <prometheus/text_serializer.h>
 #include <rapidjson/document.h>
 
 #include <catch2/catch.hpp>
@@ -17,6 +15,7 @@
 #include "support/answers.hpp"
 #include "support/http_client.hpp"
 #include "support/promtool.hpp"
+#include "support/reference_collector.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 
@@ -210,8 +209,7 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
   auto check_page = [&](UsageService& service, int port, int calls) {
     const std::string page = http_get(port, "/metrics").body;
     CHECK(promtool_check_metrics(page).empty());
-    CHECK(render_metrics(service) ==
-          prometheus::TextSerializer().Serialize(make_usage_collector(service)->Collect()));
+    CHECK(render_metrics(service) == reference_page(service));
     const auto requests =
         lines(page, "ai_usage_requests_total{provider=\"openai\",model=\"gpt-4o\"");
     REQUIRE(requests.size() == 2);  // cached false and true: one series

@@ -6,191 +6,26 @@
 
 #include "aiusage/build_info.hpp"
 #include "aiusage/exposition.hpp"
+#include "aiusage/metric_families.hpp"
 #include "aiusage/service.hpp"
 
 namespace aiusage {
 
 namespace {
 
-using prometheus::ClientMetric;
+using namespace families;
 using prometheus::MetricFamily;
-using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
-
-struct FamilyInfo {
-  const char* name;
-  const char* help;
-  MetricType type;
-};
-
-constexpr FamilyInfo kRequests{
-    "ai_usage_requests_total",
-    "LLM calls recorded, by whether the application's response cache answered them.",
-    MetricType::Counter};
-constexpr FamilyInfo kTokens{
-    "ai_usage_tokens_total",
-    "Billed tokens by price class: input (uncached prompt), cache_read, cache_write, output.",
-    MetricType::Counter};
-constexpr FamilyInfo kCost{"ai_usage_cost_total", "Cost of recorded calls in the billing currency.",
-                           MetricType::Counter};
-constexpr FamilyInfo kUnpriced{"ai_usage_unpriced_requests_total",
-                               "Calls of models without a configured price (stored with cost 0).",
-                               MetricType::Counter};
-constexpr FamilyInfo kHitRatio{
-    "ai_usage_cache_hit_ratio",
-    "Share of this calendar month's calls answered from the response cache.", MetricType::Gauge};
-constexpr FamilyInfo kIngest{
-    "ai_usage_ingest_records_total",
-    "Records received by result; accepted counts every record in the store.", MetricType::Counter};
-constexpr FamilyInfo kLimit{"ai_usage_quota_limit",
-                            "Monthly quota limit (tokens, or cost in the billing currency).",
-                            MetricType::Gauge};
-constexpr FamilyInfo kUsed{"ai_usage_quota_used",
-                           "Usage counted against the quota in the current calendar month.",
-                           MetricType::Gauge};
-constexpr FamilyInfo kRatio{"ai_usage_quota_usage_ratio",
-                            "Quota used / limit for the current calendar month (1 = 100 %).",
-                            MetricType::Gauge};
-constexpr FamilyInfo kBuild{"ai_usage_build_info",
-                            "Version and revision of this exporter; always 1.", MetricType::Gauge};
-
-const char* const kTokenTypes[] = {"input", "cache_read", "cache_write", "output"};
-
-// Token counts by price class, in kTokenTypes order.
-std::array<double, 4> token_values(const UsageSums& s) {
-  return {static_cast<double>(s.input_tokens()), static_cast<double>(s.cache_read_tokens),
-          static_cast<double>(s.cache_write_tokens), static_cast<double>(s.completion_tokens)};
-}
-
-double hit_ratio(std::int64_t hits, std::int64_t calls) {
-  return static_cast<double>(hits) / static_cast<double>(calls);
-}
-
-// One quota gauge triple: limit, used and used / limit, for one resource.
-struct QuotaSample {
-  const QuotaReport* report;
-  const char* resource;
-  double limit, used, ratio;
-};
-
-std::vector<QuotaSample> quota_samples(const std::vector<QuotaReport>& reports) {
-  std::vector<QuotaSample> out;
-  for (const QuotaReport& r : reports) {
-    const QuotaStatus& s = r.status;
-    if (s.limits.tokens)
-      out.push_back({&r, "tokens", static_cast<double>(*s.limits.tokens),
-                     static_cast<double>(s.usage.tokens),
-                     static_cast<double>(s.usage.tokens) / static_cast<double>(*s.limits.tokens)});
-    if (s.limits.cost)
-      out.push_back({&r, "cost", nanos_to_units(*s.limits.cost), nanos_to_units(s.usage.cost),
-                     static_cast<double>(s.usage.cost) / static_cast<double>(*s.limits.cost)});
-  }
-  return out;
-}
-
-Labels series_labels(const SeriesKey& k, const LabelSet& set) {
-  Labels l{{"provider", k.provider}};
-  if (set.model) l.push_back({"model", k.model});
-  if (set.project) l.push_back({"project", k.project});
-  if (set.user) l.push_back({"user", k.user});
-  return l;
-}
-
-Labels with(Labels l, std::string name, std::string value) {
-  l.push_back({std::move(name), std::move(value)});
-  return l;
-}
-
-void add(MetricFamily& f, Labels labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (f.type == MetricType::Counter)
-    m.counter.value = value;
-  else
-    m.gauge.value = value;
-  f.metric.push_back(std::move(m));
-}
-
-MetricFamily family(const FamilyInfo& info) { return {info.name, info.help, info.type, {}}; }
-
-// The service's metrics as prometheus-cpp families: the reference that render_metrics() matches
-// byte for byte (tests compare the two), and the scrape benchmark's baseline.
-class UsageCollector : public prometheus::Collectable {
- public:
-  explicit UsageCollector(UsageService& service) : service_(service) {}
-
-  std::vector<MetricFamily> Collect() const override {
-    MetricFamily build = family(kBuild);
-    add(build, {{"version", kVersion}, {"revision", kRevision}}, 1.0);
-    if (!service_.readable()) return {std::move(build)};  // no store: no totals, not zeros
-    const LabelSet& set = service_.config().labels;
-    const std::string& currency = service_.config().currency;
-    MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
-                 unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
-    service_.ensure_current_month();
-    service_.ledger().read([&](const LedgerState& st) {
-      for (const auto& [key, usage] : st.series) {
-        if (usage.total.calls == 0) continue;
-        const UsageSums& s = usage.total;
-        Labels base = series_labels(key, set);
-        add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
-        add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
-        const auto values = token_values(s);
-        for (int i = 0; i < 4; ++i)
-          add(tokens, with(base, "token_type", kTokenTypes[i]), values[i]);
-        add(cost, with(base, "currency", currency), nanos_to_units(s.cost));
-      }
-      for (const auto& [key, n] : st.unpriced)
-        add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
-      for (const auto& [key, s] : st.series)
-        if (s.month.calls > 0)
-          add(hits, series_labels(key, set), hit_ratio(s.month.cache_hits, s.month.calls));
-      add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
-    });
-    IngestCounters c = service_.ingest_counters();
-    add(ingest, {{"result", "duplicate"}}, static_cast<double>(c.duplicate));
-    add(ingest, {{"result", "rejected"}}, static_cast<double>(c.rejected));
-
-    MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio);
-    const std::vector<QuotaReport> reports = service_.quota_reports();
-    for (const QuotaSample& q : quota_samples(reports)) {
-      Labels base{{"scope", to_string(q.report->scope)},
-                  {"subject", q.report->subject},
-                  {"resource", q.resource}};
-      add(limit, base, q.limit);
-      add(used, base, q.used);
-      add(ratio, base, q.ratio);
-    }
-    std::vector<MetricFamily> out;
-    for (MetricFamily* f :
-         {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &requests, &tokens, &unpriced})
-      out.push_back(std::move(*f));
-    return out;
-  }
-
- private:
-  UsageService& service_;
-};
 
 void header(std::string& out, const FamilyInfo& f) {
-  exposition::header(out, f.name, f.help, f.type == MetricType::Counter ? "counter" : "gauge");
+  exposition::header(out, f.name, f.help, f.type_name());
 }
 
 void series_block(std::string& out, const SeriesKey& k, const LabelSet& set) {
   out.clear();
-  exposition::label(out, "provider", k.provider, true);
-  if (set.model) exposition::label(out, "model", k.model);
-  if (set.project) exposition::label(out, "project", k.project);
-  if (set.user) exposition::label(out, "user", k.user);
+  each_label(k, set, [&](const char* name, const std::string& value) {
+    exposition::label(out, name, value, out.empty());
+  });
 }
-
-}  // namespace
-
-std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service) {
-  return std::make_shared<UsageCollector>(service);
-}
-
-namespace {
 
 constexpr std::size_t kChunkBytes = 256 * 1024;
 
@@ -298,8 +133,8 @@ PageData gather(UsageService& service,
   return d;
 }
 
-// Same families, order and values as UsageCollector, written as text and passed on a chunk at a
-// time while it is written.
+// Same families, order and values as the reference collector of the tests, written as text and
+// passed on a chunk at a time while it is written.
 bool write_page(const PageData& d, const std::string& currency, const PageSink& sink) {
   namespace ex = exposition;
   const SeriesSnapshot& snap = d.series;
@@ -413,5 +248,24 @@ std::string render_metrics(UsageService& service) {
   last_size = out.size();
   return out;
 }
+
+namespace families {
+
+std::vector<QuotaSample> quota_samples(const std::vector<QuotaReport>& reports) {
+  std::vector<QuotaSample> out;
+  for (const QuotaReport& r : reports) {
+    const QuotaStatus& s = r.status;
+    if (s.limits.tokens)
+      out.push_back({&r, "tokens", static_cast<double>(*s.limits.tokens),
+                     static_cast<double>(s.usage.tokens),
+                     static_cast<double>(s.usage.tokens) / static_cast<double>(*s.limits.tokens)});
+    if (s.limits.cost)
+      out.push_back({&r, "cost", nanos_to_units(*s.limits.cost), nanos_to_units(s.usage.cost),
+                     static_cast<double>(s.usage.cost) / static_cast<double>(*s.limits.cost)});
+  }
+  return out;
+}
+
+}  // namespace families
 
 }  // namespace aiusage

@@ -47,8 +47,5 @@ bool write_metrics(UsageService& service, const PageSink& sink,
                    const PageWriter& write_with = {});
 // The same page (without extra families) as one string.
 std::string render_metrics(UsageService& service);
-// The same families built with prometheus-cpp: the reference render_metrics() must match byte for
-// byte (exposition tests). Not served.
-std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service);
 
 }  // namespace aiusage

@@ -1,0 +1,111 @@
+#include "support/reference_collector.hpp"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include "aiusage/build_info.hpp"
+#include "aiusage/metric_families.hpp"
+
+namespace aiusage::testing {
+
+namespace {
+
+using namespace families;
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using Labels = std::vector<ClientMetric::Label>;
+
+Labels series_labels(const SeriesKey& k, const LabelSet& set) {
+  Labels l;
+  each_label(k, set, [&](const char* name, const std::string& value) {
+    l.push_back({name, value});
+  });
+  return l;
+}
+
+Labels with(Labels l, std::string name, std::string value) {
+  l.push_back({std::move(name), std::move(value)});
+  return l;
+}
+
+void add(MetricFamily& f, Labels labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+MetricFamily family(const FamilyInfo& info) { return {info.name, info.help, info.type, {}}; }
+
+// Built from the ledger with prometheus-cpp's own types, independently of the page writer.
+class UsageCollector : public prometheus::Collectable {
+ public:
+  explicit UsageCollector(UsageService& service) : service_(service) {}
+
+  std::vector<MetricFamily> Collect() const override {
+    MetricFamily build = family(kBuild);
+    add(build, {{"version", kVersion}, {"revision", kRevision}}, 1.0);
+    if (!service_.readable()) return {std::move(build)};  // no store: no totals, not zeros
+    const LabelSet& set = service_.config().labels;
+    const std::string& currency = service_.config().currency;
+    MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
+                 unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
+    service_.ensure_current_month();
+    service_.ledger().read([&](const LedgerState& st) {
+      for (const auto& [key, usage] : st.series) {
+        if (usage.total.calls == 0) continue;
+        const UsageSums& s = usage.total;
+        Labels base = series_labels(key, set);
+        add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
+        add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
+        const auto values = token_values(s);
+        for (int i = 0; i < 4; ++i)
+          add(tokens, with(base, "token_type", kTokenTypes[i]), values[i]);
+        add(cost, with(base, "currency", currency), nanos_to_units(s.cost));
+      }
+      for (const auto& [key, n] : st.unpriced)
+        add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
+      for (const auto& [key, s] : st.series)
+        if (s.month.calls > 0)
+          add(hits, series_labels(key, set), hit_ratio(s.month.cache_hits, s.month.calls));
+      add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
+    });
+    IngestCounters c = service_.ingest_counters();
+    add(ingest, {{"result", "duplicate"}}, static_cast<double>(c.duplicate));
+    add(ingest, {{"result", "rejected"}}, static_cast<double>(c.rejected));
+
+    MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio);
+    const std::vector<QuotaReport> reports = service_.quota_reports();
+    for (const QuotaSample& q : quota_samples(reports)) {
+      Labels base{{"scope", to_string(q.report->scope)},
+                  {"subject", q.report->subject},
+                  {"resource", q.resource}};
+      add(limit, base, q.limit);
+      add(used, base, q.used);
+      add(ratio, base, q.ratio);
+    }
+    std::vector<MetricFamily> out;
+    for (MetricFamily* f :
+         {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &requests, &tokens, &unpriced})
+      out.push_back(std::move(*f));
+    return out;
+  }
+
+ private:
+  UsageService& service_;
+};
+
+}  // namespace
+
+std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service) {
+  return std::make_shared<UsageCollector>(service);
+}
+
+std::string reference_page(UsageService& service) {
+  return prometheus::TextSerializer().Serialize(make_usage_collector(service)->Collect());
+}
+
+}  // namespace aiusage::testing

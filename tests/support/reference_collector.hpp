@@ -1,0 +1,17 @@
+#pragma once
+// The service's /metrics families built with prometheus-cpp: the oracle that render_metrics()
+// must match byte for byte (exposition and UTF-8 tests). Test support only; never served.
+#include <prometheus/collectable.h>
+
+#include <memory>
+#include <string>
+
+#include "aiusage/service.hpp"
+
+namespace aiusage::testing {
+
+std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service);
+// TextSerializer's page of make_usage_collector(service).
+std::string reference_page(UsageService& service);
+
+}  // namespace aiusage::testing
