@@ -1,16 +1,11 @@
 #pragma once
 // One CivetWeb server for the API, /metrics and the health endpoints.
-#include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "aiusage/service.hpp"
-
-struct mg_context;
 
 namespace aiusage {
 
@@ -31,8 +26,6 @@ struct HttpOptions {
 // The server settings of a configuration.
 HttpOptions http_options(const Config& config, ConfigReloader* reloader = nullptr);
 
-class Router;
-
 class HttpServer {
  public:
   // Starts serving; throws std::runtime_error when it cannot listen.
@@ -44,28 +37,14 @@ class HttpServer {
 
   // Answers new requests 503 and waits up to `timeout_ms` for those in flight; true when all ended.
   bool drain(std::int64_t timeout_ms);
-  int port() const { return port_; }
-  UsageService& service() { return service_; }
-  const HttpOptions& options() const { return options_; }
-
-  // Request accounting for drain(); called by the request handler.
-  bool begin_request();
-  void end_request();
+  int port() const;
   // Requests begun and not yet answered (what drain() waits for); tests wait on it.
   int in_flight();
 
- private:
-  UsageService& service_;
-  HttpOptions options_;
-  std::unique_ptr<Router> router_;
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
-  mg_context* ctx_ = nullptr;
-  int port_ = 0;
-  std::mutex drain_mutex_;
-  std::condition_variable drained_cv_;
-  int in_flight_ = 0;
-  bool draining_ = false;
 };
 
 }  // namespace aiusage

@@ -1,4 +1,4 @@
-#include "http_wire.hpp"
+#include "civet_wire.hpp"
 
 #include <civetweb.h>
 #include <sys/socket.h>

@@ -1,0 +1,41 @@
+#pragma once
+// The query strings of the read API: decoded strictly, then turned into the service's questions.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "aiusage/auth.hpp"
+#include "aiusage/service.hpp"
+
+namespace aiusage {
+
+using Query = std::map<std::string, std::string>;
+
+// Decodes a raw query string (%XX, '+' for space); refuses parameters not in `allowed`, empty,
+// repeated or not valid UTF-8 ones, naming the parameter.
+Result<Query> parse_query(std::string_view raw, const std::set<std::string>& allowed);
+
+// userId, projectId, provider, model, start, end.
+extern const std::set<std::string> kFilterParams;
+// userId or projectId, monthlyTokenLimit, monthlyCostLimit.
+extern const std::set<std::string> kQuotaParams;
+
+Result<UsageFilter> filter_from(const Query& q, const MonthCalendar& cal);
+
+struct QuotaQuery {
+  Scope scope = Scope::global;
+  std::string subject;
+  std::optional<QuotaLimits> overrides;
+};
+Result<QuotaQuery> quota_query_from(const Query& q);
+
+// A project-bound token reads its own project only. `narrow`: a filter without a project is
+// narrowed to it; otherwise the request must name it (a quota is one subject's). The refusal
+// (403) says why not.
+enum class Binding { narrow, exact };
+std::optional<std::string> bind_project(const Principal& who, std::optional<std::string>& project,
+                                        Binding binding);
+
+}  // namespace aiusage
