@@ -67,6 +67,8 @@ function(aiusage_layer_probe test target include)
   target_include_directories(${test} PRIVATE $<TARGET_PROPERTY:${target},INCLUDE_DIRECTORIES>)
   target_compile_options(${test} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_OPTIONS>)
   target_compile_definitions(${test} PRIVATE $<TARGET_PROPERTY:${target},COMPILE_DEFINITIONS>)
+  # Never through ccache: its direct mode misses a poison header that newly shadows the real one.
+  set_target_properties(${test} PROPERTIES CXX_COMPILER_LAUNCHER "")
   add_test(NAME ${test} COMMAND ${CMAKE_COMMAND} --build ${PROJECT_BINARY_DIR} --target ${test})
   set_tests_properties(${test} PROPERTIES LABELS layout)
   if(NOT ARGV3 STREQUAL "ALLOWED")
