@@ -430,3 +430,90 @@ TEST_CASE("calendar - format_local") {
     CHECK(*back == c.at_ms - ((c.at_ms % 1000) + 1000) % 1000);
   }
 }
+
+TEST_CASE("calendar - window_of") {
+  // 2024-12-30 is a Monday (1735516800 s); Berlin is UTC+1 in winter, UTC+2 in summer.
+  const std::int64_t dec30 = k2025_01_01 - 2 * kDay;
+  SECTION("UTC: days and ISO weeks across a year boundary") {
+    const MonthCalendar utc = calendar("UTC");
+    struct Case {
+      Window kind;
+      std::int64_t at, start, end;
+    } cases[] = {
+        {Window::day, dec30 + 5 * kHour, dec30, dec30 + kDay},
+        {Window::day, dec30, dec30, dec30 + kDay},                      // exactly at midnight
+        {Window::day, dec30 - 1, dec30 - kDay, dec30},                  // one ms before
+        {Window::week, dec30 + kDay, dec30, dec30 + 7 * kDay},          // Tuesday 2024-12-31
+        {Window::week, k2025_01_01, dec30, dec30 + 7 * kDay},           // Wednesday 2025-01-01
+        {Window::week, dec30 - 1, dec30 - 7 * kDay, dec30},             // Sunday 23:59:59.999
+        {Window::week, dec30 + 7 * kDay - 1, dec30, dec30 + 7 * kDay},  // the week's last ms
+        {Window::month, dec30, k2024_12_01, k2025_01_01},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(to_string(c.kind), c.at);
+      CHECK(utc.window_of(c.kind, c.at) == Period{c.start, c.end});
+    }
+  }
+  SECTION("Europe/Berlin: a 23-hour and a 25-hour day, a 167-hour and a 169-hour week") {
+    const MonthCalendar berlin = calendar("Europe/Berlin");
+    // 2024-03-31 (Sunday) springs forward at 01:00 UTC; 2024-10-27 (Sunday) falls back at 01:00
+    // UTC.
+    const std::int64_t mar31 = k2024_04_01 - kDay, oct27 = k2024_11_01 - 5 * kDay;
+    struct Case {
+      Window kind;
+      std::int64_t at, start, end;
+    } cases[] = {
+        {Window::day, mar31 + 12 * kHour, mar31 - kHour, mar31 + 22 * kHour},
+        {Window::day, oct27 + 12 * kHour, oct27 - 2 * kHour, oct27 + 23 * kHour},
+        {Window::day, oct27 + 1 * kHour + 30 * kMinute, oct27 - 2 * kHour, oct27 + 23 * kHour},
+        {Window::week, mar31, mar31 - 6 * kDay - kHour, mar31 + 22 * kHour},
+        {Window::week, oct27 + 12 * kHour, oct27 - 6 * kDay - 2 * kHour, oct27 + 23 * kHour},
+        {Window::month, mar31 + 23 * kHour, k2024_04_01 - 2 * kHour, k2024_05_01 - 2 * kHour},
+    };
+    for (const Case& c : cases) {
+      CAPTURE(to_string(c.kind), c.at);
+      CHECK(berlin.window_of(c.kind, c.at) == Period{c.start, c.end});
+    }
+    CHECK(berlin.window_of(Window::day, mar31 + 12 * kHour).end_ms -
+              berlin.window_of(Window::day, mar31 + 12 * kHour).start_ms ==
+          23 * kHour);
+    CHECK(berlin.window_of(Window::week, oct27).end_ms -
+              berlin.window_of(Window::week, oct27).start_ms ==
+          169 * kHour);
+  }
+  SECTION("America/Sao_Paulo: a skipped midnight starts the day at the jump") {
+    const MonthCalendar sp = calendar("America/Sao_Paulo");
+    // 2018-11-04 00:00 -03 (03:00 UTC) jumped to 01:00 -02; 2018-11-04 = 17839 days.
+    const std::int64_t nov4 = 17839 * kDay;
+    CHECK(sp.window_of(Window::day, nov4 + 12 * kHour) ==
+          Period{nov4 + 3 * kHour, nov4 + kDay + 2 * kHour});
+    // The day before ends where this one starts: days tile the time line.
+    CHECK(sp.window_of(Window::day, nov4 + 3 * kHour - 1).end_ms == nov4 + 3 * kHour);
+  }
+  SECTION("consecutive windows tile the time line") {
+    const MonthCalendar berlin = calendar("Europe/Berlin");
+    for (Window kind : {Window::day, Window::week, Window::month}) {
+      std::int64_t at = k2024_01_01;
+      for (int i = 0; i < 60; ++i) {
+        const Period p = berlin.window_of(kind, at);
+        CAPTURE(to_string(kind), i, at);
+        REQUIRE(p.start_ms <= at);
+        REQUIRE(at < p.end_ms);
+        CHECK(berlin.window_of(kind, p.end_ms).start_ms == p.end_ms);
+        CHECK(berlin.window_of(kind, p.end_ms - 1) == p);
+        at = p.end_ms;
+      }
+    }
+  }
+  SECTION("parse_window") {
+    CHECK(parse_window("day").value() == Window::day);
+    CHECK(parse_window("week").value() == Window::week);
+    CHECK(parse_window("month").value() == Window::month);
+    for (const char* bad : {"", "Day", "weekly", "month "}) {
+      CAPTURE(bad);
+      REQUIRE_FALSE(parse_window(bad).ok());
+      CHECK(parse_window(bad).error().message.find("\"day\", \"week\" or \"month\"") !=
+            std::string::npos);
+    }
+  }
+}

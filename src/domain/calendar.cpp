@@ -110,6 +110,44 @@ Period MonthCalendar::month_of(std::int64_t at_ms) const {
           first_instant(absl::CivilSecond(month + 1), zone_)};
 }
 
+const char* to_string(Window w) {
+  switch (w) {
+    case Window::day:
+      return "day";
+    case Window::week:
+      return "week";
+    case Window::month:
+      return "month";
+  }
+  return "month";
+}
+
+Result<Window> parse_window(std::string_view text) {
+  for (Window w : {Window::day, Window::week, Window::month})
+    if (text == to_string(w)) return w;
+  return Error{"expected \"day\", \"week\" or \"month\", got \"" + std::string(text) + "\""};
+}
+
+Period MonthCalendar::window_of(Window kind, std::int64_t at_ms) const {
+  const absl::CivilSecond local = absl::ToCivilSecond(absl::FromUnixMillis(at_ms), zone_);
+  switch (kind) {
+    case Window::day: {
+      const absl::CivilDay day(local);
+      return {first_instant(absl::CivilSecond(day), zone_),
+              first_instant(absl::CivilSecond(day + 1), zone_)};
+    }
+    case Window::week: {
+      const absl::CivilDay day(local);
+      const absl::CivilDay monday = absl::PrevWeekday(day + 1, absl::Weekday::monday);
+      return {first_instant(absl::CivilSecond(monday), zone_),
+              first_instant(absl::CivilSecond(monday + 7), zone_)};
+    }
+    case Window::month:
+      break;
+  }
+  return month_of(at_ms);
+}
+
 std::string MonthCalendar::format_local(std::int64_t at_ms) const {
   const absl::Time t = absl::FromUnixMillis(at_ms);
   const absl::CivilSecond c = absl::ToCivilSecond(t, zone_);

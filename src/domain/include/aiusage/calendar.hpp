@@ -1,5 +1,5 @@
 #pragma once
-// Calendar months in an IANA time zone, and time-stamp text.
+// Calendar days, ISO weeks and months in an IANA time zone, and time-stamp text.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +17,12 @@ struct Period {
   bool operator==(const Period&) const = default;
 };
 
+// A budget window: a calendar day (local midnight), an ISO week (Monday 00:00 local) or a month.
+enum class Window { day, week, month };
+const char* to_string(Window w);
+// "day", "week" or "month"; anything else is an error naming the accepted values.
+Result<Window> parse_window(std::string_view text);
+
 // Local time comes from the zone's TZif file through Abseil's cctz, which applies the file's POSIX
 // TZ footer past its last transition (libdate's reader stops there: no DST after 2037).
 class MonthCalendar {
@@ -25,6 +31,9 @@ class MonthCalendar {
   static Result<MonthCalendar> make(std::string_view tz_name);
   // The calendar month (in this zone) that contains `at_ms`.
   Period month_of(std::int64_t at_ms) const;
+  // The window of `kind` (in this zone) that contains `at_ms`; windows of a kind tile the time
+  // line. A local midnight that DST skips starts at the jump, one that repeats at its first time.
+  Period window_of(Window kind, std::int64_t at_ms) const;
   // RFC 3339 with the zone's offset, e.g. "2024-03-01T00:00:00+08:00".
   std::string format_local(std::int64_t at_ms) const;
   // RFC 3339, or a bare YYYY-MM-DD meaning local midnight in this zone (the earlier one when
