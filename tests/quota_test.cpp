@@ -1,7 +1,8 @@
-// Monthly quotas: rule selection, how full a quota is, and the alert it raises.
+// Quotas: rule selection by window, how full a quota is, the alert it raises, the forecast.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -252,5 +253,133 @@ TEST_CASE("quota - alert currency and usage sums") {
     QuotaStatus s = evaluate_quota(u, {std::nullopt, kUnit});
     CHECK(s.exceeded);
     CHECK(alert_for(s, "USD").message == "AI usage quota exceeded! cost: 1.00/1.00 USD");
+  }
+}
+
+TEST_CASE("quota - configured thresholds") {
+  const Thresholds four = {500'000, 800'000, 900'000, 1'000'000};
+  struct Case {
+    MonthUsage usage;
+    Thresholds thresholds;
+    AlertLevel level;
+    std::optional<std::int32_t> threshold;
+  };
+  // A cost limit of 10.00; 4.999999999 is one nano below 50 %.
+  // clang-format off
+  const Case cases[] = {
+      {{0, 4'999'999'999}, four, AlertLevel::none, std::nullopt},
+      {{0, 5 * kUnit}, four, AlertLevel::warning, 500'000},              // exactly at 50 %
+      {{0, 7'999'999'999}, four, AlertLevel::warning, 500'000},          // just below 80 %
+      {{0, 8 * kUnit}, four, AlertLevel::warning, 800'000},
+      {{0, 9 * kUnit}, four, AlertLevel::warning, 900'000},
+      {{0, 9'999'999'999}, four, AlertLevel::warning, 900'000},
+      {{0, 10 * kUnit}, four, AlertLevel::critical, 1'000'000},
+      {{0, 25 * kUnit}, four, AlertLevel::critical, 1'000'000},
+      {{0, 9 * kUnit}, default_thresholds(), AlertLevel::warning, 900'000},
+      {{0, 8'999'999'999}, default_thresholds(), AlertLevel::none, std::nullopt},
+      // a threshold above the limit: critical from 100 %, and 150 % is the level past it
+      {{0, 15 * kUnit}, {1'000'000, 1'500'000}, AlertLevel::critical, 1'500'000},
+      // no threshold at or above the limit: an exceeded quota stays a warning, and says so
+      {{0, 12 * kUnit}, {500'000}, AlertLevel::warning, 500'000},
+  };
+  // clang-format on
+  for (const Case& c : cases) {
+    CAPTURE(c.usage.cost, c.thresholds);
+    QuotaLimits limits{std::nullopt, 10 * kUnit, c.thresholds};
+    const Alert a = alert_for(evaluate_quota(c.usage, limits), "USD");
+    CHECK(a.level == c.level);
+    CHECK(a.threshold_ppm == c.threshold);
+  }
+  SECTION("either limit reaches a threshold") {
+    QuotaLimits limits{1000, 10 * kUnit, four};
+    CHECK(alert_for(evaluate_quota({800, kUnit}, limits), "USD").threshold_ppm == 800'000);
+    CHECK(alert_for(evaluate_quota({100, 9 * kUnit}, limits), "USD").threshold_ppm == 900'000);
+  }
+  SECTION("an exceeded quota below every critical threshold still says exceeded") {
+    QuotaLimits limits{std::nullopt, 10 * kUnit, {500'000}};
+    CHECK(alert_for(evaluate_quota({0, 12 * kUnit}, limits), "USD").message ==
+          "AI usage quota exceeded! cost: 12.00/10.00 USD");
+  }
+}
+
+TEST_CASE("quota - rules by window") {
+  QuotaRule month_all = rule(Scope::user, "*", 1000, std::nullopt);
+  QuotaRule day_alice = rule(Scope::user, "alice", 10, std::nullopt);
+  day_alice.window = Window::day;
+  QuotaRule week_all = rule(Scope::user, "*", 100, std::nullopt);
+  week_all.window = Window::week;
+  week_all.thresholds = {500'000, 1'000'000};
+  const std::vector<QuotaRule> rules = {month_all, day_alice, week_all};
+  struct Case {
+    const char* subject;
+    Window window;
+    std::optional<std::int64_t> tokens;
+  } cases[] = {
+      {"alice", Window::month, 1000},     {"alice", Window::day, 10},
+      {"alice", Window::week, 100},       {"bob", Window::month, 1000},
+      {"bob", Window::day, std::nullopt}, {"bob", Window::week, 100},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.subject, to_string(c.window));
+    CHECK(limits_for(rules, Scope::user, c.subject, c.window).tokens == c.tokens);
+  }
+  CHECK(limits_for(rules, Scope::user, "bob", Window::week).thresholds == week_all.thresholds);
+  CHECK(limits_for(rules, Scope::user, "bob").thresholds == default_thresholds());
+}
+
+TEST_CASE("quota - forecast") {
+  constexpr std::int64_t kHourMs = 3'600'000;
+  const Period day{0, 24 * kHourMs};
+  const QuotaLimits cost_limit{std::nullopt, 10 * kUnit, default_thresholds()};
+  SECTION("the recent rate carried to the window's end") {
+    // 6 hours in: 3.00 spent, 2.00 of it in the last 4 hours -> 0.50/h for 18 h more = 12.00.
+    const auto f =
+        forecast({{600, 3 * kUnit}, {400, 2 * kUnit}, 2 * kHourMs, 6 * kHourMs, day}, cost_limit);
+    REQUIRE(f.has_value());
+    CHECK(f->projected.cost == 12 * kUnit);
+    CHECK(f->projected.tokens == 600 + 100 * 18);
+    // 7.00 left at 0.50/h: 14 h from now.
+    CHECK(f->exhausted_at_ms == 20 * kHourMs);
+  }
+  SECTION("no exhaustion when the projection stays under the limit") {
+    const auto f = forecast({{0, kUnit}, {0, kUnit}, 0, 12 * kHourMs, day}, cost_limit);
+    REQUIRE(f.has_value());
+    CHECK(f->projected.cost == 2 * kUnit);
+    CHECK_FALSE(f->exhausted_at_ms.has_value());
+  }
+  SECTION("reaching the limit exactly at the window's end is not exhaustion inside it") {
+    const auto f = forecast({{0, 5 * kUnit}, {0, 5 * kUnit}, 0, 12 * kHourMs, day}, cost_limit);
+    REQUIRE(f.has_value());
+    CHECK(f->projected.cost == 10 * kUnit);
+    CHECK_FALSE(f->exhausted_at_ms.has_value());
+  }
+  SECTION("an exhausted quota is exhausted now") {
+    const auto f = forecast({{0, 11 * kUnit}, {0, kUnit}, 0, 2 * kHourMs, day}, cost_limit);
+    REQUIRE(f.has_value());
+    CHECK(f->exhausted_at_ms == 2 * kHourMs);
+  }
+  SECTION("exhaustion rounds up to the millisecond that reaches the limit") {
+    // 1 nano per 3 ms of recent rate; 1 nano short of the limit -> 3 ms.
+    const QuotaLimits tiny{std::nullopt, 10, default_thresholds()};
+    const auto f = forecast({{0, 9}, {0, kHourMs / 3}, 0, kHourMs, day}, tiny);
+    REQUIRE(f.has_value());
+    CHECK(f->exhausted_at_ms == kHourMs + 3);
+  }
+  SECTION("no forecast before an hour of data, or with spend from outside the window") {
+    CHECK_FALSE(forecast({{0, kUnit}, {0, kUnit}, 0, kHourMs - 1, day}, cost_limit));
+    CHECK(forecast({{0, kUnit}, {0, kUnit}, 0, kHourMs, day}, cost_limit));
+    const Period second_day{24 * kHourMs, 48 * kHourMs};
+    CHECK_FALSE(
+        forecast({{0, kUnit}, {0, kUnit}, 20 * kHourMs, 26 * kHourMs, second_day}, cost_limit));
+    CHECK_FALSE(
+        forecast({{0, kUnit}, {0, kUnit}, 24 * kHourMs, 49 * kHourMs, second_day}, cost_limit));
+  }
+  SECTION("a huge rate saturates instead of wrapping") {
+    const Period month{0, 31 * 24 * kHourMs};
+    const std::int64_t big = std::numeric_limits<std::int64_t>::max() / 2;
+    const auto f = forecast({{big, big}, {big, big}, 0, kHourMs, month}, cost_limit);
+    REQUIRE(f.has_value());
+    CHECK(f->projected.cost == std::numeric_limits<std::int64_t>::max());
+    CHECK(f->projected.tokens == std::numeric_limits<std::int64_t>::max());
   }
 }

@@ -1,10 +1,12 @@
 #pragma once
-// Monthly quotas: which rule applies to a subject, how full it is, and what to alert.
+// Quotas: which rule applies to a subject in which window, how full it is, what to alert, and
+// where the window's spend is heading.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "aiusage/calendar.hpp"
 #include "aiusage/money.hpp"
 
 namespace aiusage {
@@ -12,16 +14,24 @@ namespace aiusage {
 enum class Scope { user, project, global };
 const char* to_string(Scope scope);
 
+// Alert thresholds in parts per million of a limit (0.9 -> 900'000), ascending and distinct.
+using Thresholds = std::vector<std::int32_t>;
+inline constexpr std::int32_t kWholeLimitPpm = 1'000'000;
+Thresholds default_thresholds();  // {0.9, 1.0}
+
 struct QuotaRule {
   Scope scope = Scope::user;
   std::string subject = "*";  // "*" = every subject of the scope; ignored for global
+  Window window = Window::month;
   std::optional<std::int64_t> tokens;
   std::optional<Nanos> cost;
+  Thresholds thresholds = default_thresholds();
 };
 
 struct QuotaLimits {
   std::optional<std::int64_t> tokens;
   std::optional<Nanos> cost;
+  Thresholds thresholds = default_thresholds();
 };
 
 struct MonthUsage {
@@ -48,16 +58,33 @@ const char* to_string(AlertLevel level);
 struct Alert {
   AlertLevel level = AlertLevel::none;
   std::string message;
+  std::optional<std::int32_t> threshold_ppm;  // the highest threshold reached, if any
 };
 
-inline constexpr double kWarningPercent = 90.0;
-inline constexpr double kCriticalPercent = 100.0;
-
-// A rule naming `subject` exactly beats the scope's "*" rule; the chosen rule's limits apply whole.
-QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope,
-                       const std::string& subject);
+// Among the rules of `window`, one naming `subject` exactly beats the scope's "*" rule; the
+// chosen rule's limits and thresholds apply whole.
+QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope, const std::string& subject,
+                       Window window = Window::month);
 QuotaStatus evaluate_quota(const MonthUsage& usage, const QuotaLimits& limits);
-// Warning at ≥ 90 % of either limit, critical at ≥ 100 %.
+// The alert is the highest threshold that either limit reached (used ≥ limit × threshold,
+// exactly): warning below the whole limit, critical at or above it; none when none is reached.
 Alert alert_for(const QuotaStatus& status, const std::string& currency);
+
+// Forecast: the window's spend so far plus the rate of its recent part, carried to the window's
+// end. `recent` is the usage in [recent_start_ms, now_ms), which must lie inside the window, so
+// no spend crosses a window boundary; fewer than kForecastMinSpanMs of it and there is no forecast.
+inline constexpr std::int64_t kForecastMinSpanMs = 3'600'000;
+struct ForecastInput {
+  MonthUsage used;    // in [window.start_ms, now_ms)
+  MonthUsage recent;  // in [recent_start_ms, now_ms)
+  std::int64_t recent_start_ms = 0;
+  std::int64_t now_ms = 0;
+  Period window;
+};
+struct Forecast {
+  MonthUsage projected;                         // at the window's end, rounded down
+  std::optional<std::int64_t> exhausted_at_ms;  // first limit reached before the window ends
+};
+std::optional<Forecast> forecast(const ForecastInput& in, const QuotaLimits& limits);
 
 }  // namespace aiusage
