@@ -114,6 +114,27 @@ TEST_CASE("http - ingest prices each record and answers every question") {
     CHECK(s["byProject"]["web"]["calls"].GetInt() == 3);
     CHECK(s["byModel"]["gpt-4o-2024-08-06"]["costNanos"].GetInt64() == 4'750'000);
   }
+  SECTION("statistics groups keep their largest entries and sum the rest into __other__") {
+    auto s = parse(http_get(ts.port(), "/api/v1/statistics?limit=1").body);
+    CHECK(s["totalCostNanos"].GetInt64() == 73'150'000);  // totals are unaffected
+    // alice 40.8M beats bob 32.35M and carol 0; __other__ holds bob and carol.
+    CHECK(s["byUser"].MemberCount() == 2);
+    CHECK(s["byUser"]["alice"]["costNanos"].GetInt64() == 40'800'000);
+    CHECK(s["byUser"]["__other__"]["costNanos"].GetInt64() == 32'350'000);
+    CHECK(s["byUser"]["__other__"]["calls"].GetInt() == 4);
+    CHECK(s["byProvider"]["__other__"]["calls"].GetInt() == 4);
+    auto all = parse(http_get(ts.port(), "/api/v1/statistics?limit=3").body);
+    CHECK(all["byUser"].MemberCount() == 3);
+    CHECK_FALSE(all["byUser"].HasMember("__other__"));
+    for (const char* bad : {"0", "-1", "x", "1000001", "99999999999999999999", "1.5"}) {
+      CAPTURE(bad);
+      auto r = http_get(ts.port(), std::string("/api/v1/statistics?limit=") + bad);
+      CHECK(r.status == 400);
+      CHECK(r.body ==
+            R"({"error":"query parameter \"limit\" must be an integer from 1 to 1000000"})");
+    }
+    CHECK(http_get(ts.port(), "/api/v1/cache-hit-rate?limit=5").status == 400);
+  }
   SECTION("statistics filtered by user and by a range that cuts an hour") {
     auto s = parse(
         http_get(

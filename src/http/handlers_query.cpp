@@ -7,10 +7,8 @@ namespace aiusage {
 namespace {
 
 // The filter of /api/v1/statistics and /api/v1/cache-hit-rate, or the answer refusing it.
-Result<UsageFilter, Response> filter_of(HandlerContext& c, Exchange& ex, const Principal& who) {
-  auto q = parse_query(ex.query(), kFilterParams);
-  if (!q) return json_error(400, q.error().message);
-  auto f = filter_from(*q, c.service.calendar());
+Result<UsageFilter, Response> filter_of(HandlerContext& c, const Query& q, const Principal& who) {
+  auto f = filter_from(q, c.service.calendar());
   if (!f) return json_error(400, f.error().message);
   if (auto refused = bind_project(who, f->project, Binding::narrow))
     return json_error(403, *refused);
@@ -36,15 +34,24 @@ Result<QuotaAsk, Response> quota_of(Exchange& ex, const Principal& who) {
 
 }  // namespace
 
+// Each group keeps its `limit` largest entries; the rest are summed into "__other__".
 Response statistics(HandlerContext& c, Exchange& ex, const Principal& who) {
-  auto f = filter_of(c, ex, who);
+  auto q = parse_query(ex.query(), kStatisticsParams);
+  if (!q) return json_error(400, q.error().message);
+  auto limit = group_limit_from(*q);
+  if (!limit) return json_error(400, limit.error().message);
+  auto f = filter_of(c, *q, who);
   if (!f) return f.error();
-  return json_response(200,
-                       json::statistics(c.service.statistics(*f), c.service.config().currency));
+  Statistics s = c.service.statistics(*f);
+  for (auto* by : {&s.by_provider, &s.by_model, &s.by_project, &s.by_user})
+    keep_largest(*by, *limit);
+  return json_response(200, json::statistics(s, c.service.config().currency));
 }
 
 Response cache_hit_rate(HandlerContext& c, Exchange& ex, const Principal& who) {
-  auto f = filter_of(c, ex, who);
+  auto q = parse_query(ex.query(), kFilterParams);
+  if (!q) return json_error(400, q.error().message);
+  auto f = filter_of(c, *q, who);
   if (!f) return f.error();
   return json_response(200, json::cache_hit_rate(c.service.cache_hit_rate(*f)));
 }

@@ -43,6 +43,8 @@ std::optional<std::string> get(const Query& q, const char* name) {
 
 const std::set<std::string> kFilterParams = {"userId", "projectId", "provider",
                                              "model",  "start",     "end"};
+const std::set<std::string> kStatisticsParams = {"userId", "projectId", "provider", "model",
+                                                 "start",  "end",       "limit"};
 const std::set<std::string> kQuotaParams = {"userId", "projectId", "monthlyTokenLimit",
                                             "monthlyCostLimit"};
 
@@ -80,6 +82,21 @@ Result<UsageFilter> filter_from(const Query& q, const MonthCalendar& cal) {
   if (f.start_ms && f.end_ms && *f.start_ms > *f.end_ms)
     return Error{"query parameter \"end\" must not be before \"start\""};
   return f;
+}
+
+Result<std::size_t> group_limit_from(const Query& q) {
+  auto v = get(q, "limit");
+  if (!v) return kDefaultGroupLimit;
+  std::size_t n = 0;
+  bool digits = v->size() <= 7;
+  for (char ch : *v) {
+    digits = digits && ch >= '0' && ch <= '9';
+    if (digits) n = n * 10 + static_cast<std::size_t>(ch - '0');
+  }
+  if (!digits || n < 1 || n > kMaxGroupLimit)
+    return Error{"query parameter \"limit\" must be an integer from 1 to " +
+                 std::to_string(kMaxGroupLimit)};
+  return n;
 }
 
 Result<QuotaQuery> quota_query_from(const Query& q) {

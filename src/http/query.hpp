@@ -19,10 +19,17 @@ Result<Query> parse_query(std::string_view raw, const std::set<std::string>& all
 
 // userId, projectId, provider, model, start, end.
 extern const std::set<std::string> kFilterParams;
+// kFilterParams and limit.
+extern const std::set<std::string> kStatisticsParams;
 // userId or projectId, monthlyTokenLimit, monthlyCostLimit.
 extern const std::set<std::string> kQuotaParams;
 
 Result<UsageFilter> filter_from(const Query& q, const MonthCalendar& cal);
+
+// How many entries of each statistics group are shown on their own (`limit`, 1 to 1,000,000).
+inline constexpr std::size_t kDefaultGroupLimit = 1000;
+inline constexpr std::size_t kMaxGroupLimit = 1'000'000;
+Result<std::size_t> group_limit_from(const Query& q);
 
 struct QuotaQuery {
   Scope scope = Scope::global;
