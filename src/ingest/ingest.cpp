@@ -232,6 +232,12 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
   if (auto s = r.text(v, "projectId", "projectId", false, kMaxLabelLength)) rec.project = *s;
   if (auto s = r.text(v, "provider", "provider", true, kMaxLabelLength)) rec.provider = *s;
   if (auto s = r.text(v, "model", "model", true, kMaxLabelLength)) rec.model = *s;
+  for (const auto& [field, value] : {std::pair{"userId", &rec.user},
+                                     {"projectId", &rec.project},
+                                     {"provider", &rec.provider},
+                                     {"model", &rec.model}})
+    if (*value == kOtherLabel)
+      r.error(field, "\"__other__\" is reserved: it names the sum of the values not shown apart");
 
   auto usage = v.find("usage");
   if (!usage) {

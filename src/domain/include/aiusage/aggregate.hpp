@@ -129,9 +129,6 @@ struct Breakdown {
   std::map<std::string, UsageSums> by_user;
 };
 
-// The label value that stands for every value not shown on its own (statistics, metrics).
-inline constexpr std::string_view kOtherLabel = "__other__";
-
 // Keeps the `limit` entries of largest cost (ties: more tokens, more calls, then name order) and
 // sums the rest into one kOtherLabel entry, so the entries still add up to the same total.
 void keep_largest(std::map<std::string, UsageSums>& by, std::size_t limit);

@@ -2,11 +2,16 @@
 // One LLM call as stored in the ledger.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "aiusage/money.hpp"
 #include "aiusage/pricing.hpp"
 
 namespace aiusage {
+
+// The label value that stands for every value not shown on its own (statistics, metrics); no
+// record may carry it.
+inline constexpr std::string_view kOtherLabel = "__other__";
 
 struct UsageRecord {
   std::string id;  // idempotency key (client's, or a generated UUID)
