@@ -78,10 +78,11 @@ class RecordBuilder {
     if (skipped_ > 0) return true;
     Frame& f = frames_.back();
     const std::string_view key(s, n);
-    for (std::size_t i = 0; i < f.keys.size(); ++i) {
-      if (f.keys[i] != key || (f.seen & (std::uint64_t{1} << i)) != 0) continue;
+    const auto& keys = f.shape->keys;
+    for (std::size_t i = 0; i < keys.size() && i < 64; ++i) {
+      if (keys[i] != key || (f.seen & (std::uint64_t{1} << i)) != 0) continue;
       f.seen |= std::uint64_t{1} << i;
-      f.pending = f.keys[i];
+      f.pending = keys[i];
       return true;
     }
     drop_next_ = true;  // a member no reader asks for, or a repeated name
@@ -91,7 +92,7 @@ class RecordBuilder {
  private:
   struct Frame {
     JsonValue object{rapidjson::kObjectType};
-    std::span<const std::string_view> keys;
+    const RecordShape* shape;
     std::uint64_t seen = 0;  // which of `keys` it has
     std::string_view pending;
   };
@@ -123,16 +124,22 @@ class RecordBuilder {
       started_ = true;
       if (split_array_ && type == rapidjson::kArrayType) return in_records_ = true;
     }
-    const bool record = frames_.empty();
-    if (type == rapidjson::kObjectType &&
-        (record || (frames_.size() == 1 && frames_.back().pending == shape_.nested))) {
-      frames_.push_back(Frame{
-          JsonValue(rapidjson::kObjectType), record ? shape_.keys : shape_.nested_keys, 0, {}});
+    if (const RecordShape* shape = shape_of_next(); shape && type == rapidjson::kObjectType) {
+      frames_.push_back(Frame{JsonValue(rapidjson::kObjectType), shape, 0, {}});
       return true;
     }
     skipped_ = 1;  // kept empty: its contents are read, not stored
     kept_empty_ = type;
     return true;
+  }
+
+  // The shape of the value about to open: the record's, or a child's of the open object.
+  const RecordShape* shape_of_next() const {
+    if (frames_.empty()) return &shape_;
+    const Frame& f = frames_.back();
+    for (const RecordShape::Child& c : f.shape->children)
+      if (c.key == f.pending) return c.shape;
+    return nullptr;
   }
 
   bool close() {
@@ -168,7 +175,7 @@ class RecordBuilder {
   Pool& pool_;
   bool started_ = false;
   bool in_records_ = false;
-  std::vector<Frame> frames_;                  // the record, and its nested object while open
+  std::vector<Frame> frames_;                  // the record, and its open nested objects
   std::size_t skipped_ = 0;                    // depth inside a value whose contents are not stored
   std::optional<rapidjson::Type> kept_empty_;  // the type it stands for, or none when dropped
   bool drop_next_ = false;                     // the value after a member name is not stored

@@ -24,11 +24,15 @@ using JsonValue =
     rapidjson::GenericValue<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<ThrowingAllocator>>;
 
 // What a reader of records looks at: an object's members named in `keys` (the first of each
-// name), and of the member named `nested`, when an object, its members named in `nested_keys`.
+// name, at most 64), and of each member named in `children`, when an object, what its shape names.
 struct RecordShape {
+  struct Child;
   std::span<const std::string_view> keys;
-  std::string_view nested;
-  std::span<const std::string_view> nested_keys;
+  std::span<const Child> children;
+};
+struct RecordShape::Child {
+  std::string_view key;  // also one of the parent's `keys`
+  const RecordShape* shape;
 };
 
 // Calls `take` with each record of `text` (the root, or each element of a root array when
