@@ -4,31 +4,14 @@ namespace aiusage {
 
 namespace {
 
-std::string_view label_of(SeriesKeyView k, std::size_t i) {
-  switch (i) {
-    case 0:
-      return k.provider;
-    case 1:
-      return k.model;
-    case 2:
-      return k.project;
-    default:
-      return k.user;
-  }
-}
+// The labels of a key and of a view, in kSeriesLabels order.
+constexpr std::string SeriesKey::*kKeyLabels[] = {&SeriesKey::provider, &SeriesKey::model,
+                                                  &SeriesKey::project, &SeriesKey::user};
+constexpr std::string_view SeriesKeyView::*kViewLabels[] = {
+    &SeriesKeyView::provider, &SeriesKeyView::model, &SeriesKeyView::project, &SeriesKeyView::user};
 
-std::string& label_of(SeriesKey& k, std::size_t i) {
-  switch (i) {
-    case 0:
-      return k.provider;
-    case 1:
-      return k.model;
-    case 2:
-      return k.project;
-    default:
-      return k.user;
-  }
-}
+std::string_view label_of(SeriesKeyView k, std::size_t i) { return k.*kViewLabels[i]; }
+std::string& label_of(SeriesKey& k, std::size_t i) { return k.*kKeyLabels[i]; }
 
 const SeriesKey& all_other() {
   static const SeriesKey k{std::string(kOtherLabel), std::string(kOtherLabel),
