@@ -1,0 +1,110 @@
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+
+#include "aiusage/store.hpp"
+#include "reader.hpp"
+
+namespace aiusage {
+
+std::vector<SeriesSums> Store::aggregate(const UsageFilter& f) const {
+  std::lock_guard lock(reader_mutex_);
+  std::vector<UsageSums> acc = reader_->accumulate(f, nullptr);
+  std::vector<SeriesSums> rows;
+  for (std::size_t id = 0; id < acc.size(); ++id)
+    if (acc[id].calls != 0)
+      rows.push_back({reader_->key_of(static_cast<std::int64_t>(id)), acc[id]});
+  std::sort(rows.begin(), rows.end(),
+            [](const SeriesSums& a, const SeriesSums& b) { return a.key < b.key; });
+  return rows;
+}
+
+Breakdown Store::breakdown(const UsageFilter& f) const {
+  std::lock_guard lock(reader_mutex_);
+  const Reader& r = *reader_;
+  // Folds by name index first, so each name is looked up in a map once, not once per series.
+  std::vector<UsageSums> by[kDims];
+  std::vector<UsageSums> acc = reader_->accumulate(f, by);
+  for (int d = 0; d < kDims; ++d) by[d].resize(r.names[d].size());
+  // Per-series sums may be signed corrections (zero calls, nonzero tokens): fold all of them.
+  const UsageSums zero;
+  for (std::size_t id = 0; id < acc.size(); ++id) {
+    if (acc[id] == zero) continue;
+    for (int d = 0; d < kDims; ++d) by[d][static_cast<std::size_t>(r.dims[id][d])] += acc[id];
+  }
+  Breakdown out;
+  for (const UsageSums& s : by[kProvider]) out.total += s;
+  std::map<std::string, UsageSums>* maps[kDims] = {&out.by_provider, &out.by_model, &out.by_project,
+                                                   &out.by_user};
+  for (int d = 0; d < kDims; ++d)
+    for (std::size_t i = 0; i < by[d].size(); ++i)
+      if (by[d][i].calls != 0) maps[d]->emplace(r.names[d][i], by[d][i]);
+  return out;
+}
+
+std::vector<SeriesSums> Store::series_totals() const {
+  std::lock_guard lock(reader_mutex_);
+  std::vector<UsageSums> acc = reader_->accumulate({}, nullptr);
+  std::vector<SeriesSums> rows;
+  rows.reserve(acc.size());
+  for (std::size_t id = 0; id < acc.size(); ++id)
+    if (acc[id].calls != 0)
+      rows.push_back({reader_->key_of(static_cast<std::int64_t>(id)), acc[id]});
+  return rows;
+}
+
+SeriesTable Store::series_table(const UsageFilter& period) const {
+  std::lock_guard lock(reader_mutex_);
+  const Reader& r = *reader_;
+  SeriesTable out;
+  {
+    SQLite::Transaction tx(reader_->db);  // one snapshot for both
+    out.total = reader_->accumulate_in({}, nullptr);
+    out.period = reader_->accumulate_in(period, nullptr);
+    tx.commit();
+  }
+  const std::size_t ids = std::max(out.total.size(), out.period.size());
+  out.total.resize(ids);
+  out.period.resize(ids);
+  // Names sorted per label, rows then named by rank: comparing ranks orders rows as their keys.
+  std::array<std::vector<std::uint32_t>, kDims> rank;
+  for (int d = 0; d < kDims; ++d) {
+    const std::vector<std::string>& names = r.names[d];
+    std::vector<std::uint32_t> order(names.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return names[a] < names[b]; });
+    rank[d].resize(names.size());
+    out.names[d].reserve(names.size());
+    for (std::uint32_t i = 0; i < order.size(); ++i) {
+      rank[d][order[i]] = i;
+      out.names[d].push_back(names[order[i]]);
+    }
+  }
+  out.rows.reserve(ids);
+  for (std::size_t id = 0; id < ids; ++id) {
+    if (out.total[id].calls == 0 && out.period[id].calls == 0) continue;
+    const auto& dims = r.dims[id];
+    out.rows.push_back(
+        {{rank[0][static_cast<std::size_t>(dims[0])], rank[1][static_cast<std::size_t>(dims[1])],
+          rank[2][static_cast<std::size_t>(dims[2])], rank[3][static_cast<std::size_t>(dims[3])]},
+         static_cast<std::uint32_t>(id)});
+  }
+  std::sort(out.rows.begin(), out.rows.end(),
+            [](const SeriesTable::Row& a, const SeriesTable::Row& b) { return a.names < b.names; });
+  return out;
+}
+
+std::int64_t Store::record_count() const {
+  std::lock_guard lock(reader_mutex_);
+  return reader_->db.execAndGet("SELECT count(*) FROM ai_usage").getInt64();
+}
+
+std::string Store::integrity_check() const {
+  std::lock_guard lock(reader_mutex_);
+  return reader_->db.execAndGet("PRAGMA integrity_check").getString();
+}
+
+}  // namespace aiusage

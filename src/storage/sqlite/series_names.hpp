@@ -1,0 +1,50 @@
+#pragma once
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "aiusage/aggregate.hpp"
+#include "raw_statement.hpp"
+#include "schema.hpp"
+
+namespace aiusage {
+
+// The label values of every series by id, loaded from the series table as it grows.
+struct SeriesNames {
+  // The query load() reads, on the series table of `schema`.
+  static std::string select(const std::string& schema) {
+    return "SELECT id, provider, model, project_id, user_id FROM " + schema +
+           ".series WHERE id > ?";
+  }
+  // Loads the series added since the last call, through `st` (select()); inside a transaction.
+  void load(RawStatement& st) {
+    st.start({max_id});
+    while (st.step()) {
+      const std::int64_t id = st.i64(0);
+      if (static_cast<std::size_t>(id) >= dims.size())
+        dims.resize(static_cast<std::size_t>(id) + 1, {-1, -1, -1, -1});
+      for (int d = 0; d < kDims; ++d) {
+        std::string value = st.text(d + 1);
+        auto [it, added] = index[d].try_emplace(value, static_cast<int>(names[d].size()));
+        if (added) names[d].push_back(std::move(value));
+        dims[static_cast<std::size_t>(id)][d] = it->second;
+      }
+      max_id = std::max(max_id, id);
+    }
+  }
+  SeriesKey key_of(std::int64_t id) const {
+    const auto& d = dims[static_cast<std::size_t>(id)];
+    return {names[kProvider][d[kProvider]], names[kModel][d[kModel]], names[kProject][d[kProject]],
+            names[kUser][d[kUser]]};
+  }
+
+  std::int64_t max_id = 0;
+  std::vector<std::array<int, kDims>> dims;  // by series id: index into names, -1 for no series
+  std::vector<std::string> names[kDims];
+  std::unordered_map<std::string, int> index[kDims];
+};
+
+}  // namespace aiusage

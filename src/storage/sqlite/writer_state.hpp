@@ -1,0 +1,108 @@
+#pragma once
+// The writer connection's statements, its map of series ids (read by resolve_series() on any
+// thread) and the all-time totals commit() checks StoreLimits against.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <absl/container/flat_hash_map.h>
+
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "aiusage/store.hpp"
+
+namespace aiusage {
+
+struct Store::Writer {
+  explicit Writer(SQLite::Database& database)
+      : db(database),
+        insert(
+            db,
+            "INSERT INTO ai_usage (id, user_id, project_id, provider, model, prompt_tokens, "
+            "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, "
+            "priced, cached, timestamp_ms, received_ms, fingerprint, series_id) VALUES (?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING"),
+        lookup(db,
+               "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE project_id = ? AND "
+               "id = ?"),
+        new_series(
+            db, "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)") {}
+
+  // The strings are bound without a copy: `r` outlives the statement's execution.
+  void insert_record(const UsageRecord& r, std::int64_t series) {
+    insert.reset();
+    insert.bindNoCopy(1, r.id);
+    insert.bindNoCopy(2, r.user);
+    insert.bindNoCopy(3, r.project);
+    insert.bindNoCopy(4, r.provider);
+    insert.bindNoCopy(5, r.model);
+    insert.bind(6, static_cast<std::int64_t>(r.prompt_tokens));
+    insert.bind(7, static_cast<std::int64_t>(r.completion_tokens));
+    insert.bind(8, static_cast<std::int64_t>(r.total_tokens()));
+    insert.bind(9, static_cast<std::int64_t>(r.cache_read_tokens));
+    insert.bind(10, static_cast<std::int64_t>(r.cache_write_tokens));
+    insert.bind(11, static_cast<std::int64_t>(r.cost));
+    insert.bind(12, r.priced ? 1 : 0);
+    insert.bind(13, r.cached ? 1 : 0);
+    insert.bind(14, static_cast<std::int64_t>(r.timestamp_ms));
+    insert.bind(15, static_cast<std::int64_t>(r.received_ms));
+    insert.bindNoCopy(16, r.fingerprint);
+    insert.bind(17, static_cast<std::int64_t>(series));
+    insert.exec();
+  }
+
+  // The series' id; a new series gets its row now and is listed in `added`.
+  std::int64_t series_id(const SeriesKeyView& key, std::vector<const SeriesKey*>& added) {
+    // Read without the lock: only this thread changes `ids`.
+    if (auto it = ids.find(key); it != ids.end()) return it->second;
+    if (auto it = new_ids.find(key); it != new_ids.end()) return it->second;
+    SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
+                    std::string(key.user)};
+    new_series.reset();
+    new_series.bind(1, owned.provider);
+    new_series.bind(2, owned.model);
+    new_series.bind(3, owned.project);
+    new_series.bind(4, owned.user);
+    new_series.exec();
+    const std::int64_t id = db.getLastInsertRowid();
+    added.push_back(&new_ids.emplace(std::move(owned), id).first->first);
+    return id;
+  }
+
+  // Adds a record the open transaction stored to its totals, unless that would take one past its
+  // limit; a record that adds nothing always fits.
+  BatchOutcome::Total admit(const UsageRecord& r, const StoreLimits& limits) {
+    const std::int64_t tokens = r.total_tokens();
+    if (tokens > 0 && tokens > limits.tokens - open.tokens) return BatchOutcome::Total::tokens;
+    if (r.cost > 0 && r.cost > limits.cost - open.cost) return BatchOutcome::Total::cost;
+    open.tokens += tokens;
+    open.cost += r.cost;
+    return BatchOutcome::Total::none;
+  }
+
+  // After COMMIT: the transaction's new series become visible to resolve_series().
+  void publish() {
+    if (new_ids.empty()) return;
+    std::unique_lock lock(ids_mutex);
+    for (const auto& [key, id] : new_ids) ids.emplace(key, id);
+    new_ids.clear();
+  }
+
+  SQLite::Database& db;
+  SQLite::Statement insert, lookup, new_series;
+  // Open addressing: a lookup costs one or two cache misses, and resolve_series() prefetches them.
+  using Ids = absl::flat_hash_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>;
+  Ids ids;  // committed series; changed by the writer's thread under ids_mutex
+  // Series created by the open transaction (node-based: `added` points into it).
+  std::unordered_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq> new_ids;
+  mutable std::shared_mutex ids_mutex;
+  bool ready = false;  // ids holds every series committed before; guarded by ids_mutex
+  // All-time tokens and cost of what is committed (set with ready) and of the open transaction.
+  struct Totals {
+    std::int64_t tokens = 0;
+    Nanos cost = 0;
+  };
+  Totals committed, open;
+};
+
+}  // namespace aiusage
