@@ -15,8 +15,9 @@ namespace Catch {
 template <>
 struct StringMaker<Piece> {
   static std::string convert(const Piece& p) {
-    const char* level = p.level == Level::monthly ? "monthly" : p.level == Level::hourly ? "hourly"
-                                                                                         : "raw";
+    const char* level = p.level == Level::monthly  ? "monthly"
+                        : p.level == Level::hourly ? "hourly"
+                                                   : "raw";
     return std::string("{") + level + " " + std::to_string(p.from) + ".." + std::to_string(p.to) +
            (p.sign > 0 ? " +" : " -") + "}";
   }

@@ -60,20 +60,62 @@ void Store::resolve_series(std::span<UsageRecord> records) const {
   }
 }
 
+void Store::Writer::forget(Attempt& a) {
+  for (const SeriesKey* key : a.added) new_ids.erase(*key);
+  a = {};
+}
+
+bool Store::Writer::same_as_stored(UsageRecord& r) {
+  // The record of the same id in the same project: ids are keys within a project.
+  lookup.reset();
+  lookup.bindNoCopy(1, r.project);
+  lookup.bindNoCopy(2, r.id);
+  if (!lookup.executeStep())
+    throw std::logic_error("insert ignored but id not found: " + r.id + " in project \"" +
+                           r.project + "\"");
+  if (lookup.getColumn(0).getString() != r.fingerprint) return false;
+  r.cost = lookup.getColumn(1).getInt64();
+  r.priced = lookup.getColumn(2).getInt() != 0;
+  return true;
+}
+
+bool Store::Writer::store_batch(std::vector<UsageRecord>& records, BatchOutcome& out, Attempt& a,
+                                const StoreLimits& limits) {
+  out.duplicate.assign(records.size(), false);
+  out.series.assign(records.size(), 0);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    UsageRecord& r = records[i];
+    const std::int64_t series =
+        r.series_id > 0 ? r.series_id : series_id(SeriesKeyView(r), a.added);
+    insert_record(r, series);
+    if (db.getChanges() == 1) {
+      if (const auto over = admit(r, limits); over != BatchOutcome::Total::none) {
+        out.over_limit = over;
+        out.over_limit_index = i;
+        return false;
+      }
+      out.series[i] = series;
+      ++a.inserted;
+      a.last_seq = db.getLastInsertRowid();
+      a.fresh.push_back({a.last_seq, series, r.timestamp_ms, {}});
+      a.fresh.back().sums.add(r);
+    } else if (same_as_stored(r)) {
+      out.duplicate[i] = true;
+    } else {
+      out.conflict = true;
+      out.conflict_index = i;
+      return false;
+    }
+  }
+  return true;
+}
+
 Result<std::vector<BatchOutcome>> Store::commit(
     std::span<std::vector<UsageRecord>* const> batches) {
   SQLite::Database& db = *writer_db_;
   Writer& w = *writer_;
   std::vector<BatchOutcome> outcomes(batches.size());
-  std::vector<const SeriesKey*> added;
-  std::vector<Recent::Record> fresh;
-  std::size_t inserted = 0;
-  std::int64_t last_seq = 0;
-  // Forgets the series created by the open transaction: their rows were rolled back.
-  auto forget = [&] {
-    for (const SeriesKey* key : added) w.new_ids.erase(*key);
-    added.clear();
-  };
+  Writer::Attempt a;
   bool in_tx = false;
   try {
     prepare_writer();
@@ -81,56 +123,13 @@ Result<std::vector<BatchOutcome>> Store::commit(
     // a conflicting batch rolls the transaction back and the rest are stored again without it.
     for (bool again = true; again;) {
       again = false;
-      forget();
-      fresh.clear();
-      inserted = 0;
-      last_seq = 0;
+      w.forget(a);
       w.open = w.committed;
       db.exec("BEGIN IMMEDIATE");
       in_tx = true;
-      for (std::size_t b = 0; b < batches.size() && !again; ++b) {
-        BatchOutcome& out = outcomes[b];
-        if (out.refused()) continue;  // left out since an earlier attempt
-        std::vector<UsageRecord>& records = *batches[b];
-        out.duplicate.assign(records.size(), false);
-        out.series.assign(records.size(), 0);
-        for (std::size_t i = 0; i < records.size(); ++i) {
-          UsageRecord& r = records[i];
-          const std::int64_t series =
-              r.series_id > 0 ? r.series_id : w.series_id(SeriesKeyView(r), added);
-          w.insert_record(r, series);
-          if (db.getChanges() == 1) {
-            if (const auto over = w.admit(r, limits_); over != BatchOutcome::Total::none) {
-              out.over_limit = over;
-              out.over_limit_index = i;
-              again = true;
-              break;
-            }
-            out.series[i] = series;
-            ++inserted;
-            last_seq = db.getLastInsertRowid();
-            fresh.push_back({last_seq, series, r.timestamp_ms, {}});
-            fresh.back().sums.add(r);
-            continue;
-          }
-          // The record of the same id in the same project: ids are keys within a project.
-          w.lookup.reset();
-          w.lookup.bindNoCopy(1, r.project);
-          w.lookup.bindNoCopy(2, r.id);
-          if (!w.lookup.executeStep())
-            throw std::logic_error("insert ignored but id not found: " + r.id + " in project \"" +
-                                   r.project + "\"");
-          if (w.lookup.getColumn(0).getString() != r.fingerprint) {
-            out.conflict = true;
-            out.conflict_index = i;
-            again = true;
-            break;
-          }
-          out.duplicate[i] = true;
-          r.cost = w.lookup.getColumn(1).getInt64();
-          r.priced = w.lookup.getColumn(2).getInt() != 0;
-        }
-      }
+      for (std::size_t b = 0; b < batches.size() && !again; ++b)
+        if (!outcomes[b].refused())  // else left out since an earlier attempt
+          again = !w.store_batch(*batches[b], outcomes[b], a, limits_);
       if (again) {
         db.exec("ROLLBACK");
         in_tx = false;
@@ -139,16 +138,16 @@ Result<std::vector<BatchOutcome>> Store::commit(
     db.exec("COMMIT");
     w.committed = w.open;
     w.publish();
-    if (!fresh.empty()) recent_->append(fresh, last_seq);
-    pending_ += inserted;
-    if (last_seq > committed_seq_.load(std::memory_order_relaxed)) {
-      committed_seq_.store(last_seq, std::memory_order_release);
-      if (!full_sync_) synced_seq_.store(last_seq, std::memory_order_release);
+    if (!a.fresh.empty()) recent_->append(a.fresh, a.last_seq);
+    pending_ += a.inserted;
+    if (a.last_seq > committed_seq_.load(std::memory_order_relaxed)) {
+      committed_seq_.store(a.last_seq, std::memory_order_release);
+      if (!full_sync_) synced_seq_.store(a.last_seq, std::memory_order_release);
     }
     return outcomes;
   } catch (const SQLite::Exception& e) {
     std::string message = e.what();
-    forget();
+    w.forget(a);
     if (in_tx && sqlite3_get_autocommit(db.getHandle()) == 0) {
       try {
         db.exec("ROLLBACK");

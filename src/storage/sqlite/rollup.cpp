@@ -40,12 +40,6 @@ void bind_sums(SQLite::Statement& st, int first, const UsageSums& s) {
   for (int i = 0; i < kSums; ++i) st.bind(first + i, static_cast<std::int64_t>(v[i]));
 }
 
-// Sums of one series in one bucket; sorted by (bucket, id) and merged before upserting, so rows
-// are written in key order and neighbouring keys share pages.
-struct Delta {
-  std::int64_t bucket, id;
-  UsageSums sums;
-};
 // Sums the deltas of equal (bucket, id), in key order. Sorts small keys, not the deltas.
 void merge(std::vector<Delta>& v) {
   struct Key {
@@ -70,6 +64,40 @@ void merge(std::vector<Delta>& v) {
 
 }  // namespace
 
+void Store::Rollup::write(Deltas& d) {
+  load(*series);  // same snapshot: knows the series of every record read
+  merge(d.hours);
+  merge(d.months);
+  // Label rows in key order too.
+  std::map<std::tuple<std::int64_t, int, std::string_view>, UsageSums> labels;
+  for (const Delta& m : d.months) {
+    if (m.id <= 0 || m.id > max_id || dims[static_cast<std::size_t>(m.id)][0] < 0)
+      throw std::logic_error("record of unknown series " + std::to_string(m.id));
+    const auto& dim = dims[static_cast<std::size_t>(m.id)];
+    for (int i = 0; i < kDims; ++i) labels[{m.bucket, i, names[i][dim[i]]}] += m.sums;
+  }
+  for (auto [st, rows] :
+       {std::pair{add_hour.get(), &d.hours}, std::pair{add_month.get(), &d.months}})
+    for (const Delta& r : *rows) {
+      st->reset();
+      st->bind(1, static_cast<std::int64_t>(r.bucket));
+      st->bind(2, static_cast<std::int64_t>(r.id));
+      bind_sums(*st, 3, r.sums);
+      st->exec();
+    }
+  for (const auto& [k, sums] : labels) {
+    add_label->reset();
+    add_label->bind(1, static_cast<std::int64_t>(std::get<0>(k)));
+    add_label->bind(2, std::get<1>(k));
+    add_label->bind(3, std::string(std::get<2>(k)));
+    bind_sums(*add_label, 4, sums);
+    add_label->exec();
+  }
+  state->reset();
+  state->bind(1, static_cast<std::int64_t>(d.last));
+  state->exec();
+}
+
 Result<std::size_t> Store::roll_up(std::size_t max_records) {
   Rollup& u = *rollup_;
   // Only records on disk: a crash must not leave rollups counting records the file lost.
@@ -81,61 +109,25 @@ Result<std::size_t> Store::roll_up(std::size_t max_records) {
   try {
     // Deferred: the records file is only read, so its write lock is never taken.
     SQLite::Transaction tx(u.db);
-    std::vector<Delta> hours, months;
-    std::int64_t last = 0;
-    auto add = [&](std::int64_t seq, std::int64_t id, std::int64_t ts, const UsageSums& one) {
-      last = seq;
-      hours.push_back({hour_bucket(ts), id, one});
-      months.push_back({month_bucket(ts), id, one});
-    };
+    Rollup::Deltas d;
     if (!kept.empty()) {
-      hours.reserve(kept.size());
-      months.reserve(kept.size());
-      for (const Recent::Record& r : kept) add(r.seq, r.series, r.timestamp_ms, r.sums);
+      d.hours.reserve(kept.size());
+      d.months.reserve(kept.size());
+      for (const Recent::Record& r : kept) d.add(r.seq, r.series, r.timestamp_ms, r.sums);
     } else {
       upto = std::min(upto, recent_->kept_after());
       u.pending->start({u.rolled, upto, static_cast<std::int64_t>(max_records)});
       while (u.pending->step())
-        add(u.pending->i64(0), u.pending->i64(1), u.pending->i64(2), u.pending->sums(3));
+        d.add(u.pending->i64(0), u.pending->i64(1), u.pending->i64(2), u.pending->sums(3));
       u.pending->finish();
     }
-    const std::size_t count = hours.size();
+    const std::size_t count = d.hours.size();
     if (count == 0) return count;
-    u.load(*u.series);  // same snapshot: knows the series of every record read
-    merge(hours);
-    merge(months);
-    // Label rows in key order too.
-    std::map<std::tuple<std::int64_t, int, std::string_view>, UsageSums> labels;
-    for (const Delta& m : months) {
-      if (m.id <= 0 || m.id > u.max_id || u.dims[static_cast<std::size_t>(m.id)][0] < 0)
-        throw std::logic_error("record of unknown series " + std::to_string(m.id));
-      const auto& d = u.dims[static_cast<std::size_t>(m.id)];
-      for (int i = 0; i < kDims; ++i) labels[{m.bucket, i, u.names[i][d[i]]}] += m.sums;
-    }
-    for (auto [st, rows] :
-         {std::pair{u.add_hour.get(), &hours}, std::pair{u.add_month.get(), &months}})
-      for (const Delta& r : *rows) {
-        st->reset();
-        st->bind(1, static_cast<std::int64_t>(r.bucket));
-        st->bind(2, static_cast<std::int64_t>(r.id));
-        bind_sums(*st, 3, r.sums);
-        st->exec();
-      }
-    for (const auto& [k, sums] : labels) {
-      u.add_label->reset();
-      u.add_label->bind(1, static_cast<std::int64_t>(std::get<0>(k)));
-      u.add_label->bind(2, std::get<1>(k));
-      u.add_label->bind(3, std::string(std::get<2>(k)));
-      bind_sums(*u.add_label, 4, sums);
-      u.add_label->exec();
-    }
-    u.state->reset();
-    u.state->bind(1, static_cast<std::int64_t>(last));
-    u.state->exec();
+    u.write(d);
     tx.commit();
-    u.rolled = last;
+    u.rolled = d.last;
     pending_.fetch_sub(count);
-    recent_->drop_through(last);
+    recent_->drop_through(d.last);
     return count;
   } catch (const SQLite::Exception& e) {
     u.pending->finish();

@@ -5,13 +5,22 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "aiusage/range_plan.hpp"
 #include "aiusage/store.hpp"
 #include "raw_statement.hpp"
 #include "schema.hpp"
 #include "series_names.hpp"
 
 namespace aiusage {
+
+// Sums of one series in one bucket; sorted by (bucket, id) and merged before upserting, so rows
+// are written in key order and neighbouring keys share pages.
+struct Delta {
+  std::int64_t bucket, id;
+  UsageSums sums;
+};
 
 // Adds the sums to the row of `keys` (`n_keys` columns), creating it if missing.
 std::string upsert_rollup_sql(const char* table, const char* keys, int n_keys);
@@ -65,6 +74,19 @@ struct Store::Rollup : SeriesNames {
             " FROM rec.ai_usage WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
     series = std::make_unique<RawStatement>(db.getHandle(), select("rec"));
   }
+
+  // The rows one roll-up adds to, and the last record it counts.
+  struct Deltas {
+    std::vector<Delta> hours, months;
+    std::int64_t last = 0;
+    void add(std::int64_t seq, std::int64_t id, std::int64_t ts, const UsageSums& one) {
+      last = seq;
+      hours.push_back({hour_bucket(ts), id, one});
+      months.push_back({month_bucket(ts), id, one});
+    }
+  };
+  // Adds `d` to the rollups and moves rollup_state to its last record, in the open transaction.
+  void write(Deltas& d);
 
   SQLite::Database db;
   std::unique_ptr<SQLite::Statement> add_hour, add_month, add_label, state;

@@ -225,9 +225,8 @@ void migrate(SQLite::Database& db, const std::string& path) {
                           nullptr, sql_month_bucket, nullptr, nullptr);
   int version = db.execAndGet("PRAGMA user_version").getInt();
   if (version > Store::kSchemaVersion)
-    throw std::runtime_error("database " + path + " has schema version " +
-                             std::to_string(version) + ", newer than this binary's " +
-                             std::to_string(Store::kSchemaVersion));
+    throw std::runtime_error("database " + path + " has schema version " + std::to_string(version) +
+                             ", newer than this binary's " + std::to_string(Store::kSchemaVersion));
   const std::string rollup_path = path + "-rollups";
   for (; version < Store::kSchemaVersion; ++version) {
     if (version == kRollupsMoved) {
@@ -268,7 +267,6 @@ void attach(SQLite::Database& db, const std::string& path, const char* as) {
   st.bind(1, path);
   st.exec();
 }
-
 
 // Whether the rollup file in schema `s` names its last record's project (files of v5 stores do
 // not).

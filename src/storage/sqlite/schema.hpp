@@ -24,7 +24,6 @@ constexpr const char* kSumNames[kSums] = {"calls",
                                           "cached_tokens",
                                           "cost_nanos"};
 
-
 // The sum columns of one record as select columns (see kSumNames), each summed when `summed`.
 std::string record_columns(bool summed);
 
@@ -55,8 +54,8 @@ bool rollup_names_project(SQLite::Database& db, const std::string& s);
 
 // Up to which record the rollup file in schema `s` is complete, when it is the rollup file of the
 // records file with `store_id` (its last rolled-up record, `last_key`, still there); else nullopt.
-std::optional<std::int64_t> rollup_position(
-    SQLite::Database& db, const std::string& s, const std::string& store_id,
-    const std::function<RecordKey(std::int64_t)>& last_key);
+std::optional<std::int64_t> rollup_position(SQLite::Database& db, const std::string& s,
+                                            const std::string& store_id,
+                                            const std::function<RecordKey(std::int64_t)>& last_key);
 
 }  // namespace aiusage

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aiusage/store.hpp"
+#include "recent.hpp"
 
 namespace aiusage {
 
@@ -79,6 +80,23 @@ struct Store::Writer {
     open.cost += r.cost;
     return BatchOutcome::Total::none;
   }
+
+  // What one attempt at the transaction stored; forgotten when it is rolled back.
+  struct Attempt {
+    std::vector<const SeriesKey*> added;  // series it created
+    std::vector<Recent::Record> fresh;    // records it stored, for the recent log
+    std::size_t inserted = 0;
+    std::int64_t last_seq = 0;
+  };
+  // Forgets the series `a` created (their rows were rolled back) and starts it over.
+  void forget(Attempt& a);
+  // Stores `records` in the open transaction; false when the batch must be left out (a conflict
+  // or a total past `limits`, said in `out`) and the transaction rolled back.
+  bool store_batch(std::vector<UsageRecord>& records, BatchOutcome& out, Attempt& a,
+                   const StoreLimits& limits);
+  // For a record the insert ignored: whether the stored record of its id has the same content
+  // (its stored cost and priced flag are copied back); false for a conflict.
+  bool same_as_stored(UsageRecord& r);
 
   // After COMMIT: the transaction's new series become visible to resolve_series().
   void publish() {
