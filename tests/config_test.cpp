@@ -514,10 +514,10 @@ TEST_CASE("config - errors name file:line:col") {
        "test.toml:3:8: quota[0].cost: must not be negative"},
       {"[[quota]]\nscope = \"user\"\nsubject = \"alice\"\ntokens = 1\n[[quota]]\nscope = "
        "\"user\"\nsubject = \"alice\"\ncost = 1",
-       "test.toml:5:1: quota[1]: duplicate quota for user alice"},
+       "test.toml:5:1: quota[1]: duplicate quota for user alice (window month)"},
       {"[[quota]]\nscope = \"user\"\ntokens = 1\n[[quota]]\nscope = \"user\"\nsubject = "
        "\"*\"\ncost = 1",
-       "test.toml:4:1: quota[1]: duplicate quota for user *"},
+       "test.toml:4:1: quota[1]: duplicate quota for user * (window month)"},
       {"quota = \"x\"", "test.toml:1:9: quota: expected [[quota]] tables"},
 
       // include
@@ -613,7 +613,7 @@ TEST_CASE("config - errors in included files name that file") {
        "/cfg/inc/neg.toml:5:10: pricing[0].output: must not be negative"},
       // included quotas come first; the including file's duplicate is the error
       {"include = [\"inc/quota.toml\"]\n[[quota]]\nscope = \"user\"\nsubject = \"*\"\ncost = 1",
-       "test.toml:2:1: quota[0]: duplicate quota for user *"},
+       "test.toml:2:1: quota[0]: duplicate quota for user * (window month)"},
   };
   for (const auto& c : cases) {
     INFO(c.text);

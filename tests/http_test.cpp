@@ -440,8 +440,10 @@ TEST_CASE("metrics - quota gauges roll over at the month boundary of the zone") 
   auto has = [&](const std::string& line) {
     return http_get(ts.port(), "/metrics").body.find(line) != std::string::npos;
   };
-  CHECK(has(
-      "ai_usage_quota_usage_ratio{scope=\"user\",subject=\"erin\",resource=\"tokens\"} 0.95\n"));
+  CHECK(
+      has("ai_usage_quota_usage_ratio{scope=\"user\",subject=\"erin\",window=\"month\",resource="
+          "\"tokens\"} "
+          "0.95\n"));
   CHECK(parse(http_get(ts.port(), "/api/v1/alerts?userId=erin").body)["shouldAlert"].GetBool());
   clock.set(at("2026-11-30T16:00:00Z"));  // midnight, 1 December in Shanghai
   CHECK_FALSE(has("subject=\"erin\""));

@@ -20,16 +20,20 @@ void check_same(const LedgerState& a, const LedgerState& b) {
   CHECK(a.series == b.series);
   CHECK(a.unpriced == b.unpriced);
   CHECK(a.records == b.records);
-  CHECK(a.month == b.month);
   auto usage = [](const std::map<std::string, MonthUsage, std::less<>>& m) {
     std::map<std::string, std::pair<std::int64_t, Nanos>> out;
     for (const auto& [k, u] : m) out[k] = {u.tokens, u.cost};
     return out;
   };
-  CHECK(usage(a.month_users) == usage(b.month_users));
-  CHECK(usage(a.month_projects) == usage(b.month_projects));
-  CHECK(a.month_global.tokens == b.month_global.tokens);
-  CHECK(a.month_global.cost == b.month_global.cost);
+  for (Window w : {Window::day, Window::week, Window::month}) {
+    CAPTURE(to_string(w));
+    const WindowUsage &x = a.window(w), &y = b.window(w);
+    CHECK(x.period == y.period);
+    CHECK(usage(x.users) == usage(y.users));
+    CHECK(usage(x.projects) == usage(y.projects));
+    CHECK(x.global.tokens == y.global.tokens);
+    CHECK(x.global.cost == y.global.cost);
+  }
 }
 
 }  // namespace

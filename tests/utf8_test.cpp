@@ -190,7 +190,8 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
   TempDir dir;
   FakeClock clock;
   clock.set(at("2026-11-15T12:00:00Z"));
-  const Config config = test_config(dir.file("usage.db"));
+  Config config = test_config(dir.file("usage.db"));
+  config.quota_min_ratio_ppm = 0;  // every user's quota on its own
   {
     // As a version that took a lone surrogate escape would have stored it: two users that differ
     // only in invalid bytes (\udc00, \udc01), and two unpriced models likewise.
@@ -219,10 +220,10 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
     CHECK(lines(page, "ai_usage_unpriced_requests_total{") ==
           std::vector<std::string>{"ai_usage_unpriced_requests_total{provider=\"acme\",model=\"" +
                                    model + "\"} 2"});
-    CHECK(lines(page, "ai_usage_quota_used{scope=\"user\",subject=\"" + user +
-                          "\",resource=\"tokens\"}") ==
-          std::vector<std::string>{"ai_usage_quota_used{scope=\"user\",subject=\"" + user +
-                                   "\",resource=\"tokens\"} " + std::to_string(110 * calls)});
+    const std::string quota_used = "ai_usage_quota_used{scope=\"user\",subject=\"" + user +
+                                   "\",window=\"month\",resource=\"tokens\"}";
+    CHECK(lines(page, quota_used) ==
+          std::vector<std::string>{quota_used + " " + std::to_string(110 * calls)});
 
     const std::string body = http_get(port, "/api/v1/statistics").body;
     REQUIRE(valid_json(body));

@@ -189,8 +189,22 @@ void parse_billing(const std::string& src, const toml::table& t, Draft& d) {
   }
 }
 
+// A fraction in [0, 10] (0 only if `zero`) with at most six decimals, read exactly as money
+// is, in parts per million.
+std::int32_t get_ppm(const std::string& src, const toml::node& node, const std::string& path,
+                     bool zero) {
+  const Nanos v = get_money(src, node, path, 10 * kNanosPerUnit);
+  if ((v == 0 && !zero) || v % 1000 != 0)
+    fail(src, node,
+         path + ": expected a fraction in " + (zero ? "[0" : "(0") +
+             ", 10] with at most 6 decimals");
+  return static_cast<std::int32_t>(v / 1000);
+}
+
 void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
-  check_keys(src, t, "metrics", {"labels"});
+  check_keys(src, t, "metrics", {"labels", "quota_min_ratio"});
+  if (auto n = t.get("quota_min_ratio"))
+    c.quota_min_ratio_ppm = get_ppm(src, *n, "metrics.quota_min_ratio", true);
   if (auto n = t.get("labels")) {
     auto arr = n->as_array();
     if (!arr) fail(src, *n, "metrics.labels: expected an array of label names");
@@ -211,6 +225,24 @@ void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
   }
 }
 
+// Alert thresholds: 1..16 fractions of the limit, ascending, each in (0, 10] with at most six
+// decimals (read exactly, as money is), as parts per million.
+Thresholds get_thresholds(const std::string& src, const toml::node& node, const std::string& path) {
+  const std::string at = path + ".thresholds";
+  auto arr = node.as_array();
+  if (!arr || arr->empty() || arr->size() > kMaxThresholds)
+    fail(src, node, at + ": expected an array of 1 to 16 fractions of the limit");
+  Thresholds out;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    const std::string item = at + "[" + std::to_string(i) + "]";
+    const std::int32_t ppm = get_ppm(src, (*arr)[i], item, false);
+    if (!out.empty() && ppm <= out.back())
+      fail(src, (*arr)[i], item + ": thresholds must be ascending and distinct");
+    out.push_back(ppm);
+  }
+  return out;
+}
+
 void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
   auto arr = node.as_array();
   if (!arr) fail(src, node, "quota: expected [[quota]] tables");
@@ -218,7 +250,7 @@ void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
     const std::string path = "quota[" + std::to_string(i) + "]";
     auto t = (*arr)[i].as_table();
     if (!t) fail(src, (*arr)[i], path + ": expected a table");
-    check_keys(src, *t, path, {"scope", "subject", "tokens", "cost"});
+    check_keys(src, *t, path, {"scope", "subject", "window", "tokens", "cost", "thresholds"});
     QuotaRule rule;
     auto scope_node = t->get("scope");
     if (!scope_node) fail(src, *t, path + ".scope: missing");
@@ -241,9 +273,17 @@ void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
       if (*rule.cost == 0) fail(src, *n, path + ".cost: must be greater than 0");
     }
     if (!rule.tokens && !rule.cost) fail(src, *t, path + ": needs tokens, cost or both");
+    if (auto n = t->get("window")) {
+      auto w = parse_window(get_string(src, *n, path + ".window"));
+      if (!w) fail(src, *n, path + ".window: expected \"day\", \"week\" or \"month\"");
+      rule.window = *w;
+    }
+    if (auto n = t->get("thresholds")) rule.thresholds = get_thresholds(src, *n, path);
     for (const auto& other : c.quotas)
-      if (other.scope == rule.scope && other.subject == rule.subject)
-        fail(src, *t, path + ": duplicate quota for " + scope + " " + rule.subject);
+      if (other.scope == rule.scope && other.subject == rule.subject && other.window == rule.window)
+        fail(src, *t,
+             path + ": duplicate quota for " + scope + " " + rule.subject + " (window " +
+                 to_string(rule.window) + ")");
     c.quotas.push_back(rule);
   }
 }

@@ -1,6 +1,7 @@
 #include "aiusage/ledger.hpp"
 
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "aiusage/utf8.hpp"
@@ -69,15 +70,33 @@ std::optional<SeriesKey> with_valid_labels(const SeriesKey& key) {
 
 void Ledger::add_month(Slots& s, SeriesKeyView key, const UsageSums& sums) {
   if (s.month_gen != month_gen_) {
-    s.user = &subject(state_.month_users, key.user);
-    s.project = key.project.empty() ? nullptr : &subject(state_.month_projects, key.project);
+    WindowUsage& m = state_.window(Window::month);
+    s.user = &subject(m.users, key.user);
+    s.project = key.project.empty() ? nullptr : &subject(m.projects, key.project);
     s.month_gen = month_gen_;
   }
   const MonthUsage billed{sums.tokens(), sums.cost};
   s.sums->month += sums;
   *s.user += billed;
   if (s.project) *s.project += billed;
-  state_.month_global += billed;
+  state_.window(Window::month).global += billed;
+}
+
+namespace {
+
+void add_subjects(WindowUsage& w, SeriesKeyView key, const MonthUsage& billed) {
+  subject(w.users, key.user) += billed;
+  if (!key.project.empty()) subject(w.projects, key.project) += billed;
+  w.global += billed;
+}
+
+bool holds(const Period& p, std::int64_t at_ms) { return at_ms >= p.start_ms && at_ms < p.end_ms; }
+
+}  // namespace
+
+void Ledger::add_short_windows(SeriesKeyView key, std::int64_t at_ms, const MonthUsage& billed) {
+  for (Window w : {Window::day, Window::week})
+    if (WindowUsage& u = state_.window(w); holds(u.period, at_ms)) add_subjects(u, key, billed);
 }
 
 void Ledger::clear_all_time() {
@@ -89,12 +108,9 @@ void Ledger::clear_all_time() {
 }
 
 void Ledger::clear_month(Period month) {
-  state_.month = month;
   ++month_gen_;
   for (auto& [key, sums] : state_.series) sums.month = {};
-  state_.month_users.clear();
-  state_.month_projects.clear();
-  state_.month_global = {};
+  state_.window(Window::month) = WindowUsage{month};
 }
 
 void Ledger::reset(const SeriesTable& stored, Period month) {
@@ -103,6 +119,7 @@ void Ledger::reset(const SeriesTable& stored, Period month) {
   auto lock = write_lock();
   clear_all_time();
   clear_month(month);
+  for (Window w : {Window::day, Window::week}) state_.window(w) = {};
   series_index_.reserve(table.rows.size());
   slots_.resize(table.total.size());
   for (const SeriesTable::Row& row : table.rows) {
@@ -130,9 +147,35 @@ void Ledger::reset_month(Period month, const std::vector<SeriesSums>& month_rows
   }
 }
 
+void Ledger::reset_window(Window w, Period period, const std::vector<SeriesSums>& rows) {
+  if (w == Window::month) throw std::logic_error("reset_window: the month has reset_month");
+  auto lock = write_lock();
+  WindowUsage& u = state_.window(w);
+  u = WindowUsage{period};
+  for (const auto& row : rows) {
+    const std::optional<SeriesKey> fixed = with_valid_labels(row.key);
+    const SeriesKey& key = fixed ? *fixed : row.key;
+    add_subjects(u, key, MonthUsage{row.sums.tokens(), row.sums.cost});
+  }
+}
+
+void Ledger::untrack(Window w) {
+  if (w == Window::month) throw std::logic_error("untrack: the month is always tracked");
+  auto lock = write_lock();
+  state_.window(w) = {};
+}
+
+Period Ledger::period(Window w) const {
+  std::shared_lock lock(mutex_);
+  return state_.window(w).period;
+}
+
 void Ledger::apply(const std::vector<const UsageRecord*>& records,
                    std::span<const std::int64_t> series) {
   auto lock = write_lock();
+  const Period month = state_.window(Window::month).period;
+  const bool short_windows = state_.window(Window::day).period.end_ms != 0 ||
+                             state_.window(Window::week).period.end_ms != 0;
   Slots scratch;
   for (std::size_t i = 0; i < records.size(); ++i) {
     const UsageRecord& r = *records[i];
@@ -151,29 +194,28 @@ void Ledger::apply(const std::vector<const UsageRecord*>& records,
     s->sums->total += one;
     if (!r.priced) ++state_.unpriced[{r.provider, r.model}];
     ++state_.records;
-    if (r.timestamp_ms < state_.month.start_ms || r.timestamp_ms >= state_.month.end_ms) continue;
+    if (short_windows) add_short_windows(key, r.timestamp_ms, {one.tokens(), one.cost});
+    if (!holds(month, r.timestamp_ms)) continue;
     add_month(*s, key, one);
   }
 }
 
-Period Ledger::month() const {
-  std::shared_lock lock(mutex_);
-  return state_.month;
-}
+Period Ledger::month() const { return period(Window::month); }
 
-MonthUsage Ledger::month_usage(Scope scope, const std::string& subject) const {
+MonthUsage Ledger::usage(Window w, Scope scope, const std::string& subject) const {
   std::shared_lock lock(mutex_);
+  const WindowUsage& u = state_.window(w);
+  auto find = [&](const std::map<std::string, MonthUsage, std::less<>>& m) {
+    auto it = m.find(subject);
+    return it == m.end() ? MonthUsage{} : it->second;
+  };
   switch (scope) {
     case Scope::global:
-      return state_.month_global;
-    case Scope::user: {
-      auto it = state_.month_users.find(subject);
-      return it == state_.month_users.end() ? MonthUsage{} : it->second;
-    }
-    case Scope::project: {
-      auto it = state_.month_projects.find(subject);
-      return it == state_.month_projects.end() ? MonthUsage{} : it->second;
-    }
+      return u.global;
+    case Scope::user:
+      return find(u.users);
+    case Scope::project:
+      return find(u.projects);
   }
   return {};
 }

@@ -17,7 +17,7 @@ Result<UsageFilter, Response> filter_of(HandlerContext& c, const Query& q, const
 
 struct QuotaAsk {
   QuotaQuery query;
-  bool bare = false;  // no parameter at all
+  bool bare = false;  // no subject and no limits: every subject (of `window`, if given)
 };
 
 // The subject and limits of /api/v1/quota and /api/v1/alerts, or the answer refusing them.
@@ -29,7 +29,8 @@ Result<QuotaAsk, Response> quota_of(Exchange& ex, const Principal& who) {
   std::optional<std::string> project;
   if (qq->scope == Scope::project) project = qq->subject;
   if (auto refused = bind_project(who, project, Binding::exact)) return json_error(403, *refused);
-  return QuotaAsk{*qq, q->empty()};
+  const bool bare = !q->count("userId") && !q->count("projectId") && !qq->overrides;
+  return QuotaAsk{*qq, bare};
 }
 
 }  // namespace
@@ -60,7 +61,8 @@ Response quota(HandlerContext& c, Exchange& ex, const Principal& who) {
   auto ask = quota_of(ex, who);
   if (!ask) return ask.error();
   const QuotaQuery& q = ask->query;
-  return json_response(200, json::quota(c.service.quota(q.scope, q.subject, q.overrides),
+  return json_response(200, json::quota(c.service.quota(q.scope, q.subject, q.overrides,
+                                                        q.window.value_or(Window::month)),
                                         c.service.calendar(), c.service.config().currency));
 }
 
@@ -70,9 +72,10 @@ Response alerts(HandlerContext& c, Exchange& ex, const Principal& who) {
   if (!ask) return ask.error();
   const QuotaQuery& q = ask->query;
   if (ask->bare)
-    return json_response(
-        200, json::alerts(c.service.alerts(), c.service.calendar(), c.service.config().currency));
-  return json_response(200, json::alert(c.service.alert(q.scope, q.subject, q.overrides)));
+    return json_response(200, json::alerts(c.service.alerts(q.window), c.service.calendar(),
+                                           c.service.config().currency));
+  return json_response(200,
+                       json::alert(c.service.alert(q.scope, q.subject, q.overrides, q.window)));
 }
 
 }  // namespace aiusage

@@ -97,6 +97,23 @@ void quota_body(Writer& w, const QuotaReport& r, const MonthCalendar& cal,
   w.Key("timezone");
   str(w, cal.name());
   w.EndObject();
+  w.Key("window");
+  w.String(to_string(r.window));
+  w.Key("projected");
+  if (!r.forecast) {
+    w.Null();
+    return;
+  }
+  w.StartObject();
+  w.Key("tokens");
+  w.Int64(r.forecast->projected.tokens);
+  money(w, "cost", r.forecast->projected.cost);
+  w.Key("exhaustedAt");
+  if (r.forecast->exhausted_at_ms)
+    str(w, cal.format_local(*r.forecast->exhausted_at_ms));
+  else
+    w.Null();
+  w.EndObject();
 }
 
 void alert_body(Writer& w, const Alert& a) {
@@ -106,6 +123,8 @@ void alert_body(Writer& w, const Alert& a) {
   a.level == AlertLevel::none ? w.Null() : w.String(to_string(a.level));
   w.Key("message");
   str(w, a.message);
+  w.Key("threshold");
+  a.threshold_ppm ? w.Double(static_cast<double>(*a.threshold_ppm) / kWholeLimitPpm) : w.Null();
 }
 
 std::string done(rapidjson::StringBuffer& buf) {
@@ -245,6 +264,8 @@ std::string alert(const SubjectAlert& a) {
   w.String(to_string(a.report.scope));
   w.Key("subject");
   str(w, a.report.subject);
+  w.Key("window");
+  w.String(to_string(a.report.window));
   w.EndObject();
   return done(buf);
 }

@@ -45,7 +45,7 @@ const std::set<std::string> kFilterParams = {"userId", "projectId", "provider",
                                              "model",  "start",     "end"};
 const std::set<std::string> kStatisticsParams = {"userId", "projectId", "provider", "model",
                                                  "start",  "end",       "limit"};
-const std::set<std::string> kQuotaParams = {"userId", "projectId", "monthlyTokenLimit",
+const std::set<std::string> kQuotaParams = {"userId", "projectId", "window", "monthlyTokenLimit",
                                             "monthlyCostLimit"};
 
 Result<Query> parse_query(std::string_view s, const std::set<std::string>& allowed) {
@@ -106,6 +106,11 @@ Result<QuotaQuery> quota_query_from(const Query& q) {
   if (user && project) return Error{"give query parameter \"userId\" or \"projectId\", not both"};
   if (user) out.scope = Scope::user, out.subject = *user;
   if (project) out.scope = Scope::project, out.subject = *project;
+  if (auto v = get(q, "window")) {
+    auto w = parse_window(*v);
+    if (!w) return Error{"query parameter \"window\" must be \"day\", \"week\" or \"month\""};
+    out.window = *w;
+  }
   QuotaLimits limits;
   if (auto v = get(q, "monthlyTokenLimit")) {
     char* end = nullptr;

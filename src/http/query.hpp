@@ -34,7 +34,8 @@ Result<std::size_t> group_limit_from(const Query& q);
 struct QuotaQuery {
   Scope scope = Scope::global;
   std::string subject;
-  std::optional<QuotaLimits> overrides;
+  std::optional<QuotaLimits> overrides;  // replace the limits of the window asked for
+  std::optional<Window> window;          // the month for a quota; the highest for an alert
 };
 Result<QuotaQuery> quota_query_from(const Query& q);
 

@@ -110,7 +110,7 @@ struct PageData {
   std::int64_t accepted = 0;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
   IngestCounters ingest;
-  std::vector<QuotaReport> reports;
+  QuotaPage quota;
   std::vector<MetricFamily> extras;
 };
 
@@ -122,15 +122,55 @@ PageData gather(UsageService& service,
       for (MetricFamily& f : extra->Collect()) d.extras.push_back(std::move(f));
   d.usage = service.readable();
   if (!d.usage) return d;
-  service.ensure_current_month();
+  service.ensure_current_windows();
   d.series = snapshot(service.ledger(), service.config().labels);
   service.ledger().read([&](const LedgerState& st) {
     d.accepted = st.records;
     d.unpriced.assign(st.unpriced.begin(), st.unpriced.end());
   });
   d.ingest = service.ingest_counters();
-  d.reports = service.quota_reports();
+  const std::shared_ptr<const Config> live = service.current();
+  d.quota =
+      quota_page(service.quota_reports(), live->quota_min_ratio_ppm, service.config().currency);
+  d.quota.window_ends = window_ends(live->quotas, service.calendar(), service.now_ms());
   return d;
+}
+
+void quota_block(std::string& block, Scope scope, const std::string& subject, Window window) {
+  block.clear();
+  exposition::label(block, "scope", to_string(scope), true);
+  exposition::label(block, "subject", subject);
+  exposition::label(block, "window", to_string(window));
+}
+
+// The quota families: limit, used, ratio, projected ratio, threshold reached, window ends.
+bool write_quotas(const QuotaPage& q, PageBuffer& page) {
+  std::string& out = page.text();
+  std::string block;
+  for (const FamilyInfo* f : {&kLimit, &kUsed, &kRatio, &kProjected}) {
+    header(out, *f);
+    for (const QuotaSample& s : q.samples) {
+      const std::optional<double> v = f == &kLimit   ? s.limit
+                                      : f == &kUsed  ? s.used
+                                      : f == &kRatio ? s.ratio
+                                                     : s.projected;
+      if (!v) continue;
+      quota_block(block, s.scope, s.subject, s.window);
+      exposition::sample(out, f->name, block, "resource", s.resource, *v);
+      if (!page.flush_if_full()) return false;
+    }
+  }
+  header(out, kThreshold);
+  for (const ThresholdSample& t : q.thresholds) {
+    quota_block(block, t.scope, t.subject, t.window);
+    exposition::label(block, "threshold", t.threshold);
+    exposition::sample(out, kThreshold.name, block, "level", to_string(t.level), t.value);
+  }
+  header(out, kWindowEnd);
+  for (const auto& [window, end_ms] : q.window_ends)
+    exposition::sample(out, kWindowEnd.name, "", "window", to_string(window),
+                       static_cast<double>(end_ms) / 1000.0);
+  return page.flush_if_full();
 }
 
 // Same families, order and values as the reference collector of the tests, written as text and
@@ -184,17 +224,7 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
   line(kIngest, "result", "duplicate", static_cast<double>(d.ingest.duplicate));
   line(kIngest, "result", "rejected", static_cast<double>(d.ingest.rejected));
 
-  const std::vector<QuotaSample> quotas = quota_samples(d.reports);
-  for (const FamilyInfo* f : {&kLimit, &kUsed, &kRatio}) {
-    header(out, *f);
-    for (const QuotaSample& q : quotas) {
-      block.clear();
-      ex::label(block, "scope", to_string(q.report->scope), true);
-      ex::label(block, "subject", q.report->subject);
-      line(*f, "resource", q.resource, f == &kLimit ? q.limit : f == &kUsed ? q.used : q.ratio);
-      if (!page.flush_if_full()) return false;
-    }
-  }
+  if (!write_quotas(d.quota, page)) return false;
 
   header(out, kRequests);
   const LineShape uncached(kRequests, "cached", "false"), cached(kRequests, "cached", "true");
@@ -222,6 +252,11 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
     ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
     if (!page.flush_if_full()) return false;
   }
+  header(out, kFolded);
+  for (const FamilyInfo* f : kQuotaFolded) {
+    block.clear();
+    line(kFolded, "family", f->name, static_cast<double>(d.quota.folded));
+  }
   if (!d.extras.empty()) out += prometheus::TextSerializer().Serialize(d.extras);
   return page.flush();
 }
@@ -248,24 +283,5 @@ std::string render_metrics(UsageService& service) {
   last_size = out.size();
   return out;
 }
-
-namespace families {
-
-std::vector<QuotaSample> quota_samples(const std::vector<QuotaReport>& reports) {
-  std::vector<QuotaSample> out;
-  for (const QuotaReport& r : reports) {
-    const QuotaStatus& s = r.status;
-    if (s.limits.tokens)
-      out.push_back({&r, "tokens", static_cast<double>(*s.limits.tokens),
-                     static_cast<double>(s.usage.tokens),
-                     static_cast<double>(s.usage.tokens) / static_cast<double>(*s.limits.tokens)});
-    if (s.limits.cost)
-      out.push_back({&r, "cost", nanos_to_units(*s.limits.cost), nanos_to_units(s.usage.cost),
-                     static_cast<double>(s.usage.cost) / static_cast<double>(*s.limits.cost)});
-  }
-  return out;
-}
-
-}  // namespace families
 
 }  // namespace aiusage

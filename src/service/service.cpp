@@ -1,7 +1,10 @@
 #include "aiusage/service.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "aiusage/digest.hpp"
 #include "aiusage/storage.hpp"
@@ -208,10 +211,50 @@ void UsageService::ensure_current_month() {
   if (Storage::Reading store = storage_->read()) roll(*store);
 }
 
-QuotaReport UsageService::quota(Scope scope, const std::string& subject,
-                                const std::optional<QuotaLimits>& overrides) {
+namespace {
+
+bool window_used(const std::vector<QuotaRule>& rules, Window w) {
+  return std::any_of(rules.begin(), rules.end(), [w](const QuotaRule& r) { return r.window == w; });
+}
+
+MonthUsage subject_usage(const std::vector<SeriesSums>& rows, Scope scope,
+                         const std::string& subject) {
+  MonthUsage u;
+  for (const SeriesSums& row : rows)
+    if (scope == Scope::global ||
+        (scope == Scope::user ? row.key.user : row.key.project) == subject)
+      u += {row.sums.tokens(), row.sums.cost};
+  return u;
+}
+
+}  // namespace
+
+void UsageService::ensure_current_windows() {
   ensure_current_month();
-  QuotaLimits limits = limits_for(current()->quotas, scope, subject);
+  const std::shared_ptr<const Config> live = current();
+  for (Window w : {Window::day, Window::week}) {
+    if (!window_used(live->quotas, w)) {
+      if (ledger_.period(w).end_ms != 0) ledger_.untrack(w);
+      continue;
+    }
+    const Period now = calendar_.window_of(w, clock_());
+    if (ledger_.period(w) == now) continue;
+    auto roll = [&](const Store& store) {
+      if (ledger_.period(w) != now)
+        ledger_.reset_window(w, now, store.aggregate(month_filter(now)));
+    };
+    if (GroupCommitWriter* writer = storage_->writer())
+      writer->exclusive([&] { roll(*storage_->read()); });
+    else if (Storage::Reading store = storage_->read())
+      roll(*store);
+  }
+}
+
+QuotaReport UsageService::quota(Scope scope, const std::string& subject,
+                                const std::optional<QuotaLimits>& overrides, Window window) {
+  ensure_current_windows();
+  const std::shared_ptr<const Config> live = current();
+  QuotaLimits limits = limits_for(live->quotas, scope, subject, window);
   if (overrides) {
     if (overrides->tokens) limits.tokens = overrides->tokens;
     if (overrides->cost) limits.cost = overrides->cost;
@@ -219,55 +262,91 @@ QuotaReport UsageService::quota(Scope scope, const std::string& subject,
   QuotaReport r;
   r.scope = scope;
   r.subject = scope == Scope::global ? "all" : subject;
-  r.status = evaluate_quota(ledger_.month_usage(scope, subject), limits);
-  r.period = ledger_.month();
+  r.window = window;
+  const std::int64_t now = clock_();
+  r.period = calendar_.window_of(window, now);
+  MonthUsage used;
+  if (ledger_.period(window) == r.period)
+    used = ledger_.usage(window, scope, subject);
+  else  // a window no quota uses: from the store
+    used = subject_usage(reading(*storage_)->aggregate(month_filter(r.period)), scope, subject);
+  r.status = evaluate_quota(used, limits);
+  // The estimator: the window's own rate so far (used / elapsed), carried to its end.
+  r.forecast = forecast({used, used, r.period.start_ms, now, r.period}, limits);
+  r.configured = std::any_of(live->quotas.begin(), live->quotas.end(), [&](const QuotaRule& q) {
+    return q.scope == scope && q.window == window &&
+           (scope == Scope::global || q.subject == subject);
+  });
   return r;
 }
 
+namespace {
+
+// Orders alerts: level first, then the threshold reached.
+bool higher(const Alert& a, const Alert& b) {
+  if (a.level != b.level) return a.level > b.level;
+  return a.threshold_ppm.value_or(0) > b.threshold_ppm.value_or(0);
+}
+
+}  // namespace
+
 SubjectAlert UsageService::alert(Scope scope, const std::string& subject,
-                                 const std::optional<QuotaLimits>& overrides) {
-  SubjectAlert a;
-  a.report = quota(scope, subject, overrides);
-  a.alert = alert_for(a.report.status, config_.currency);
-  return a;
+                                 const std::optional<QuotaLimits>& overrides,
+                                 std::optional<Window> window) {
+  SubjectAlert best;
+  best.report = quota(scope, subject, overrides, window.value_or(Window::month));
+  best.alert = alert_for(best.report.status, config_.currency);
+  if (window) return best;
+  for (Window w : {Window::week, Window::day}) {
+    QuotaReport r = quota(scope, subject, overrides, w);
+    if (!r.status.limits.tokens && !r.status.limits.cost) continue;
+    Alert a = alert_for(r.status, config_.currency);
+    if (higher(a, best.alert)) best = {std::move(r), std::move(a)};
+  }
+  return best;
 }
 
 std::vector<QuotaReport> UsageService::quota_reports() {
-  ensure_current_month();
-  std::set<std::pair<Scope, std::string>> subjects;
-  bool user_wildcard = false, project_wildcard = false;
+  ensure_current_windows();
+  std::set<std::tuple<Window, Scope, std::string>> subjects;
+  std::set<std::pair<Window, Scope>> wildcards;
   const std::shared_ptr<const Config> live = current();
   for (const QuotaRule& rule : live->quotas) {
     if (rule.scope == Scope::global)
-      subjects.insert({Scope::global, ""});
+      subjects.insert({rule.window, Scope::global, ""});
     else if (rule.subject != "*")
-      subjects.insert({rule.scope, rule.subject});
+      subjects.insert({rule.window, rule.scope, rule.subject});
     else
-      (rule.scope == Scope::user ? user_wildcard : project_wildcard) = true;
+      wildcards.insert({rule.window, rule.scope});
   }
-  if (user_wildcard || project_wildcard) {
+  if (!wildcards.empty()) {
     ledger_.read([&](const LedgerState& st) {
-      if (user_wildcard)
-        for (const auto& [user, usage] : st.month_users) subjects.insert({Scope::user, user});
-      if (project_wildcard)
-        for (const auto& [project, usage] : st.month_projects)
-          subjects.insert({Scope::project, project});
+      for (const auto& [window, scope] : wildcards) {
+        const WindowUsage& u = st.window(window);
+        for (const auto& [name, usage] : scope == Scope::user ? u.users : u.projects)
+          subjects.insert({window, scope, name});
+      }
     });
   }
   std::vector<QuotaReport> reports;
-  for (const auto& [scope, subject] : subjects) {
-    QuotaReport r = quota(scope, subject);
+  for (const auto& [window, scope, subject] : subjects) {
+    QuotaReport r = quota(scope, subject, std::nullopt, window);
     if (r.status.limits.tokens || r.status.limits.cost) reports.push_back(std::move(r));
   }
   return reports;
 }
 
-std::vector<SubjectAlert> UsageService::alerts() {
-  std::vector<SubjectAlert> out;
+std::vector<SubjectAlert> UsageService::alerts(std::optional<Window> only) {
+  std::map<std::pair<Scope, std::string>, SubjectAlert> best;
   for (QuotaReport& r : quota_reports()) {
+    if (only && r.window != *only) continue;
     Alert a = alert_for(r.status, config_.currency);
-    if (a.level != AlertLevel::none) out.push_back({std::move(r), std::move(a)});
+    if (a.level == AlertLevel::none) continue;
+    auto [it, fresh] = best.try_emplace({r.scope, r.subject});
+    if (fresh || higher(a, it->second.alert)) it->second = {std::move(r), std::move(a)};
   }
+  std::vector<SubjectAlert> out;
+  for (auto& [key, a] : best) out.push_back(std::move(a));
   return out;
 }
 

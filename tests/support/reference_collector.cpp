@@ -53,7 +53,7 @@ class UsageCollector : public prometheus::Collectable {
     const std::string& currency = service_.config().currency;
     MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
                  unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
-    service_.ensure_current_month();
+    service_.ensure_current_windows();
     service_.ledger().read([&](const LedgerState& st) {
       for (const auto& [key, usage] : st.series) {
         if (usage.total.calls == 0) continue;
@@ -77,19 +77,37 @@ class UsageCollector : public prometheus::Collectable {
     add(ingest, {{"result", "duplicate"}}, static_cast<double>(c.duplicate));
     add(ingest, {{"result", "rejected"}}, static_cast<double>(c.rejected));
 
-    MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio);
-    const std::vector<QuotaReport> reports = service_.quota_reports();
-    for (const QuotaSample& q : quota_samples(reports)) {
-      Labels base{{"scope", to_string(q.report->scope)},
-                  {"subject", q.report->subject},
-                  {"resource", q.resource}};
-      add(limit, base, q.limit);
-      add(used, base, q.used);
-      add(ratio, base, q.ratio);
+    MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio),
+                 projected = family(kProjected), threshold = family(kThreshold),
+                 window_end = family(kWindowEnd), folded = family(kFolded);
+    const auto live = service_.current();
+    QuotaPage q = quota_page(service_.quota_reports(), live->quota_min_ratio_ppm, currency);
+    for (const QuotaSample& s : q.samples) {
+      Labels base{{"scope", to_string(s.scope)},
+                  {"subject", s.subject},
+                  {"window", to_string(s.window)},
+                  {"resource", s.resource}};
+      add(limit, base, s.limit);
+      add(used, base, s.used);
+      add(ratio, base, s.ratio);
+      if (s.projected) add(projected, base, *s.projected);
     }
+    for (const ThresholdSample& t : q.thresholds)
+      add(threshold,
+          {{"scope", to_string(t.scope)},
+           {"subject", t.subject},
+           {"window", to_string(t.window)},
+           {"threshold", t.threshold},
+           {"level", to_string(t.level)}},
+          t.value);
+    for (const auto& [w, end_ms] :
+         window_ends(live->quotas, service_.calendar(), service_.now_ms()))
+      add(window_end, {{"window", to_string(w)}}, static_cast<double>(end_ms) / 1000.0);
+    for (const FamilyInfo* f : kQuotaFolded)
+      add(folded, {{"family", f->name}}, static_cast<double>(q.folded));
     std::vector<MetricFamily> out;
-    for (MetricFamily* f :
-         {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &requests, &tokens, &unpriced})
+    for (MetricFamily* f : {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &projected,
+                            &threshold, &window_end, &requests, &tokens, &unpriced, &folded})
       out.push_back(std::move(*f));
     return out;
   }

@@ -38,6 +38,9 @@ struct Config {
   PriceBook prices;
   std::vector<QuotaRule> quotas;
   LabelSet labels;
+  // Quotas of "*" rules below this share of a limit (and below every threshold) are summed into
+  // one subject="__other__" row per scope and window on /metrics; 0 shows them all.
+  std::int32_t quota_min_ratio_ppm = 500'000;
   TimeWindow window;  // [ingest]
   AuthConfig auth;
 };

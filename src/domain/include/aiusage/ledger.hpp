@@ -1,5 +1,6 @@
 #pragma once
 // In-memory totals of what is committed: all-time series counters and current-month usage.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <iterator>
@@ -27,14 +28,21 @@ struct SeriesUsage {
   bool operator==(const SeriesUsage&) const = default;
 };
 
+// One budget window's usage by subject; an empty period when the window is not tracked.
+struct WindowUsage {
+  Period period;
+  std::map<std::string, MonthUsage, std::less<>> users;
+  std::map<std::string, MonthUsage, std::less<>> projects;
+  MonthUsage global;
+};
+
 struct LedgerState {
   std::map<SeriesKey, SeriesUsage> series;  // keys folded by the label set
   std::map<std::pair<std::string, std::string>, std::int64_t> unpriced;  // (provider, model)
   std::int64_t records = 0;
-  Period month;
-  std::map<std::string, MonthUsage, std::less<>> month_users;
-  std::map<std::string, MonthUsage, std::less<>> month_projects;
-  MonthUsage month_global;
+  std::array<WindowUsage, 3> windows;  // indexed by Window; the month is always tracked
+  const WindowUsage& window(Window w) const { return windows[static_cast<std::size_t>(w)]; }
+  WindowUsage& window(Window w) { return windows[static_cast<std::size_t>(w)]; }
 };
 
 class Ledger {
@@ -53,6 +61,12 @@ class Ledger {
   void reset(const SeriesTable& table, Period month);
   // Replaces the current-month part only.
   void reset_month(Period month, const std::vector<SeriesSums>& month_rows);
+  // Tracks the day or week window `period` with the subjects' usage in `rows` (the store's
+  // sums of that period); apply() then adds the records inside it. Not for the month.
+  void reset_window(Window w, Period period, const std::vector<SeriesSums>& rows);
+  // Stops tracking a day or week window.
+  void untrack(Window w);
+  Period period(Window w) const;
   // Adds records just committed to the store. `series` is empty or names each record's series by
   // a small integer (the store's series id; the same number for the same labels): a series seen
   // before is then found without hashing its labels.
@@ -60,7 +74,11 @@ class Ledger {
              std::span<const std::int64_t> series = {});
 
   Period month() const;
-  MonthUsage month_usage(Scope scope, const std::string& subject) const;
+  MonthUsage month_usage(Scope scope, const std::string& subject) const {
+    return usage(Window::month, scope, subject);
+  }
+  // A subject's usage in window `w` (zero when the window is not tracked).
+  MonthUsage usage(Window w, Scope scope, const std::string& subject) const;
   // Runs `fn(const LedgerState&)` under a shared lock.
   template <typename Fn>
   void read(Fn&& fn) const {
@@ -114,6 +132,8 @@ class Ledger {
   };
   // Adds `sums` of `key`'s records in this month to the month part of `s` and to its subjects.
   void add_month(Slots& s, SeriesKeyView key, const UsageSums& sums);
+  // Adds a record at `at_ms` to the tracked day and week windows that hold it.
+  void add_short_windows(SeriesKeyView key, std::int64_t at_ms, const MonthUsage& billed);
   std::vector<Slots> slots_;
   std::uint64_t month_gen_ = 1;  // changes whenever the month's maps are cleared
   LabelSet labels_;

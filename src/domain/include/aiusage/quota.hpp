@@ -17,6 +17,7 @@ const char* to_string(Scope scope);
 // Alert thresholds in parts per million of a limit (0.9 -> 900'000), ascending and distinct.
 using Thresholds = std::vector<std::int32_t>;
 inline constexpr std::int32_t kWholeLimitPpm = 1'000'000;
+inline constexpr std::size_t kMaxThresholds = 16;
 Thresholds default_thresholds();  // {0.9, 1.0}
 
 struct QuotaRule {

@@ -5,6 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "aiusage/aggregate.hpp"
@@ -42,15 +45,33 @@ inline constexpr FamilyInfo kHitRatio{
 inline constexpr FamilyInfo kIngest{
     "ai_usage_ingest_records_total",
     "Records received by result; accepted counts every record in the store.", MetricType::Counter};
-inline constexpr FamilyInfo kLimit{"ai_usage_quota_limit",
-                                   "Monthly quota limit (tokens, or cost in the billing currency).",
-                                   MetricType::Gauge};
-inline constexpr FamilyInfo kUsed{"ai_usage_quota_used",
-                                  "Usage counted against the quota in the current calendar month.",
-                                  MetricType::Gauge};
+inline constexpr FamilyInfo kLimit{
+    "ai_usage_quota_limit", "Quota limit of its window (tokens, or cost in the billing currency).",
+    MetricType::Gauge};
+inline constexpr FamilyInfo kUsed{
+    "ai_usage_quota_used",
+    "Usage counted against the quota in its current window (day, ISO week or calendar month).",
+    MetricType::Gauge};
 inline constexpr FamilyInfo kRatio{"ai_usage_quota_usage_ratio",
-                                   "Quota used / limit for the current calendar month (1 = 100 %).",
+                                   "Quota used / limit in its current window (1 = 100 %).",
                                    MetricType::Gauge};
+inline constexpr FamilyInfo kProjected{
+    "ai_usage_quota_projected_usage_ratio",
+    "Quota used / limit projected to the end of the window at the window's rate so far (from its "
+    "first hour on).",
+    MetricType::Gauge};
+inline constexpr FamilyInfo kThreshold{
+    "ai_usage_quota_threshold_reached",
+    "The highest alert threshold (a share of the limit) the quota reached in its current window; "
+    "level is warning below 1, critical from 1.",
+    MetricType::Gauge};
+inline constexpr FamilyInfo kWindowEnd{
+    "ai_usage_quota_window_end_timestamp_seconds",
+    "When the current budget window ends (Unix time), for each window a quota uses.",
+    MetricType::Gauge};
+inline constexpr FamilyInfo kFolded{
+    "ai_usage_metrics_folded_series",
+    "Series summed into an __other__ row by the cardinality limits, by family.", MetricType::Gauge};
 inline constexpr FamilyInfo kBuild{
     "ai_usage_build_info", "Version and revision of this exporter; always 1.", MetricType::Gauge};
 
@@ -76,14 +97,43 @@ void each_label(const SeriesKey& k, const LabelSet& set, Fn&& fn) {
   if (set.user) fn("user", k.user);
 }
 
-// One quota gauge triple: limit, used and used / limit, for one resource.
+// One quota's gauges for one resource (a folded row has no projection).
 struct QuotaSample {
-  const QuotaReport* report;
+  Scope scope;
+  std::string subject;
+  Window window;
   const char* resource;
   double limit, used, ratio;
+  std::optional<double> projected;
 };
 
-// The samples of `reports`, tokens before cost for each.
-std::vector<QuotaSample> quota_samples(const std::vector<QuotaReport>& reports);
+// The highest threshold a quota reached, as a share of the limit ("0.9", "1", "1.25").
+struct ThresholdSample {
+  Scope scope;
+  std::string subject;
+  Window window;
+  std::string threshold;
+  double value;
+  AlertLevel level;
+};
+
+// The quota families of a page. A report is shown on its own when a rule names its subject,
+// when it reached a threshold, or when a resource is at or above `min_ratio_ppm` of its limit;
+// the others are summed (limits and usage, exactly) into subject "__other__" of their scope
+// and window, tokens before cost.
+struct QuotaPage {
+  std::vector<QuotaSample> samples;
+  std::vector<ThresholdSample> thresholds;
+  std::vector<std::pair<Window, std::int64_t>> window_ends;  // ms; filled by the caller
+  std::int64_t folded = 0;  // samples of each of limit, used, ratio summed into "__other__"
+};
+QuotaPage quota_page(const std::vector<QuotaReport>& reports, std::int32_t min_ratio_ppm,
+                     const std::string& currency);
+// The end of the current window of each window a rule of `quotas` uses, ascending by window.
+std::vector<std::pair<Window, std::int64_t>> window_ends(const std::vector<QuotaRule>& quotas,
+                                                         const MonthCalendar& cal,
+                                                         std::int64_t now_ms);
+// The families whose series the quota limits fold, in page order.
+inline constexpr const FamilyInfo* kQuotaFolded[] = {&kLimit, &kUsed, &kRatio};
 
 }  // namespace aiusage::families

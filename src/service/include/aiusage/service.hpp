@@ -37,8 +37,11 @@ using Statistics = Breakdown;
 struct QuotaReport {
   Scope scope = Scope::global;
   std::string subject;
+  Window window = Window::month;
   QuotaStatus status;
   Period period;
+  std::optional<Forecast> forecast;  // none before kForecastMinSpanMs of the window has passed
+  bool configured = false;           // a rule names the subject (not only "*")
 };
 
 struct SubjectAlert {
@@ -85,15 +88,19 @@ class UsageService {
   // the usage families of /metrics are unavailable, and must not be called or shown).
   bool readable() const;
   Statistics statistics(const UsageFilter& filter) const;
-  // Current calendar month of the configured zone; `overrides` replace the configured limits.
+  // The current `window` of the configured zone; `overrides` replace the configured limits.
   QuotaReport quota(Scope scope, const std::string& subject,
-                    const std::optional<QuotaLimits>& overrides = std::nullopt);
+                    const std::optional<QuotaLimits>& overrides = std::nullopt,
+                    Window window = Window::month);
+  // Without `window`: the subject's window with the highest alert (the month when none alerts).
   SubjectAlert alert(Scope scope, const std::string& subject,
-                     const std::optional<QuotaLimits>& overrides = std::nullopt);
-  // Every configured or seen subject at ≥ 90 % of a limit this month.
-  std::vector<SubjectAlert> alerts();
+                     const std::optional<QuotaLimits>& overrides = std::nullopt,
+                     std::optional<Window> window = std::nullopt);
+  // Every configured or seen subject that reached a threshold, once, in its highest window.
+  // `only`: the alerts in that window.
+  std::vector<SubjectAlert> alerts(std::optional<Window> only = std::nullopt);
   CacheHitRate cache_hit_rate(const UsageFilter& filter) const;
-  // Every quota that applies this month (configured subjects and subjects seen).
+  // Every quota that applies now, in every window (configured subjects and subjects seen).
   std::vector<QuotaReport> quota_reports();
 
   // The configuration at startup; prices, quotas, auth and the ingest window come from current().
@@ -111,6 +118,8 @@ class UsageService {
   std::int64_t now_ms() const { return clock_(); }
   // Rolls the month aggregates over when the clock has crossed a month boundary.
   void ensure_current_month();
+  // Same for the month and every day or week window a quota uses (others are not tracked).
+  void ensure_current_windows();
   // The storage pipeline's own metrics: acknowledgement and flush durations, roll-up backlog.
   std::shared_ptr<prometheus::Collectable> storage_collector();
 
