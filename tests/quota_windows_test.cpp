@@ -172,11 +172,11 @@ TEST_CASE("quota windows - thresholds and the window an alert names") {
   for (const auto& a : all["alerts"].GetArray()) CHECK(str(a["window"]) == "day");
   CHECK(get(ts.port(), "/api/v1/alerts?window=week")["alerts"].Size() == 0);
   CHECK(has_line(ts.port(),
-                 "ai_usage_quota_threshold_reached{scope=\"user\",subject=\"u3\",window=\"day\","
-                 "threshold=\"0.8\",level=\"warning\"} 0.8"));
+                 "ai_usage_quota_alert_ratio{scope=\"user\",subject=\"u4\",window=\"day\","
+                 "resource=\"tokens\",threshold=\"0.8\",level=\"warning\"} 0.999"));
   CHECK(has_line(ts.port(),
-                 "ai_usage_quota_threshold_reached{scope=\"user\",subject=\"u5\",window=\"day\","
-                 "threshold=\"1\",level=\"critical\"} 1"));
+                 "ai_usage_quota_alert_ratio{scope=\"user\",subject=\"u5\",window=\"day\","
+                 "resource=\"tokens\",threshold=\"1\",level=\"critical\"} 1"));
 }
 
 TEST_CASE("quota windows - forecast from the window's rate so far") {

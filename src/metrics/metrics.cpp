@@ -130,8 +130,7 @@ PageData gather(UsageService& service,
   });
   d.ingest = service.ingest_counters();
   const std::shared_ptr<const Config> live = service.current();
-  d.quota =
-      quota_page(service.quota_reports(), live->quota_min_ratio_ppm, service.config().currency);
+  d.quota = quota_page(service.quota_reports(), live->quota_min_ratio_ppm);
   d.quota.window_ends = window_ends(live->quotas, service.calendar(), service.now_ms());
   return d;
 }
@@ -160,11 +159,12 @@ bool write_quotas(const QuotaPage& q, PageBuffer& page) {
       if (!page.flush_if_full()) return false;
     }
   }
-  header(out, kThreshold);
-  for (const ThresholdSample& t : q.thresholds) {
-    quota_block(block, t.scope, t.subject, t.window);
-    exposition::label(block, "threshold", t.threshold);
-    exposition::sample(out, kThreshold.name, block, "level", to_string(t.level), t.value);
+  header(out, kAlertRatio);
+  for (const AlertSample& a : q.alerts) {
+    quota_block(block, a.scope, a.subject, a.window);
+    exposition::label(block, "resource", a.resource);
+    exposition::label(block, "threshold", a.threshold);
+    exposition::sample(out, kAlertRatio.name, block, "level", to_string(a.level), a.ratio);
   }
   header(out, kWindowEnd);
   for (const auto& [window, end_ms] : q.window_ends)

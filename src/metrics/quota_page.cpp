@@ -28,11 +28,21 @@ bool at_least(Int128 used, Int128 limit, std::int32_t ppm) {
   return used * kWholeLimitPpm >= limit * ppm;
 }
 
-bool shown_apart(const QuotaReport& r, const Alert& a, std::int32_t min_ppm) {
+// The highest threshold `used` reached of `limit`, if any.
+std::optional<std::int32_t> reached(Int128 used, Int128 limit, const Thresholds& thresholds) {
+  std::optional<std::int32_t> best;
+  for (std::int32_t t : thresholds)
+    if (at_least(used, limit, t)) best = t;  // ascending
+  return best;
+}
+
+bool shown_apart(const QuotaReport& r, std::int32_t min_ppm) {
   const QuotaStatus& s = r.status;
-  return r.configured || a.threshold_ppm ||
-         (s.limits.tokens && at_least(s.usage.tokens, *s.limits.tokens, min_ppm)) ||
-         (s.limits.cost && at_least(s.usage.cost, *s.limits.cost, min_ppm));
+  Thresholds bar = s.limits.thresholds;
+  bar.push_back(min_ppm);
+  auto any = [&](Int128 used, Int128 limit) { return reached(used, limit, bar).has_value(); };
+  return r.configured || (s.limits.tokens && any(s.usage.tokens, *s.limits.tokens)) ||
+         (s.limits.cost && any(s.usage.cost, *s.limits.cost));
 }
 
 std::optional<double> projected(const QuotaReport& r, bool cost) {
@@ -53,20 +63,25 @@ std::string share_text(std::int32_t ppm) {
   return out;
 }
 
-void add_shown(QuotaPage& page, const QuotaReport& r, const Alert& a) {
+void add_resource(QuotaPage& page, const QuotaReport& r, const char* resource, double limit,
+                  double used, Int128 used_exact, Int128 limit_exact, bool cost) {
+  const double ratio = ratio_of(used_exact, limit_exact);
+  page.samples.push_back(
+      {r.scope, r.subject, r.window, resource, limit, used, ratio, projected(r, cost)});
+  if (auto t = reached(used_exact, limit_exact, r.status.limits.thresholds))
+    page.alerts.push_back({r.scope, r.subject, r.window, resource, share_text(*t),
+                           *t >= kWholeLimitPpm ? AlertLevel::critical : AlertLevel::warning,
+                           ratio});
+}
+
+void add_shown(QuotaPage& page, const QuotaReport& r) {
   const QuotaStatus& s = r.status;
   if (s.limits.tokens)
-    page.samples.push_back({r.scope, r.subject, r.window, "tokens",
-                            static_cast<double>(*s.limits.tokens),
-                            static_cast<double>(s.usage.tokens),
-                            ratio_of(s.usage.tokens, *s.limits.tokens), projected(r, false)});
+    add_resource(page, r, "tokens", static_cast<double>(*s.limits.tokens),
+                 static_cast<double>(s.usage.tokens), s.usage.tokens, *s.limits.tokens, false);
   if (s.limits.cost)
-    page.samples.push_back({r.scope, r.subject, r.window, "cost", nanos_to_units(*s.limits.cost),
-                            nanos_to_units(s.usage.cost), ratio_of(s.usage.cost, *s.limits.cost),
-                            projected(r, true)});
-  if (a.threshold_ppm)
-    page.thresholds.push_back({r.scope, r.subject, r.window, share_text(*a.threshold_ppm),
-                               static_cast<double>(*a.threshold_ppm) / kWholeLimitPpm, a.level});
+    add_resource(page, r, "cost", nanos_to_units(*s.limits.cost), nanos_to_units(s.usage.cost),
+                 s.usage.cost, *s.limits.cost, true);
 }
 
 void add_folded(QuotaPage& page, Scope scope, Window window, const Folded& f) {
@@ -81,14 +96,12 @@ void add_folded(QuotaPage& page, Scope scope, Window window, const Folded& f) {
 
 }  // namespace
 
-QuotaPage quota_page(const std::vector<QuotaReport>& reports, std::int32_t min_ratio_ppm,
-                     const std::string& currency) {
+QuotaPage quota_page(const std::vector<QuotaReport>& reports, std::int32_t min_ratio_ppm) {
   QuotaPage page;
   std::map<std::pair<Scope, Window>, Folded> folded;
   for (const QuotaReport& r : reports) {
-    const Alert a = alert_for(r.status, currency);
-    if (shown_apart(r, a, min_ratio_ppm)) {
-      add_shown(page, r, a);
+    if (shown_apart(r, min_ratio_ppm)) {
+      add_shown(page, r);
       continue;
     }
     Folded& f = folded[{r.scope, r.window}];

@@ -17,8 +17,12 @@ What is checked (each prints PASS/FAIL with the reason):
      the AIUsageQuotaExhausted warning reaches the webhook with the expected
      annotations
   2. quota critical: at 101 % the critical alert reaches the webhook and
-     Alertmanager inhibits the warning of the same quota; another user at
-     95 % still gets its (not inhibited) warning at the webhook
+     the warning of the same quota is resolved (only the highest threshold
+     reached is shown); another user at 95 % still gets its warning
+  2a. a week-window quota: its warning carries window="week"
+  2b. projected exhaustion: a quota at (1 + elapsed share) / 2 of its limit
+     in a window that is past its first hour pages
+     AIUsageQuotaProjectedExhaustion, and /api/v1/quota gives exhaustedAt
   3. PromQL: every query of grafana/ai-usage.json (template variables
      substituted) and every recording rule evaluates without error through
      /api/v1/query and returns data; the dashboard's label_values() variables
@@ -37,6 +41,7 @@ nothing failed.
 """
 import argparse
 import ctypes
+import datetime
 import json
 import math
 import os
@@ -313,6 +318,29 @@ subject = "*"
 tokens = {quota}
 
 [[quota]]
+scope = "user"
+subject = "weekly"
+window = "week"
+tokens = 1000
+
+[[quota]]
+scope = "user"
+subject = "fc-day"
+window = "day"
+tokens = 1000000
+
+[[quota]]
+scope = "user"
+subject = "fc-week"
+window = "week"
+tokens = 1000000
+
+[[quota]]
+scope = "user"
+subject = "fc-month"
+tokens = 1000000
+
+[[quota]]
 scope = "project"
 subject = "*"
 tokens = 1000000
@@ -418,6 +446,7 @@ class Env:
             f.write(amcfg)
         self.procs.start("alertmanager", [a.alertmanager, f"--config.file={amcfg_path}",
                                           f"--storage.path={os.path.join(tmp, 'am-data')}",
+                                          "--data.retention=744h",  # as config/alertmanager.yml says
                                           f"--web.listen-address=127.0.0.1:{self.am_port}",
                                           "--cluster.listen-address=", "--log.level=warn"])
 
@@ -533,16 +562,16 @@ class Env:
 
 # ------------------------------------------------------------------ checks
 
-def expect_annotations(alert, severity, subject, pct):
+def expect_annotations(alert, severity, subject, pct, window="month"):
     ann = alert.get("annotations", {})
     if severity == "warning":
-        summary = f"user quota for {subject} (tokens) is {pct} used"
-        desc = (f"The tokens quota of user {subject} is {pct} used this month (warning threshold 90 %). "
-                "Requests beyond 100 % exceed the budget.")
+        summary = f"user quota for {subject} (tokens, {window}) is {pct} used"
+        desc = (f"The tokens quota of user {subject} is {pct} used in the current {window} "
+                "(warning threshold 90%). Requests beyond 100 % exceed the budget.")
     else:
-        summary = f"user quota for {subject} (tokens) is exhausted: {pct} used"
-        desc = (f"The tokens quota of user {subject} is {pct} used this month (critical threshold 100 %). "
-                "The monthly budget is exhausted.")
+        summary = f"user quota for {subject} (tokens, {window}) is exhausted: {pct} used"
+        desc = (f"The tokens quota of user {subject} is {pct} used in the current {window} "
+                f"(critical threshold 100%). The budget of this {window} is exhausted.")
     want = {"summary": summary, "description": desc,
             "runbook_url": "https://github.com/ai-usage-exporter/ai-usage-exporter/blob/main/docs/runbook.md"
                            "#aiusagequotaexhausted"}
@@ -587,21 +616,16 @@ def check_critical(env):
     expect_annotations(alert, "critical", "u1", "101%")
     log(f"101 %: critical for u1 delivered to {path}")
 
-    def inhibited():
-        ws = env.am_alerts(alertname=ALERT, severity="warning", subject="u1")
-        return ws and ws[0]["status"]["inhibitedBy"] and ws[0]
-    try:
-        w = wait_for("Alertmanager to inhibit the u1 warning", inhibited, 8)
-    except Fail as e:
-        raise Fail(f"{e}; Alertmanager has: " + json.dumps(
-            [(a["labels"].get("severity"), a["labels"].get("subject"), a["status"])
-             for a in env.am_alerts(alertname=ALERT)]))
-    if w["status"]["state"] != "suppressed":
-        raise Fail(f"u1 warning is inhibited but in state {w['status']['state']!r}")
-    crit = env.am_alerts(alertname=ALERT, severity="critical", subject="u1")
-    if not crit or crit[0]["fingerprint"] not in w["status"]["inhibitedBy"]:
-        raise Fail(f"u1 warning inhibitedBy {w['status']['inhibitedBy']} is not the u1 critical alert")
-    log("u1 warning is inhibited by the u1 critical alert in Alertmanager")
+    # The exporter shows only the highest threshold reached: the 90 % warning is replaced, so
+    # Alertmanager no longer has it active (resolved, or inhibited by the critical one until
+    # its resolution arrives; the inhibition also mutes the resolved notice).
+    def warning_gone():
+        return all(w["status"]["state"] != "active"
+                   for w in env.am_alerts(alertname=ALERT, severity="warning", subject="u1"))
+    wait_for("Alertmanager to drop the u1 warning next to the critical alert", warning_gone, 10)
+    if env.webhook.find(status="resolved", alertname=ALERT, severity="critical", subject="u1"):
+        raise Fail("the u1 critical alert was resolved while u1 is over its limit")
+    log("u1 warning no longer active once the critical threshold replaced it")
 
     path, alert = wait_for("the u2 warning at the webhook",
                            lambda: env.webhook.find(alertname=ALERT, severity="warning", subject="u2"), 10)
@@ -612,6 +636,50 @@ def check_critical(env):
     if env.webhook.find(alertname=ALERT, severity="critical", subject="u2"):
         raise Fail("critical alert delivered for u2 at 95 %")
     log(f"95 %: warning for u2 delivered to {path}, not inhibited")
+
+
+def check_weekly(env):
+    env.post([env.record("weekly", "wk", "openai", "gpt-4o-mini", 900, 50)])
+    path, alert = wait_for("the weekly-window warning at the webhook",
+                           lambda: env.webhook.find(alertname=ALERT, severity="warning", subject="weekly",
+                                                    window="week", threshold="0.9"), 10)
+    expect_annotations(alert, "warning", "weekly", "95%", window="week")
+    log(f"95 % of a week quota: warning with window=week delivered to {path}")
+
+
+def forecast_window(now):
+    """(window, elapsed share) of a UTC window at least 65 minutes old and at most 99 % through."""
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = day - datetime.timedelta(days=day.weekday())
+    month = day.replace(day=1)
+    next_month = (month + datetime.timedelta(days=32)).replace(day=1)
+    for name, start, end in (("day", day, day + datetime.timedelta(days=1)),
+                             ("week", week, week + datetime.timedelta(days=7)),
+                             ("month", month, next_month)):
+        elapsed = (now - start).total_seconds()
+        share = elapsed / (end - start).total_seconds()
+        if elapsed >= 65 * 60 and share <= 0.99:
+            return name, share
+    return None, None
+
+
+def check_projected(env):
+    window, share = forecast_window(datetime.datetime.now(datetime.timezone.utc))
+    if window is None:
+        raise Fail("no budget window is between its first hour and 99 % through right now")
+    # used share r of the limit with r / share > 1: projected past the limit, not used up yet
+    used = (1 + share) / 2
+    subject = f"fc-{window}"
+    env.post([env.record(subject, "fc", "openai", "gpt-4o-mini", int(used * 1_000_000), 0)])
+    path, alert = wait_for(f"AIUsageQuotaProjectedExhaustion for {subject} at the webhook",
+                           lambda: env.webhook.find(alertname="AIUsageQuotaProjectedExhaustion",
+                                                    subject=subject, window=window, resource="tokens"), 10)
+    status, text = http("GET", f"{env.exporter}/api/v1/quota?userId={subject}&window={window}")
+    q = json.loads(text)
+    if status != 200 or not q.get("projected") or not q["projected"].get("exhaustedAt"):
+        raise Fail(f"/api/v1/quota for {subject}: no projected exhaustion in {text[:300]}")
+    log(f"{window} window {share:.0%} through, {used:.1%} used: projected exhaustion at "
+        f"{q['projected']['exhaustedAt']} delivered to {path}")
 
 
 def _has_data(result):
@@ -718,7 +786,9 @@ def check_data_quality_alerts(env):
 
 CHECKS = [
     ("quota warning at 91 %, nothing at 85 %", check_warning),
-    ("quota critical at 101 % inhibits the warning; 95 % still warns", check_critical),
+    ("quota critical at 101 % replaces the warning; 95 % still warns", check_critical),
+    ("a week-window quota alerts with window=week", check_weekly),
+    ("projected exhaustion alerts before the limit is reached", check_projected),
     ("dashboard queries and recording rules return data", check_promql),
     ("exporter target up without scrape errors", check_target),
     ("unpriced-model and ingest-rejection alerts fire", check_data_quality_alerts),

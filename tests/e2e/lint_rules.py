@@ -7,7 +7,7 @@ Usage: lint_rules.py ALERTS.yml RECORDING.yml RUNBOOK.md
     summary, description and runbook_url annotations
   * every runbook_url anchor exists in the runbook (explicit <a id=...> or the
     GitHub slug of a heading), and every alert name has a runbook section
-  * quota alerts mention scope, subject, resource and the humanized percentage
+  * quota alerts mention scope, subject, window, resource and the humanized percentage
   * recording rule names follow level:metric:operation
 The rule files are parsed with a small indentation-based reader, enough for
 the flat layout used in rules/ (no YAML library needed).
@@ -107,16 +107,15 @@ def main():
             for ann in ("summary", "description"):
                 text = a["annotations"].get(ann, "")
                 for need in ("$labels.scope", "$labels.subject", "$labels.resource",
-                             "$value | humanizePercentage"):
+                             "$labels.window", "$value | humanizePercentage"):
                     if need not in text:
                         err(f"{w}: {ann} does not mention {{{{ {need} }}}}")
     sevs = {}
     for a in alerts:
         sevs.setdefault(a["name"], set()).add(a["labels"].get("severity"))
-    quota = [n for n in sevs if n.startswith("AIUsageQuota")]
-    if len(quota) != 1 or sevs[quota[0]] != {"warning", "critical"}:
-        err(f"expected exactly one quota alert name with warning and critical severities, got "
-            f"{ {n: sorted(s) for n, s in sevs.items() if n in quota} }")
+    if sevs.get("AIUsageQuotaExhausted") != {"warning", "critical"}:
+        err(f"expected AIUsageQuotaExhausted with warning and critical severities, got "
+            f"{sorted(sevs.get('AIUsageQuotaExhausted', set()))}")
 
     records = [r for r in read_rules(rec_path) if r["kind"] == "record"]
     if not records:

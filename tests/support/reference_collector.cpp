@@ -78,10 +78,10 @@ class UsageCollector : public prometheus::Collectable {
     add(ingest, {{"result", "rejected"}}, static_cast<double>(c.rejected));
 
     MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio),
-                 projected = family(kProjected), threshold = family(kThreshold),
+                 projected = family(kProjected), alert = family(kAlertRatio),
                  window_end = family(kWindowEnd), folded = family(kFolded);
     const auto live = service_.current();
-    QuotaPage q = quota_page(service_.quota_reports(), live->quota_min_ratio_ppm, currency);
+    QuotaPage q = quota_page(service_.quota_reports(), live->quota_min_ratio_ppm);
     for (const QuotaSample& s : q.samples) {
       Labels base{{"scope", to_string(s.scope)},
                   {"subject", s.subject},
@@ -92,14 +92,15 @@ class UsageCollector : public prometheus::Collectable {
       add(ratio, base, s.ratio);
       if (s.projected) add(projected, base, *s.projected);
     }
-    for (const ThresholdSample& t : q.thresholds)
-      add(threshold,
-          {{"scope", to_string(t.scope)},
-           {"subject", t.subject},
-           {"window", to_string(t.window)},
-           {"threshold", t.threshold},
-           {"level", to_string(t.level)}},
-          t.value);
+    for (const AlertSample& a : q.alerts)
+      add(alert,
+          {{"scope", to_string(a.scope)},
+           {"subject", a.subject},
+           {"window", to_string(a.window)},
+           {"resource", a.resource},
+           {"threshold", a.threshold},
+           {"level", to_string(a.level)}},
+          a.ratio);
     for (const auto& [w, end_ms] :
          window_ends(live->quotas, service_.calendar(), service_.now_ms()))
       add(window_end, {{"window", to_string(w)}}, static_cast<double>(end_ms) / 1000.0);
@@ -107,7 +108,7 @@ class UsageCollector : public prometheus::Collectable {
       add(folded, {{"family", f->name}}, static_cast<double>(q.folded));
     std::vector<MetricFamily> out;
     for (MetricFamily* f : {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &projected,
-                            &threshold, &window_end, &requests, &tokens, &unpriced, &folded})
+                            &alert, &window_end, &requests, &tokens, &unpriced, &folded})
       out.push_back(std::move(*f));
     return out;
   }

@@ -60,10 +60,10 @@ inline constexpr FamilyInfo kProjected{
     "Quota used / limit projected to the end of the window at the window's rate so far (from its "
     "first hour on).",
     MetricType::Gauge};
-inline constexpr FamilyInfo kThreshold{
-    "ai_usage_quota_threshold_reached",
-    "The highest alert threshold (a share of the limit) the quota reached in its current window; "
-    "level is warning below 1, critical from 1.",
+inline constexpr FamilyInfo kAlertRatio{
+    "ai_usage_quota_alert_ratio",
+    "Quota used / limit of a resource that reached an alert threshold in its current window; "
+    "threshold is the highest reached, level warning below 1 and critical from 1.",
     MetricType::Gauge};
 inline constexpr FamilyInfo kWindowEnd{
     "ai_usage_quota_window_end_timestamp_seconds",
@@ -107,14 +107,16 @@ struct QuotaSample {
   std::optional<double> projected;
 };
 
-// The highest threshold a quota reached, as a share of the limit ("0.9", "1", "1.25").
-struct ThresholdSample {
+// A resource of a quota that reached a threshold: the highest one, as a share of the limit
+// ("0.9", "1", "1.25"), and the ratio used / limit.
+struct AlertSample {
   Scope scope;
   std::string subject;
   Window window;
+  const char* resource;
   std::string threshold;
-  double value;
   AlertLevel level;
+  double ratio;
 };
 
 // The quota families of a page. A report is shown on its own when a rule names its subject,
@@ -123,12 +125,11 @@ struct ThresholdSample {
 // and window, tokens before cost.
 struct QuotaPage {
   std::vector<QuotaSample> samples;
-  std::vector<ThresholdSample> thresholds;
+  std::vector<AlertSample> alerts;
   std::vector<std::pair<Window, std::int64_t>> window_ends;  // ms; filled by the caller
   std::int64_t folded = 0;  // samples of each of limit, used, ratio summed into "__other__"
 };
-QuotaPage quota_page(const std::vector<QuotaReport>& reports, std::int32_t min_ratio_ppm,
-                     const std::string& currency);
+QuotaPage quota_page(const std::vector<QuotaReport>& reports, std::int32_t min_ratio_ppm);
 // The end of the current window of each window a rule of `quotas` uses, ascending by window.
 std::vector<std::pair<Window, std::int64_t>> window_ends(const std::vector<QuotaRule>& quotas,
                                                          const MonthCalendar& cal,
