@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -68,6 +69,40 @@ void parse_ingest(const std::string& src, const toml::table& t, Config& c) {
   if (auto n = t.get("max_future"))
     c.window.max_future_ms = get_bound(src, *n, "ingest.max_future");
   if (auto n = t.get("max_age")) c.window.max_age_ms = get_bound(src, *n, "ingest.max_age");
+}
+
+// A non-empty array of distinct, non-empty attribute names.
+std::vector<std::string> attribute_list(const std::string& src, const toml::node& n,
+                                        const std::string& path) {
+  auto arr = n.as_array();
+  if (!arr || arr->empty())
+    fail(src, n, path + ": expected a non-empty array of attribute names such as [\"user.id\"]");
+  std::vector<std::string> out;
+  for (const auto& v : *arr) {
+    std::string name = get_string(src, v, path);
+    if (name.empty()) fail(src, v, path + ": an attribute name must not be empty");
+    if (std::find(out.begin(), out.end(), name) != out.end())
+      fail(src, v, path + ": \"" + name + "\" is listed twice");
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
+void parse_otlp(const std::string& src, const toml::table& t, Config& c) {
+  check_keys(src, t, "otlp", {"user_attributes", "project_attributes", "default_user"});
+  if (auto n = t.get("user_attributes"))
+    c.otlp.user_attributes = attribute_list(src, *n, "otlp.user_attributes");
+  if (auto n = t.get("project_attributes"))
+    c.otlp.project_attributes = attribute_list(src, *n, "otlp.project_attributes");
+  if (auto n = t.get("default_user")) {
+    c.otlp.default_user = get_string(src, *n, "otlp.default_user");
+    if (c.otlp.default_user.empty()) fail(src, *n, "otlp.default_user: must not be empty");
+    if (c.otlp.default_user == kOtherLabel)
+      fail(src, *n, "otlp.default_user: \"__other__\" is reserved for the sum of labels not shown");
+    if (c.otlp.default_user.size() > kMaxLabelLength)
+      fail(src, *n,
+           "otlp.default_user: must be at most " + std::to_string(kMaxLabelLength) + " bytes");
+  }
 }
 
 void parse_auth(const std::string& src, const toml::table& t, Config& c) {
@@ -309,8 +344,8 @@ void parse_table(const toml::table& root, const std::string& source, const std::
     check_keys(source, root, "", {"pricing", "quota"});
   } else {
     check_keys(source, root, "",
-               {"include", "server", "storage", "billing", "metrics", "ingest", "auth", "pricing",
-                "quota"});
+               {"include", "server", "storage", "billing", "metrics", "ingest", "otlp", "auth",
+                "pricing", "quota"});
     auto section = [&](const char* name) -> const toml::table* {
       auto n = root.get(name);
       if (!n) return nullptr;
@@ -322,6 +357,7 @@ void parse_table(const toml::table& root, const std::string& source, const std::
     if (auto t = section("billing")) parse_billing(source, *t, d);
     if (auto t = section("metrics")) parse_metrics(source, *t, d.config);
     if (auto t = section("ingest")) parse_ingest(source, *t, d.config);
+    if (auto t = section("otlp")) parse_otlp(source, *t, d.config);
     if (auto t = section("auth")) parse_auth(source, *t, d.config);
     if (auto n = root.get("include")) {
       auto arr = n->as_array();

@@ -17,8 +17,19 @@ struct HandlerContext {
 
 using Handler = Response (*)(HandlerContext& c, Exchange& ex, const Principal& who);
 
+// A request refused before its records could be read: counted as one rejected record.
+inline Response refused_request(HandlerContext& c, Response r) {
+  c.service.count_rejected(1);
+  return r;
+}
+
+// A header's media type, lower-cased, without parameters and spaces ("" when absent).
+std::string lower_media_type(const char* header);
+
 // handlers_ingest.cpp
 Response ingest_usage(HandlerContext& c, Exchange& ex, const Principal& who);
+// handlers_otlp.cpp
+Response otlp_traces(HandlerContext& c, Exchange& ex, const Principal& who);
 // handlers_query.cpp
 Response statistics(HandlerContext& c, Exchange& ex, const Principal& who);
 Response cache_hit_rate(HandlerContext& c, Exchange& ex, const Principal& who);

@@ -7,8 +7,6 @@
 
 namespace aiusage {
 
-namespace {
-
 std::string lower_media_type(const char* header) {
   std::string s = header ? header : "";
   s = s.substr(0, s.find(';'));
@@ -17,6 +15,8 @@ std::string lower_media_type(const char* header) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
 }
+
+namespace {
 
 std::optional<BodyFormat> format_of(const char* content_type) {
   const std::string type = lower_media_type(content_type);
@@ -37,11 +37,7 @@ Response ingest_failed(const IngestError& e) {
 }  // namespace
 
 Response ingest_usage(HandlerContext& c, Exchange& ex, const Principal& who) {
-  // A request refused before its records could be read counts as one rejected record.
-  auto refused = [&](Response r) {
-    c.service.count_rejected(1);
-    return r;
-  };
+  auto refused = [&](Response r) { return refused_request(c, std::move(r)); };
   const std::optional<BodyFormat> format = format_of(ex.header("Content-Type"));
   if (!format)
     return refused(

@@ -7,6 +7,7 @@ namespace aiusage {
 std::vector<Route> api_routes(const HttpOptions& options) {
   std::vector<Route> routes = {
       {"POST", "/api/v1/usage", Permission::ingest, ingest_usage},
+      {"POST", "/v1/traces", Permission::ingest, otlp_traces},
       {"GET", "/api/v1/statistics", Permission::read, statistics},
       {"GET", "/api/v1/cache-hit-rate", Permission::read, cache_hit_rate},
       {"GET", "/api/v1/quota", Permission::read, quota},

@@ -12,6 +12,7 @@
 #include "aiusage/digest.hpp"
 #include "aiusage/duration.hpp"
 #include "aiusage/utf8.hpp"
+#include "fields_value.hpp"
 #include "json_stream.hpp"
 #include "record_reader.hpp"
 #include "usage_formats.hpp"
@@ -107,6 +108,12 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
   return errors.total == before && timestamp_given;
 }
 
+void check_project(std::size_t index, const UsageRecord& r, const IngestPolicy& policy,
+                   ErrorSink& errors) {
+  if (policy.project && r.project != *policy.project)
+    errors.add(index, "projectId", "must be \"" + *policy.project + "\" for this token");
+}
+
 IngestError malformed(std::size_t offset, std::string_view what) {
   return IngestError{IngestErrorKind::invalid,
                      "malformed JSON at byte " + std::to_string(offset) + ": " + std::string(what),
@@ -139,6 +146,32 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
   put(r.cached ? "1" : "0");
   put(timestamp_given ? std::to_string(r.timestamp_ms) : "-");
   return to_hex(sha256(canon), 16);
+}
+
+Result<UsageRecord, std::vector<FieldError>> check_record(const RecordFields& f,
+                                                          const IngestPolicy& policy) {
+  using M = FieldsValue::Member;
+  auto text = [](std::string_view s) { return FieldsValue::text(s); };
+  const M usage[] = {{"promptTokens", FieldsValue::integer(f.prompt_tokens)},
+                     {"completionTokens", FieldsValue::integer(f.completion_tokens)},
+                     {"cacheReadTokens", FieldsValue::integer(f.cache_read_tokens)},
+                     {"cacheWriteTokens", FieldsValue::integer(f.cache_write_tokens)}};
+  const M members[] = {
+      {"id", text(f.id)},
+      {"userId", text(f.user)},
+      {"projectId", f.project.empty() ? FieldsValue::null() : text(f.project)},
+      {"provider", text(f.provider)},
+      {"model", text(f.model)},
+      {"usage", FieldsValue::object(usage, std::size(usage))},
+      {"timestamp", f.timestamp_ms ? FieldsValue::integer(*f.timestamp_ms) : FieldsValue::null()}};
+  UsageRecord rec;
+  ErrorSink errors;
+  const bool ts_given =
+      read_record(FieldsValue::object(members, std::size(members)), 0, policy, rec, errors);
+  if (errors.empty()) check_project(0, rec, policy, errors);
+  if (!errors.empty()) return std::move(errors.details);
+  rec.fingerprint = content_fingerprint(rec, ts_given);
+  return rec;
 }
 
 std::size_t ingest_memory_bound(std::size_t body_bytes, std::size_t fast_parse_max_bytes) {
@@ -222,9 +255,7 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
   }
   if (policy.project) {
     ErrorSink foreign;
-    for (std::size_t i = 0; i < records.size(); ++i)
-      if (records[i].project != *policy.project)
-        foreign.add(i, "projectId", "must be \"" + *policy.project + "\" for this token");
+    for (std::size_t i = 0; i < records.size(); ++i) check_project(i, records[i], policy, foreign);
     if (!foreign.empty())
       return IngestError{IngestErrorKind::wrong_project,
                          "this token may only write records of project \"" + *policy.project +

@@ -223,6 +223,9 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
   line(kIngest, "result", "accepted", static_cast<double>(d.accepted));
   line(kIngest, "result", "duplicate", static_cast<double>(d.ingest.duplicate));
   line(kIngest, "result", "rejected", static_cast<double>(d.ingest.rejected));
+  header(out, kOtlpSpans);
+  const auto otlp = otlp_values(d.ingest.otlp);
+  for (int i = 0; i < 4; ++i) line(kOtlpSpans, "result", kOtlpResults[i], otlp[i]);
 
   if (!write_quotas(d.quota, page)) return false;
 

@@ -16,6 +16,7 @@ namespace aiusage {
 struct UsageService::Counters {
   std::atomic<std::int64_t> duplicate{0};
   std::atomic<std::int64_t> rejected{0};
+  std::atomic<std::int64_t> otlp_stored{0}, otlp_duplicate{0}, otlp_skipped{0}, otlp_rejected{0};
 };
 
 namespace {
@@ -47,6 +48,46 @@ IngestError over_limit(const BatchOutcome& o, const StoreLimits& limits,
       "record " + std::to_string(o.over_limit_index) + " " + message + "; nothing was stored",
       {{o.over_limit_index, tokens ? "usage" : "cost", message}},
       std::nullopt};
+}
+
+// Gives each record an id (when it has none), its cost and whether it was priced; returns the
+// indices of records that cost more than one record may.
+std::vector<std::size_t> price(std::vector<UsageRecord>& records, const Config& live) {
+  std::vector<std::size_t> too_large;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    UsageRecord& r = records[i];
+    if (r.id.empty()) r.id = make_uuid();
+    CostQuote q = live.prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
+    if (q.too_large && !r.cached) too_large.push_back(i);
+    r.cost = r.cached ? 0 : q.cost;
+    r.priced = q.priced;
+  }
+  return too_large;
+}
+
+std::string too_costly(const Config& live) {
+  return "costs more than " + format_nanos(kMaxRecordCostNanos, 0) + " " +
+         live.prices.billing_currency() + ", the most one record may cost";
+}
+
+IngestError write_failed(const WriteError& e) {
+  return IngestError{IngestErrorKind::unavailable,
+                     std::string("storage unavailable, ") +
+                         (e.kind == WriteError::Kind::unconfirmed
+                              ? "the batch may be stored; retry it with the same ids: "
+                              : "nothing was stored: ") +
+                         e.message,
+                     {},
+                     std::nullopt};
+}
+
+IngestError read_only(const Storage& storage) {
+  return IngestError{IngestErrorKind::unavailable,
+                     "storage unavailable, nothing was stored: the store is read-only until the "
+                     "disk has room (" +
+                         storage.degraded() + ")",
+                     {},
+                     std::nullopt};
 }
 
 // Keys that are not valid UTF-8 (stored by earlier versions) as to_valid_utf8() makes them, the
@@ -109,12 +150,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   GroupCommitWriter* writer = storage_->writer();
   if (writer == nullptr) {
     counters_->rejected += 1;  // refused before its records were read
-    return IngestError{IngestErrorKind::unavailable,
-                       "storage unavailable, nothing was stored: the store is read-only until the "
-                       "disk has room (" +
-                           storage_->degraded() + ")",
-                       {},
-                       std::nullopt};
+    return read_only(*storage_);
   }
   const std::int64_t now = clock_();
   const std::shared_ptr<const Config> live = current();
@@ -125,17 +161,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   }
   std::vector<UsageRecord>& records = *parsed;
   std::vector<FieldError> too_large;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    UsageRecord& r = records[i];
-    if (r.id.empty()) r.id = make_uuid();
-    CostQuote q = live->prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
-    if (q.too_large && !r.cached)
-      too_large.push_back({i, "usage",
-                           "costs more than " + format_nanos(kMaxRecordCostNanos, 0) + " " +
-                               live->prices.billing_currency() + ", the most one record may cost"});
-    r.cost = r.cached ? 0 : q.cost;
-    r.priced = q.priced;
-  }
+  for (std::size_t i : price(records, *live)) too_large.push_back({i, "usage", too_costly(*live)});
   if (!too_large.empty()) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return IngestError{IngestErrorKind::invalid,
@@ -147,14 +173,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   auto result = writer->submit(records);
   if (!result) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
-    return IngestError{IngestErrorKind::unavailable,
-                       std::string("storage unavailable, ") +
-                           (result.error().kind == WriteError::Kind::unconfirmed
-                                ? "the batch may be stored; retry it with the same ids: "
-                                : "nothing was stored: ") +
-                           result.error().message,
-                       {},
-                       std::nullopt};
+    return write_failed(result.error());
   }
   const BatchOutcome& o = *result;
   if (o.conflict) {
@@ -177,6 +196,62 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   counters_->duplicate += static_cast<std::int64_t>(out.duplicates);
   out.records = std::move(records);
   return out;
+}
+
+Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<UsageRecord> records) {
+  GroupCommitWriter* writer = storage_->writer();
+  if (writer == nullptr) {
+    counters_->rejected += static_cast<std::int64_t>(records.size());
+    return read_only(*storage_);
+  }
+  const std::shared_ptr<const Config> live = current();
+  RecordsOutcome out;
+  out.refused.resize(records.size());
+  out.duplicate.resize(records.size());
+  for (std::size_t i : price(records, *live)) out.refused[i] = "usage: " + too_costly(*live);
+  // The batch is what is left; a record the store refuses leaves it and the rest is submitted
+  // again (the store commits all of a batch or nothing).
+  std::vector<std::size_t> at;
+  std::vector<UsageRecord> batch;
+  for (std::size_t i = 0; i < records.size(); ++i)
+    if (out.refused[i].empty()) at.push_back(i), batch.push_back(records[i]);
+  const std::string currency = live->prices.billing_currency();
+  while (!batch.empty()) {
+    storage_->writable_store()->resolve_series(batch);
+    auto result = writer->submit(batch);
+    if (!result) {
+      counters_->rejected += static_cast<std::int64_t>(records.size());
+      return write_failed(result.error());
+    }
+    const BatchOutcome& o = *result;
+    if (!o.refused()) {
+      for (std::size_t k = 0; k < batch.size(); ++k) {
+        out.duplicate[at[k]] = o.duplicate[k];
+        records[at[k]] = std::move(batch[k]);
+      }
+      break;
+    }
+    const std::size_t k = o.conflict ? o.conflict_index : o.over_limit_index;
+    out.refused[at[k]] =
+        o.conflict
+            ? "id \"" + batch[k].id + "\" was already used for a record with different content"
+            : over_limit(o, storage_->writable_store()->limits(), currency).details[0].message;
+    at.erase(at.begin() + static_cast<std::ptrdiff_t>(k));
+    batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(k));
+  }
+  for (std::size_t i = 0; i < records.size(); ++i)
+    (!out.refused[i].empty() ? out.rejected : out.duplicate[i] ? out.duplicates : out.accepted)++;
+  counters_->duplicate += static_cast<std::int64_t>(out.duplicates);
+  counters_->rejected += static_cast<std::int64_t>(out.rejected);
+  out.records = std::move(records);
+  return out;
+}
+
+void UsageService::count_otlp_spans(const OtlpSpanCounts& spans) {
+  counters_->otlp_stored += spans.stored;
+  counters_->otlp_duplicate += spans.duplicate;
+  counters_->otlp_skipped += spans.skipped;
+  counters_->otlp_rejected += spans.rejected;
 }
 
 namespace {
@@ -362,7 +437,10 @@ CacheHitRate UsageService::cache_hit_rate(const UsageFilter& filter) const {
 void UsageService::count_rejected(std::int64_t records) { counters_->rejected += records; }
 
 IngestCounters UsageService::ingest_counters() const {
-  return {counters_->duplicate.load(), counters_->rejected.load()};
+  return {counters_->duplicate.load(),
+          counters_->rejected.load(),
+          {counters_->otlp_stored.load(), counters_->otlp_duplicate.load(),
+           counters_->otlp_skipped.load(), counters_->otlp_rejected.load()}};
 }
 
 std::shared_ptr<prometheus::Collectable> UsageService::storage_collector() {

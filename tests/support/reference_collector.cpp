@@ -76,6 +76,9 @@ class UsageCollector : public prometheus::Collectable {
     IngestCounters c = service_.ingest_counters();
     add(ingest, {{"result", "duplicate"}}, static_cast<double>(c.duplicate));
     add(ingest, {{"result", "rejected"}}, static_cast<double>(c.rejected));
+    MetricFamily otlp = family(kOtlpSpans);
+    const auto spans = otlp_values(c.otlp);
+    for (int i = 0; i < 4; ++i) add(otlp, {{"result", kOtlpResults[i]}}, spans[i]);
 
     MetricFamily limit = family(kLimit), used = family(kUsed), ratio = family(kRatio),
                  projected = family(kProjected), alert = family(kAlertRatio),
@@ -107,7 +110,7 @@ class UsageCollector : public prometheus::Collectable {
     for (const FamilyInfo* f : kQuotaFolded)
       add(folded, {{"family", f->name}}, static_cast<double>(q.folded));
     std::vector<MetricFamily> out;
-    for (MetricFamily* f : {&build, &cost, &hits, &ingest, &limit, &used, &ratio, &projected,
+    for (MetricFamily* f : {&build, &cost, &hits, &ingest, &otlp, &limit, &used, &ratio, &projected,
                             &alert, &window_end, &requests, &tokens, &unpriced, &folded})
       out.push_back(std::move(*f));
     return out;

@@ -12,6 +12,7 @@
 #include "aiusage/calendar.hpp"
 #include "aiusage/ingest.hpp"
 #include "aiusage/money.hpp"
+#include "aiusage/otlp_mapping.hpp"
 #include "aiusage/pricing.hpp"
 #include "aiusage/quota.hpp"
 #include "aiusage/result.hpp"
@@ -42,6 +43,7 @@ struct Config {
   // one subject="__other__" row per scope and window on /metrics; 0 shows them all.
   std::int32_t quota_min_ratio_ppm = 500'000;
   TimeWindow window;  // [ingest]
+  OtlpOptions otlp;   // [otlp]: POST /v1/traces
   AuthConfig auth;
 };
 

@@ -81,6 +81,20 @@ Result<std::vector<UsageRecord>, IngestError> parse_usage_body(std::string_view 
                                                                BodyFormat format,
                                                                std::int64_t now_ms);
 
+// A record given field by field instead of as JSON (the OTLP receiver), checked by the same rules
+// as a JSON record with these members: our usage keys, the timestamp in epoch milliseconds.
+struct RecordFields {
+  std::string_view id, user, project, provider, model;  // project "": none
+  std::int64_t prompt_tokens = 0, completion_tokens = 0, cache_read_tokens = 0,
+               cache_write_tokens = 0;
+  std::optional<std::int64_t> timestamp_ms;  // nullopt: the time of receipt
+};
+
+// The unpriced record with its fingerprint, or its field errors (named as in the JSON API, index
+// 0), the project binding of `policy` included.
+Result<UsageRecord, std::vector<FieldError>> check_record(const RecordFields& fields,
+                                                          const IngestPolicy& policy);
+
 // Digest of the content a client submitted (not the id, not a defaulted timestamp).
 std::string content_fingerprint(const UsageRecord& record, bool timestamp_given);
 

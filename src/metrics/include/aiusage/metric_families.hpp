@@ -45,6 +45,18 @@ inline constexpr FamilyInfo kHitRatio{
 inline constexpr FamilyInfo kIngest{
     "ai_usage_ingest_records_total",
     "Records received by result; accepted counts every record in the store.", MetricType::Counter};
+inline constexpr FamilyInfo kOtlpSpans{
+    "ai_usage_otlp_spans_total",
+    "Spans of OTLP trace exports (POST /v1/traces) by result; skipped: no token usage.",
+    MetricType::Counter};
+inline constexpr const char* kOtlpResults[] = {"stored", "duplicate", "skipped", "rejected"};
+
+// The counts of kOtlpSpans, in kOtlpResults order.
+inline std::array<double, 4> otlp_values(const OtlpSpanCounts& c) {
+  return {static_cast<double>(c.stored), static_cast<double>(c.duplicate),
+          static_cast<double>(c.skipped), static_cast<double>(c.rejected)};
+}
+
 inline constexpr FamilyInfo kLimit{
     "ai_usage_quota_limit", "Quota limit of its window (tokens, or cost in the billing currency).",
     MetricType::Gauge};

@@ -55,9 +55,28 @@ struct CacheHitRate {
   double rate = 0.0;
 };
 
+// What ingest_records did with each of its records.
+struct RecordsOutcome {
+  std::vector<UsageRecord> records;  // priced; duplicates with their stored cost
+  std::vector<bool> duplicate;       // per record: already stored with the same content
+  std::vector<std::string> refused;  // per record: why it was not stored; "" when it was
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+  std::size_t rejected = 0;
+};
+
+// Spans of OTLP exports by what became of them (ai_usage_otlp_spans_total).
+struct OtlpSpanCounts {
+  std::int64_t stored = 0;
+  std::int64_t duplicate = 0;
+  std::int64_t skipped = 0;  // no token usage
+  std::int64_t rejected = 0;
+};
+
 struct IngestCounters {
   std::int64_t duplicate = 0;
   std::int64_t rejected = 0;
+  OtlpSpanCounts otlp;
 };
 
 class Storage;
@@ -82,6 +101,13 @@ class UsageService {
   // `project` set: every record must belong to it (403 otherwise). 503 while degraded().
   Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format,
                                             const std::optional<std::string>& project = {});
+  // Prices and durably stores records that check_record accepted, each on its own: one that
+  // costs too much, reuses an id with other content or would take the store past its bounds is
+  // refused with its reason, the others stored. 503 (unavailable) while degraded() or when
+  // storage fails.
+  Result<RecordsOutcome, IngestError> ingest_records(std::vector<UsageRecord> records);
+  // Adds to ai_usage_otlp_spans_total.
+  void count_otlp_spans(const OtlpSpanCounts& spans);
   // Why ingest is refused (the store could not be opened for writing); nullopt when it is not.
   std::optional<std::string> degraded() const;
   // Whether the store could be opened at all (else statistics, quota, alerts, cache-hit rate and
