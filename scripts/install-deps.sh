@@ -5,7 +5,7 @@ pkgs=(build-essential cmake pkg-config git ca-certificates curl python3 tzdata o
   prometheus-cpp-dev libcivetweb-dev libsqlitecpp-dev libsqlite3-dev libtomlplusplus-dev
   libhowardhinnant-date-dev rapidjson-dev libssl-dev catch2 libsimdjson-dev nlohmann-json3-dev
   libabsl-dev prometheus prometheus-alertmanager wrk sqlite3 clang-format
-  clang libclang-rt-14-dev systemd)
+  clang libclang-rt-14-dev systemd libprotobuf-dev protobuf-compiler zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -110,13 +110,15 @@ struct Usage {
   std::int64_t prompt = 0;  // input with the cache tokens
 };
 
-Usage read_usage(Attributes a, bool vercel, bool cache_excluded) {
+// The span's usage; nullopt when it has neither an input nor an output count.
+std::optional<Usage> read_usage(Attributes a, bool vercel, bool cache_excluded) {
   Usage u;
   u.input = count(a, vercel ? std::span<const Key>(kAiInput) : kInput);
   u.output = count(a, vercel ? std::span<const Key>(kAiOutput) : kOutput);
   u.cache_read = count(a, vercel ? std::span<const Key>(kAiCacheRead) : kCacheRead);
   u.cache_write = count(a, vercel ? std::span<const Key>(kAiCacheWrite) : kCacheWrite);
   u.reasoning = count(a, vercel ? std::span<const Key>(kAiReasoning) : kReasoning);
+  if (!u.input.present() && !u.output.present()) return std::nullopt;
   for (const Count* c : {&u.input, &u.output, &u.cache_read, &u.cache_write, &u.reasoning})
     if (c->n < 0) throw Rejection{std::string(c->source) + ": must not be negative"};
   u.prompt = u.input.n;
@@ -199,13 +201,14 @@ SpanVerdict map_span(const SpanView& span, const OtlpOptions& options, const Ing
   for (const Attribute& at : a) v6 = v6 || at.key.substr(0, kAiV6Prefix.size()) == kAiV6Prefix;
   const bool cache_excluded =
       vercel && !v6 && (provider.value == "anthropic" || provider.value == "bedrock");
-  Usage usage;
+  std::optional<Usage> read;
   try {
-    usage = read_usage(a, vercel, cache_excluded);
+    read = read_usage(a, vercel, cache_excluded);
   } catch (const Rejection& r) {
     return rejected(span, r.reason);
   }
-  if (!usage.input.present() && !usage.output.present()) return {};
+  if (!read) return {};
+  const Usage& usage = *read;
   if (span.trace_id.empty() || span.span_id.empty() || all_zero(span.trace_id) ||
       all_zero(span.span_id))
     return rejected(span, "traceId must be 16 bytes and spanId 8 bytes, not all zero");
