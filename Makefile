@@ -42,3 +42,6 @@ fuzz: build
 	mkdir -p $(BUILD)/tests/fuzz-corpus
 	$(BUILD)/tests/ingest_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 	  $(BUILD)/tests/fuzz-corpus tests/fuzz/corpus
+	mkdir -p $(BUILD)/tests/otlp-fuzz-corpus
+	$(BUILD)/tests/otlp_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	  $(BUILD)/tests/otlp-fuzz-corpus tests/fuzz/otlp_corpus
