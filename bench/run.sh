@@ -24,7 +24,7 @@ say "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: 
   "on $(df "$OUT" | awk 'NR==2 {print $1}'); $(date -u +%FT%TZ)"
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAIUSAGE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target aiusage_bench ai-usage-exporter >/dev/null
+cmake --build "$BUILD" -j2 --target aiusage_bench otlp_bench ai-usage-exporter >/dev/null
 B=$BUILD/bench/aiusage_bench
 EXPORTER=$BUILD/ai-usage-exporter
 "$B" models >"$OUT/models.txt"
@@ -87,6 +87,11 @@ echo "== batch ingest" >&2
 mkdir -p "$OUT/batch"
 "$B" batch "$OUT/small.db" "$OUT/batch" 100 | collect ""
 rm -rf "$OUT/batch"
+
+echo "== OTLP export vs JSON batch" >&2
+mkdir -p "$OUT/otlp"
+"$BUILD/bench/otlp_bench" "$OUT/otlp" 5 | collect ""
+rm -rf "$OUT/otlp"
 
 echo "== single-record ingest (wrk, c=32)" >&2
 # NAME: wrk against the server on $PORT, one record per POST; prints req/s, p50 and p99 (ms).

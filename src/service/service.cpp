@@ -214,7 +214,7 @@ Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<Usa
   std::vector<std::size_t> at;
   std::vector<UsageRecord> batch;
   for (std::size_t i = 0; i < records.size(); ++i)
-    if (out.refused[i].empty()) at.push_back(i), batch.push_back(records[i]);
+    if (out.refused[i].empty()) at.push_back(i), batch.push_back(std::move(records[i]));
   const std::string currency = live->prices.billing_currency();
   while (!batch.empty()) {
     storage_->writable_store()->resolve_series(batch);
@@ -224,7 +224,7 @@ Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<Usa
       return write_failed(result.error());
     }
     const BatchOutcome& o = *result;
-    if (!o.refused()) {
+    if (!o.refused()) {  // the records move back to their places
       for (std::size_t k = 0; k < batch.size(); ++k) {
         out.duplicate[at[k]] = o.duplicate[k];
         records[at[k]] = std::move(batch[k]);
@@ -236,6 +236,7 @@ Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<Usa
         o.conflict
             ? "id \"" + batch[k].id + "\" was already used for a record with different content"
             : over_limit(o, storage_->writable_store()->limits(), currency).details[0].message;
+    records[at[k]] = std::move(batch[k]);
     at.erase(at.begin() + static_cast<std::ptrdiff_t>(k));
     batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(k));
   }
