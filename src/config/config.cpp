@@ -237,7 +237,19 @@ std::int32_t get_ppm(const std::string& src, const toml::node& node, const std::
 }
 
 void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
-  check_keys(src, t, "metrics", {"labels", "quota_min_ratio"});
+  check_keys(src, t, "metrics", {"labels", "quota_min_ratio", "max_series", "top_k"});
+  if (auto n = t.get("max_series"))
+    c.series_limits.max_series =
+        static_cast<std::size_t>(get_bounded_int(src, *n, "metrics.max_series", kMaxSeriesLimit));
+  if (auto n = t.get("top_k")) {
+    auto k = n->as_table();
+    if (!k) fail(src, *n, "metrics.top_k: expected a table such as { user = 500 }");
+    check_keys(src, *k, "metrics.top_k", {"provider", "model", "project", "user"});
+    for (std::size_t i = 0; i < kSeriesLabels.size(); ++i)
+      if (auto v = k->get(kSeriesLabels[i]))
+        c.series_limits.top_k[i] = static_cast<std::size_t>(get_bounded_int(
+            src, *v, std::string("metrics.top_k.") + kSeriesLabels[i], kMaxSeriesLimit));
+  }
   if (auto n = t.get("quota_min_ratio"))
     c.quota_min_ratio_ppm = get_ppm(src, *n, "metrics.quota_min_ratio", true);
   if (auto n = t.get("labels")) {
@@ -445,6 +457,8 @@ std::optional<std::string> restart_required(const Config& a, const Config& b) {
       {a.labels.project != b.labels.project || a.labels.user != b.labels.user ||
            a.labels.model != b.labels.model,
        "metrics.labels"},
+      {a.series_limits.max_series != b.series_limits.max_series, "metrics.max_series"},
+      {a.series_limits.top_k != b.series_limits.top_k, "metrics.top_k"},
   };
   for (const auto& [differs, name] : checks)
     if (differs) return std::string(name);

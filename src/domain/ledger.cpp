@@ -90,6 +90,10 @@ void add_subjects(WindowUsage& w, SeriesKeyView key, const MonthUsage& billed) {
   w.global += billed;
 }
 
+void note_id(SeriesUsage& u, std::int64_t id) {
+  if (id > 0 && (u.first_id == 0 || id < u.first_id)) u.first_id = id;
+}
+
 bool holds(const Period& p, std::int64_t at_ms) { return at_ms >= p.start_ms && at_ms < p.end_ms; }
 
 }  // namespace
@@ -129,6 +133,7 @@ void Ledger::reset(const SeriesTable& stored, Period month) {
     Slots& s = slots_[row.id];
     s.sums = &slot(key, true);
     s.sums->total += total;
+    note_id(*s.sums, row.id);
     if (period.calls != 0) add_month(s, key, period);
     if (total.unpriced > 0)
       state_.unpriced[{std::string(key.provider), std::string(key.model)}] += total.unpriced;
@@ -190,7 +195,10 @@ void Ledger::apply(const std::vector<const UsageRecord*>& records,
     }
     UsageSums one;
     one.add(r);
-    if (s->sums == nullptr) s->sums = &slot(key);
+    if (s->sums == nullptr) {
+      s->sums = &slot(key);
+      if (i < series.size()) note_id(*s->sums, series[i]);
+    }
     s->sums->total += one;
     if (!r.priced) ++state_.unpriced[{r.provider, r.model}];
     ++state_.records;

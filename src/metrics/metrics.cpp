@@ -67,18 +67,16 @@ struct SeriesSnapshot {
   }
 };
 
-SeriesSnapshot snapshot(const Ledger& ledger, const LabelSet& set) {
+SeriesSnapshot snapshot(const FoldedPage& page, const LabelSet& set) {
   SeriesSnapshot snap;
-  std::size_t series = 0;
-  ledger.read([&](const LedgerState& st) { series = st.series.size(); });
-  snap.rows.reserve(series + series / 16);
-  snap.blocks.reserve((series + series / 16) * 96);
+  snap.rows.reserve(page.rows.size());
+  snap.blocks.reserve(page.rows.size() * 96);
   std::string block;
-  ledger.for_each_series([&](const SeriesKey& key, const SeriesUsage& u) {
-    series_block(block, key, set);
+  for (const SeriesRow& r : page.rows) {
+    series_block(block, r.key, set);
     snap.blocks += block;
-    snap.rows.push_back({u.total, u.month.calls, u.month.cache_hits, snap.blocks.size()});
-  });
+    snap.rows.push_back({r.total, r.month_calls, r.month_hits, snap.blocks.size()});
+  }
   return snap;
 }
 
@@ -110,6 +108,7 @@ struct PageData {
   std::int64_t accepted = 0;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
   IngestCounters ingest;
+  std::int64_t folded = 0, folded_month = 0;  // usage series summed into "__other__" rows
   QuotaPage quota;
   std::vector<MetricFamily> extras;
 };
@@ -123,7 +122,10 @@ PageData gather(UsageService& service,
   d.usage = service.readable();
   if (!d.usage) return d;
   service.ensure_current_windows();
-  d.series = snapshot(service.ledger(), service.config().labels);
+  const FoldedPage folded = folded_series(service);
+  d.series = snapshot(folded, service.config().labels);
+  d.folded = folded.folded;
+  d.folded_month = folded.folded_month;
   service.ledger().read([&](const LedgerState& st) {
     d.accepted = st.records;
     d.unpriced.assign(st.unpriced.begin(), st.unpriced.end());
@@ -256,6 +258,11 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
     if (!page.flush_if_full()) return false;
   }
   header(out, kFolded);
+  for (const FamilyInfo* f : kUsageFolded) {
+    block.clear();
+    line(kFolded, "family", f->name,
+         static_cast<double>(f == &kHitRatio ? d.folded_month : d.folded));
+  }
   for (const FamilyInfo* f : kQuotaFolded) {
     block.clear();
     line(kFolded, "family", f->name, static_cast<double>(d.quota.folded));
@@ -265,6 +272,21 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
 }
 
 }  // namespace
+
+namespace families {
+
+FoldedPage folded_series(UsageService& service) {
+  std::vector<SeriesEntry> entries;
+  std::size_t series = 0;
+  service.ledger().read([&](const LedgerState& st) { series = st.series.size(); });
+  entries.reserve(series + series / 16);
+  service.ledger().for_each_series([&](const SeriesKey& key, const SeriesUsage& u) {
+    entries.push_back({u.first_id, key, u});
+  });
+  return service.series_folder().fold(std::move(entries));
+}
+
+}  // namespace families
 
 bool write_metrics(UsageService& service, const PageSink& sink,
                    std::initializer_list<const prometheus::Collectable*> extras,

@@ -110,6 +110,7 @@ UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits
       clock_(std::move(clock)),
       calendar_(calendar_or_throw(config_.timezone)),
       ledger_(config_.labels),
+      folder_(config_.series_limits),
       counters_(std::make_unique<Counters>()) {
   // The ledger is rebuilt from every store opened: at startup, and when a read-only one is
   // reopened for writing.

@@ -54,23 +54,23 @@ class UsageCollector : public prometheus::Collectable {
     MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
                  unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
     service_.ensure_current_windows();
+    const FoldedPage page = folded_series(service_);
+    for (const SeriesRow& row : page.rows) {
+      if (row.total.calls == 0) continue;
+      const UsageSums& s = row.total;
+      Labels base = series_labels(row.key, set);
+      add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
+      add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
+      const auto values = token_values(s);
+      for (int i = 0; i < 4; ++i) add(tokens, with(base, "token_type", kTokenTypes[i]), values[i]);
+      add(cost, with(base, "currency", currency), nanos_to_units(s.cost));
+    }
+    for (const SeriesRow& row : page.rows)
+      if (row.month_calls > 0)
+        add(hits, series_labels(row.key, set), hit_ratio(row.month_hits, row.month_calls));
     service_.ledger().read([&](const LedgerState& st) {
-      for (const auto& [key, usage] : st.series) {
-        if (usage.total.calls == 0) continue;
-        const UsageSums& s = usage.total;
-        Labels base = series_labels(key, set);
-        add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
-        add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
-        const auto values = token_values(s);
-        for (int i = 0; i < 4; ++i)
-          add(tokens, with(base, "token_type", kTokenTypes[i]), values[i]);
-        add(cost, with(base, "currency", currency), nanos_to_units(s.cost));
-      }
       for (const auto& [key, n] : st.unpriced)
         add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
-      for (const auto& [key, s] : st.series)
-        if (s.month.calls > 0)
-          add(hits, series_labels(key, set), hit_ratio(s.month.cache_hits, s.month.calls));
       add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
     });
     IngestCounters c = service_.ingest_counters();
@@ -107,6 +107,9 @@ class UsageCollector : public prometheus::Collectable {
     for (const auto& [w, end_ms] :
          window_ends(live->quotas, service_.calendar(), service_.now_ms()))
       add(window_end, {{"window", to_string(w)}}, static_cast<double>(end_ms) / 1000.0);
+    for (const FamilyInfo* f : kUsageFolded)
+      add(folded, {{"family", f->name}},
+          static_cast<double>(f == &kHitRatio ? page.folded_month : page.folded));
     for (const FamilyInfo* f : kQuotaFolded)
       add(folded, {{"family", f->name}}, static_cast<double>(q.folded));
     std::vector<MetricFamily> out;

@@ -16,6 +16,7 @@
 #include "aiusage/pricing.hpp"
 #include "aiusage/quota.hpp"
 #include "aiusage/result.hpp"
+#include "aiusage/series_governor.hpp"
 
 namespace aiusage {
 
@@ -39,6 +40,8 @@ struct Config {
   PriceBook prices;
   std::vector<QuotaRule> quotas;
   LabelSet labels;
+  // [metrics] max_series and top_k: the cardinality governor of the usage families.
+  GovernorLimits series_limits;
   // Quotas of "*" rules below this share of a limit (and below every threshold) are summed into
   // one subject="__other__" row per scope and window on /metrics; 0 shows them all.
   std::int32_t quota_min_ratio_ppm = 500'000;

@@ -25,7 +25,9 @@ namespace aiusage {
 struct SeriesUsage {
   UsageSums total;
   UsageSums month;
-  bool operator==(const SeriesUsage&) const = default;
+  // The smallest store series number behind this series (its first-seen order; 0 if unknown).
+  std::int64_t first_id = 0;
+  bool operator==(const SeriesUsage& o) const { return total == o.total && month == o.month; }
 };
 
 // One budget window's usage by subject; an empty period when the window is not tracked.

@@ -5,6 +5,7 @@
 // replays that order makes the same ones and no shown series ever decreases.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ namespace aiusage {
 // Label positions of SeriesKey: provider, model, project, user.
 inline constexpr std::array<const char*, 4> kSeriesLabels = {"provider", "model", "project",
                                                              "user"};
+
+// The largest max_series and top_k a configuration may set.
+inline constexpr std::int64_t kMaxSeriesLimit = 10'000'000;
 
 struct GovernorLimits {
   // Rows of each usage family, the "__other__" rows included (at least 1).

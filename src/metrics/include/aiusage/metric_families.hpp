@@ -146,7 +146,10 @@ QuotaPage quota_page(const std::vector<QuotaReport>& reports, std::int32_t min_r
 std::vector<std::pair<Window, std::int64_t>> window_ends(const std::vector<QuotaRule>& quotas,
                                                          const MonthCalendar& cal,
                                                          std::int64_t now_ms);
-// The families whose series the quota limits fold, in page order.
+// The usage series of `service`'s ledger under its cardinality governor.
+FoldedPage folded_series(UsageService& service);
+// The families whose series the governor folds, and those the quota limits fold, in page order.
+inline constexpr const FamilyInfo* kUsageFolded[] = {&kCost, &kHitRatio, &kRequests, &kTokens};
 inline constexpr const FamilyInfo* kQuotaFolded[] = {&kLimit, &kUsed, &kRatio};
 
 }  // namespace aiusage::families

@@ -17,6 +17,7 @@
 #include "aiusage/ingest.hpp"
 #include "aiusage/ledger.hpp"
 #include "aiusage/quota.hpp"
+#include "aiusage/series_fold.hpp"
 #include "aiusage/store.hpp"
 
 namespace prometheus {
@@ -136,6 +137,8 @@ class UsageService {
   void reload(Config next);
   const MonthCalendar& calendar() const { return calendar_; }
   const Ledger& ledger() const { return ledger_; }
+  // The cardinality governor of the usage families (its decisions last the process).
+  SeriesFolder& series_folder() { return folder_; }
   // For tests: the store as it is now (replaced once if it was opened read-only).
   const Store& store() const;
   IngestCounters ingest_counters() const;
@@ -154,6 +157,7 @@ class UsageService {
   Clock clock_;
   MonthCalendar calendar_;
   Ledger ledger_;
+  SeriesFolder folder_;
   std::unique_ptr<Storage>
       storage_;  // after the ledger: its writer adds to the ledger until stopped
   struct Counters;
