@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -40,19 +42,100 @@ constexpr std::int64_t kSometime = 1'705'312'800'000;  // 2024-01-15T10:00:00Z
 
 }  // namespace
 
+TEST_CASE("pricing - version suffixes") {
+  struct Case {
+    const char* tail;
+    bool suffix;
+  };
+  const Case cases[] = {
+      {"-20241022", true},
+      {"-2024-08-06", true},
+      {"-0613", true},
+      {"-2508", true},
+      {"-001", true},
+      {"-latest", true},
+      {"-v1", true},
+      {"-v2:0", true},
+      {"-v10:12", true},
+      {"@20250929", true},
+      {"@001", true},
+      {"@latest", true},
+      {"-preview-2024-10-01", true},
+      {"-preview-05-06", true},
+      {"-preview-09-2025", true},
+      {"-preview-0827", true},
+      {"-exp-1206", true},
+      {"-exp-20250514", true},
+      {"", false},
+      {"@", false},
+      {"-", false},
+      {"-preview", false},
+      {"-exp", false},
+      {"-preview-001", false},
+      {"-12", false},
+      {"-12345", false},
+      {"-2024-8-06", false},
+      {"-2024-08-06-01", false},
+      {"-0613-preview", false},
+      {"-3-1-2508", false},
+      {"-v", false},
+      {"-v1:", false},
+      {"-v:1", false},
+      {"-vx", false},
+      {"-pro", false},
+      {"-mini", false},
+      {"-deep-research", false},
+      {"-flashx", false},
+      {"-tts", false},
+      {":latest", false},
+      {"-Latest", false},
+      {"_20241022", false},
+      {".1", false},
+      {"-realtime-preview-2024-10-01", false},
+  };
+  for (const Case& c : cases) {
+    INFO("\"" << c.tail << "\"");
+    CHECK(is_version_suffix(c.tail) == c.suffix);
+  }
+}
+
 TEST_CASE("pricing - model matching") {
   // Each entry's input price is a distinct tag so the matched entry is unambiguous.
+  Price kimi = price("moonshot", "kimi-k2", 20 * kUnit);
+  kimi.aliases = {"kimi-k2-instruct", "moonshot-k2"};
+  Price scout = price("groq", "llama-4-scout", 21 * kUnit);
+  scout.match =
+      std::make_shared<const std::regex>("(meta-llama/)?llama-4-scout-17b-16e(-instruct)?");
+  Price maverick = price("groq", "llama-4-maverick", 22 * kUnit);
+  maverick.match = std::make_shared<const std::regex>("llama-4-.*");  // also matches scout ids
+  Price deep = price("openai", "o3-deep-research", 23 * kUnit);
+  deep.aliases = {"o3-dr"};
   const PriceBook book(
       {
           price("anthropic", "claude-3-5-sonnet", 1 * kUnit),
           price("anthropic", "claude-3", 2 * kUnit),
-          price("openai", "gpt-4", 3 * kUnit),
-          price("openai", "gpt-4o", 4 * kUnit),
-          price("openai", "gpt-4-32k", 5 * kUnit),
-          price("local", "model", 6 * kUnit),
-          price("ollama", "*", 7 * kUnit),
-          price("mixed", "*", 8 * kUnit),
-          price("mixed", "foo", 9 * kUnit),
+          price("anthropic", "claude-sonnet-4-5", 3 * kUnit),
+          price("openai", "gpt-4", 4 * kUnit),
+          price("openai", "gpt-4o", 5 * kUnit),
+          price("openai", "gpt-4-32k", 6 * kUnit),
+          price("openai", "gpt-5.4", 7 * kUnit),
+          price("openai", "o3", 8 * kUnit),
+          price("openai", "gpt-4o-realtime-preview", 9 * kUnit),
+          deep,
+          price("zhipu", "glm-4", 10 * kUnit),
+          price("mistral", "mistral-medium", 11 * kUnit),
+          price("mistral", "mistral-medium-3", 12 * kUnit),
+          price("google", "gemini-2.5-flash", 13 * kUnit),
+          price("google", "gemini-1.5-pro", 14 * kUnit),
+          price("google", "gemini-exp", 15 * kUnit),
+          price("local", "model", 16 * kUnit),
+          price("ollama", "*", 17 * kUnit),
+          price("mixed", "*", 18 * kUnit),
+          price("mixed", "foo", 19 * kUnit),
+          price("mixed", "foo-2024", 24 * kUnit),
+          kimi,
+          scout,
+          maverick,
       },
       "USD", {});
 
@@ -64,36 +147,77 @@ TEST_CASE("pricing - model matching") {
   };
   const Case cases[] = {
       {"anthropic", "claude-3-5-sonnet", "claude-3-5-sonnet", "exact"},
-      {"anthropic", "claude-3-5-sonnet-20241022", "claude-3-5-sonnet",
-       "dated snapshot: longest prefix at '-'"},
-      {"anthropic", "claude-3-opus-20240229", "claude-3",
-       "only the shorter prefix ends at a boundary"},
-      {"anthropic", "claude-3-5-sonnetx", "claude-3", "'x' after claude-3-5-sonnet is no boundary"},
-      {"anthropic", "claude-35", nullptr, "'5' after claude-3 is no boundary"},
+      {"anthropic", "claude-3-5-sonnet-20241022", "claude-3-5-sonnet", "-YYYYMMDD"},
+      {"anthropic", "claude-sonnet-4-5@20250929", "claude-sonnet-4-5", "@... (Vertex)"},
+      {"anthropic", "claude-sonnet-4-5-v2:0", "claude-sonnet-4-5", "-vN:M"},
+      {"anthropic", "claude-sonnet-4-5-v1", "claude-sonnet-4-5", "-vN"},
+      {"anthropic", "claude-sonnet-4-5-latest", "claude-sonnet-4-5", "-latest"},
+      {"anthropic", "claude-3-opus-20240229", nullptr, "claude-3 + -opus-...: no family prefix"},
+      {"anthropic", "claude-3-5-sonnet-20241022-v2:0", nullptr, "two suffixes"},
+      {"anthropic", "claude-3-5-sonnetx", nullptr, "no boundary"},
       {"anthropic", "claude", nullptr, "shorter than every entry"},
       {"anthropic", "gpt-4", nullptr, "other provider's entry is not used"},
       {"openai", "gpt-4", "gpt-4", "exact"},
       {"openai", "gpt-4o", "gpt-4o", "exact beats everything"},
-      {"openai", "gpt-4o-2024-08-06", "gpt-4o", "gpt-4o, never gpt-4"},
-      {"openai", "gpt-4-0613", "gpt-4", "snapshot of gpt-4"},
-      {"openai", "gpt-4-32k-0613", "gpt-4-32k", "longest of two prefixes"},
-      {"openai", "gpt-4-32", "gpt-4", "gpt-4-32k is longer than the model"},
-      {"openai", "gpt-4.1", nullptr, "'.' is no boundary"},
-      {"openai", "gpt-4_turbo", nullptr, "'_' is no boundary"},
-      {"openai", "gpt-4/x", nullptr, "'/' is no boundary"},
+      {"openai", "gpt-4o-2024-08-06", "gpt-4o", "-YYYY-MM-DD, and never gpt-4"},
+      {"openai", "gpt-4-0613", "gpt-4", "four digits"},
+      {"openai", "gpt-4-32k-0613", "gpt-4-32k", "snapshot of gpt-4-32k"},
+      {"openai", "gpt-4-32", nullptr, "two digits are no revision"},
+      {"openai", "gpt-4-1106-preview", nullptr, "-preview without a date after it"},
+      {"openai", "gpt-4.1", nullptr, "'.1' is no suffix"},
+      {"openai", "gpt-5.4-pro", nullptr, "-pro is another model"},
+      {"openai", "gpt-5.4-mini", nullptr, "-mini is another model"},
+      {"openai", "gpt-5.4-2026-03-05", "gpt-5.4", "dated gpt-5.4"},
+      {"openai", "o3-deep-research", "o3-deep-research", "exact, not o3"},
+      {"openai", "o3-deep-research-2025-06-26", "o3-deep-research", "dated, not o3"},
+      {"openai", "o3-dr", "o3-deep-research", "alias"},
+      {"openai", "o3-pro", nullptr, "not o3"},
+      {"openai", "gpt-4o-realtime-preview", "gpt-4o-realtime-preview", "exact"},
+      {"openai", "gpt-4o-realtime-preview-2024-10-01", "gpt-4o-realtime-preview", "dated"},
+      {"openai", "gpt-4o-audio-preview", nullptr, "…-audio-… is not gpt-4o"},
+      {"openai", "gpt-4o-search-preview", nullptr, "…-search-… is not gpt-4o"},
+      {"openai", "gpt-4o-mini-tts", nullptr, "…-tts is not gpt-4o"},
+      {"openai", "gpt-4o-image", nullptr, "…-image… is not gpt-4o"},
       {"openai", "GPT-4", nullptr, "model names are case-sensitive"},
       {"openai", "", nullptr, "empty model"},
-      {"local", "model@2024", "model", "'@' is a boundary"},
-      {"local", "model:latest", "model", "':' is a boundary"},
-      {"local", "model-", "model", "boundary as the last character"},
+      {"zhipu", "glm-4", "glm-4", "exact"},
+      {"zhipu", "glm-4-flashx", nullptr, "not glm-4 (138x over)"},
+      {"zhipu", "glm-4-0520", "glm-4", "four digits"},
+      {"mistral", "mistral-medium-3-1-2508", nullptr, "not the 2023 mistral-medium"},
+      {"mistral", "mistral-medium-3-2505", "mistral-medium-3", "mistral-medium-3 + -2505"},
+      {"mistral", "mistral-medium-2312", "mistral-medium", "four digits"},
+      {"mistral", "mistral-medium-latest", "mistral-medium", "-latest"},
+      {"google", "gemini-1.5-pro-001", "gemini-1.5-pro", "three digits"},
+      {"google", "gemini-2.5-flash-preview-05-20", "gemini-2.5-flash", "-preview-MM-DD"},
+      {"google", "gemini-2.5-flash-preview-09-2025", "gemini-2.5-flash", "-preview-MM-YYYY"},
+      {"google", "gemini-2.5-flash-preview", nullptr, "-preview without a date"},
+      {"google", "gemini-2.5-flash-exp", nullptr, "-exp without a date"},
+      {"google", "gemini-2.5-flash-exp-0827", "gemini-2.5-flash", "-exp-MMDD"},
+      {"google", "gemini-2.5-flash-image", nullptr, "…-image… is not gemini-2.5-flash"},
+      {"google", "gemini-2.5-flash-lite", nullptr, "-lite is another model"},
+      {"google", "gemini-exp-1206", "gemini-exp", "four digits"},
+      {"local", "model@2024", "model", "'@' suffix"},
+      {"local", "model:latest", nullptr, "':' tags are no version suffix"},
+      {"local", "model-", nullptr, "a bare '-'"},
       {"local", "mode", nullptr, "prefix of the entry, not the other way round"},
-      {"local", "model2", nullptr, "'2' is no boundary"},
       {"ollama", "llama3:8b", "*", "provider wildcard"},
       {"ollama", "anything at all", "*", "provider wildcard"},
       {"mixed", "foo", "foo", "exact beats '*'"},
-      {"mixed", "foo-bar", "foo", "prefix beats '*'"},
-      {"mixed", "foobar", "*", "no boundary: falls to '*'"},
-      {"mixed", "other", "*", "'*' catches the rest"},
+      {"mixed", "foo-0613", "foo", "suffix beats '*'"},
+      {"mixed", "foo-2024-0613", "foo-2024", "the longer name with a suffix"},
+      {"mixed", "foo-bar", "*", "no suffix: falls to '*'"},
+      {"moonshot", "kimi-k2-instruct", "kimi-k2", "alias"},
+      {"moonshot", "moonshot-k2", "kimi-k2", "alias"},
+      {"moonshot", "kimi-k2-0905", "kimi-k2", "name + suffix"},
+      {"moonshot", "kimi-k2-instruct-0905", nullptr, "aliases match exactly"},
+      {"moonshot", "kimi-k2-thinking", nullptr, "no rule"},
+      {"groq", "llama-4-scout", "llama-4-scout", "exact beats any pattern"},
+      {"groq", "meta-llama/llama-4-scout-17b-16e-instruct", "llama-4-scout", "its pattern"},
+      {"groq", "llama-4-scout-17b-16e", "llama-4-scout", "first pattern in file order"},
+      {"groq", "llama-4-maverick-17b-128e-instruct", "llama-4-maverick", "second pattern"},
+      {"groq", "xllama-4-scout-17b-16e", nullptr, "patterns are anchored at the start"},
+      {"groq", "meta-llama/llama-4-maverick", nullptr, "patterns are anchored at the start"},
+      {"groq", "llama-3-70b", nullptr, "no rule"},
       {"unknown", "gpt-4", nullptr, "unknown provider"},
       {"", "gpt-4", nullptr, "empty provider"},
       {"OpenAI", "gpt-4", nullptr, "provider names are case-sensitive"},
@@ -113,14 +237,17 @@ TEST_CASE("pricing - model matching") {
     }
   }
 
-  SECTION("the order of the price list does not matter") {
+  SECTION("the order of the price list does not matter, except among patterns") {
     std::vector<Price> reversed = book.prices();
     std::reverse(reversed.begin(), reversed.end());
     const PriceBook book2(reversed, "USD", {});
     for (const auto& c : cases) {
       INFO(c.provider << "/" << c.model << ": " << c.why);
       const Price* p = book2.find(c.provider, c.model, kSometime);
-      if (c.expected == nullptr) {
+      if (std::string_view(c.model) == "llama-4-scout-17b-16e") {
+        REQUIRE(p != nullptr);
+        CHECK(p->model == "llama-4-maverick");  // now the first pattern, and it matches
+      } else if (c.expected == nullptr) {
         CHECK(p == nullptr);
       } else {
         REQUIRE(p != nullptr);
@@ -135,10 +262,11 @@ TEST_CASE("pricing - model matching") {
       INFO(c.provider << "/" << c.model << ": " << c.why);
       CostQuote q = book.quote(c.provider, c.model, kSometime, tokens);
       CHECK(q.priced == (c.expected != nullptr));
+      CHECK(q.entry == book.find(c.provider, c.model, kSometime));
+      CHECK(q.tier == nullptr);
       if (c.expected == nullptr) CHECK(q.cost == 0);
       // The matched entry's input price is its tag; output is 0: 1000 × tag / 1e6.
-      if (c.expected != nullptr)
-        CHECK(q.cost == book.find(c.provider, c.model, kSometime)->input / 1000);
+      if (c.expected != nullptr) CHECK(q.cost == q.entry->input / 1000);
     }
   }
 
@@ -160,7 +288,7 @@ TEST_CASE("pricing - effective dates") {
       price("p", "n", 4 * kUnit, 0, kAug6),          // only from 2024-08-06 ...
       price("p", "*", 9 * kUnit),                    // ... before that, the wildcard
       price("q", "late", 5 * kUnit, 0, kAug6),       // nothing before 2024-08-06
-      price("p", "n-mini", 6 * kUnit, 0, kJan2025),  // exact entry from 2025; prefix "n" before
+      price("p", "n-mini", 6 * kUnit, 0, kJan2025),  // exact entry from 2025; "*" before
   };
 
   struct Case {
@@ -177,11 +305,12 @@ TEST_CASE("pricing - effective dates") {
       {"p", "m", kJan2025 - 1, 2 * kUnit, "still the 2024 price"},
       {"p", "m", kJan2025, 3 * kUnit, "the latest price not after the record"},
       {"p", "m", INT64_MAX, 3 * kUnit, "far future"},
-      {"p", "m-2024", kAug6 + 1, 2 * kUnit, "prefix match honours dates too"},
+      {"p", "m-2024", kAug6 + 1, 2 * kUnit, "a version suffix honours dates too"},
       {"p", "n", kAug6 - 1, 9 * kUnit, "before its first date: the less specific '*'"},
-      {"p", "n-x", kAug6 - 1, 9 * kUnit, "prefix not yet in force: '*'"},
+      {"p", "n-0613", kAug6 - 1, 9 * kUnit, "name + suffix not yet in force: '*'"},
+      {"p", "n-0613", kAug6, 4 * kUnit, "name + suffix in force"},
       {"p", "n", kAug6, 4 * kUnit, "in force"},
-      {"p", "n-mini", kJan2025 - 1, 4 * kUnit, "exact entry not yet in force: prefix n"},
+      {"p", "n-mini", kJan2025 - 1, 9 * kUnit, "exact entry not yet in force: '*', never n"},
       {"p", "n-mini", kJan2025, 6 * kUnit, "exact entry in force"},
       {"q", "late", kAug6 - 1, 0, "nothing in force: unpriced"},
       {"q", "late", kAug6, 5 * kUnit, "in force"},

@@ -146,7 +146,11 @@ TEST_CASE("service - a record costing more than the largest amount refuses its b
   Config config = test_config(dir.file("usage.db"));
   // One input token at 10000 XAU per 1M tokens and 10000 USD per XAU costs 1e11 nanos,
   // so 20,000 tokens cost exactly the largest amount (2e6 USD).
-  Price gold{"luxury", "gold", "XAU", kMaxPriceNanos, kMaxPriceNanos, 0, 0, INT64_MIN};
+  Price gold;
+  gold.provider = "luxury";
+  gold.model = "gold";
+  gold.currency = "XAU";
+  gold.input = gold.output = kMaxPriceNanos;
   config.prices = PriceBook({gold}, "USD", {{"XAU", kMaxRateNanos}});
   UsageService service(config, clock.clock());
   auto body = [](const char* id, std::int64_t prompt) {

@@ -1,11 +1,86 @@
 #include "pricing_toml.hpp"
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 
 #include "toml_values.hpp"
 
 namespace aiusage::config_toml {
+
+namespace {
+
+// input and output required; cache_read and cache_write default to this table's input.
+void read_classes(const std::string& src, const toml::table& t, const std::string& path,
+                  ClassPrices& c) {
+  auto required = [&](const char* key) -> const toml::node& {
+    if (auto n = t.get(key)) return *n;
+    fail(src, t, path + "." + key + ": missing");
+  };
+  c.input = get_money(src, required("input"), path + ".input", kMaxPriceNanos);
+  c.output = get_money(src, required("output"), path + ".output", kMaxPriceNanos);
+  c.cache_read = c.cache_write = c.input;
+  if (auto n = t.get("cache_read"))
+    c.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
+  if (auto n = t.get("cache_write"))
+    c.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
+}
+
+// aliases = ["name", ...]: non-empty, distinct names.
+std::vector<std::string> read_aliases(const std::string& src, const toml::node& node,
+                                      const std::string& path) {
+  auto list = node.as_array();
+  if (!list) fail(src, node, path + ": expected an array of model names");
+  std::vector<std::string> out;
+  for (const auto& v : *list) {
+    std::string s = get_string(src, v, path);
+    if (s.empty()) fail(src, v, path + ": must not be empty");
+    if (std::find(out.begin(), out.end(), s) != out.end())
+      fail(src, v, path + ": \"" + s + "\" is listed twice");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// match = "regex": compiled now (ECMAScript), matched against the whole model name.
+std::shared_ptr<const std::regex> read_pattern(const std::string& src, const toml::node& node,
+                                               const std::string& path, const Price& p) {
+  std::string text = get_string(src, node, path);
+  if (text.empty()) fail(src, node, path + ": must not be empty");
+  try {
+    return std::make_shared<const std::regex>(text, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    fail(src, node,
+         path + ": \"" + text + "\" of " + p.provider + "/" + p.model +
+             " is not a valid regular expression (" + e.what() + ")");
+  }
+}
+
+Price read_price(const std::string& src, const toml::table& t, const std::string& path,
+                 const std::string& currency, const MonthCalendar& cal) {
+  check_keys(src, t, path,
+             {"provider", "model", "currency", "input", "output", "cache_read", "cache_write",
+              "effective_from", "aliases", "match"});
+  Price p;
+  auto required = [&](const char* key) -> const toml::node& {
+    if (auto n = t.get(key)) return *n;
+    fail(src, t, path + "." + key + ": missing");
+  };
+  p.provider = get_string(src, required("provider"), path + ".provider");
+  p.model = get_string(src, required("model"), path + ".model");
+  if (p.provider.empty()) fail(src, t, path + ".provider: must not be empty");
+  if (p.model.empty()) fail(src, t, path + ".model: must not be empty");
+  p.currency = currency;
+  if (auto n = t.get("currency")) p.currency = get_string(src, *n, path + ".currency");
+  read_classes(src, t, path, p);
+  if (auto n = t.get("effective_from"))
+    p.effective_from_ms = get_date(src, *n, path + ".effective_from", cal);
+  if (auto n = t.get("aliases")) p.aliases = read_aliases(src, *n, path + ".aliases");
+  if (auto n = t.get("match")) p.match = read_pattern(src, *n, path + ".match", p);
+  return p;
+}
+
+}  // namespace
 
 void parse_prices(const std::string& src, const toml::node& node, const std::string& currency,
                   const MonthCalendar& cal, PriceDraft& d) {
@@ -16,29 +91,7 @@ void parse_prices(const std::string& src, const toml::node& node, const std::str
     const std::string path = "pricing[" + std::to_string(i) + "]";
     auto t = (*arr)[i].as_table();
     if (!t) fail(src, (*arr)[i], path + ": expected a table");
-    check_keys(src, *t, path,
-               {"provider", "model", "currency", "input", "output", "cache_read", "cache_write",
-                "effective_from"});
-    Price p;
-    auto required = [&](const char* key) -> const toml::node& {
-      if (auto n = t->get(key)) return *n;
-      fail(src, *t, path + "." + key + ": missing");
-    };
-    p.provider = get_string(src, required("provider"), path + ".provider");
-    p.model = get_string(src, required("model"), path + ".model");
-    if (p.provider.empty()) fail(src, *t, path + ".provider: must not be empty");
-    if (p.model.empty()) fail(src, *t, path + ".model: must not be empty");
-    p.currency = currency;
-    if (auto n = t->get("currency")) p.currency = get_string(src, *n, path + ".currency");
-    p.input = get_money(src, required("input"), path + ".input", kMaxPriceNanos);
-    p.output = get_money(src, required("output"), path + ".output", kMaxPriceNanos);
-    p.cache_read = p.cache_write = p.input;
-    if (auto n = t->get("cache_read"))
-      p.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
-    if (auto n = t->get("cache_write"))
-      p.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
-    if (auto n = t->get("effective_from"))
-      p.effective_from_ms = get_date(src, *n, path + ".effective_from", cal);
+    Price p = read_price(src, *t, path, currency, cal);
     if (!seen.insert({p.provider, p.model, p.effective_from_ms}).second)
       fail(src, *t, path + ": duplicate price for " + p.provider + "/" + p.model);
     // A later file (the including one) overrides an earlier price for the same model and date.
@@ -58,6 +111,29 @@ void parse_prices(const std::string& src, const toml::node& node, const std::str
   }
 }
 
+namespace {
+
+// An alias names one entry per provider and date, and never another entry's model.
+void check_aliases(const PriceDraft& d) {
+  std::map<std::tuple<std::string, std::string, std::int64_t>, std::size_t> names;
+  for (std::size_t k = 0; k < d.prices.size(); ++k) {
+    const Price& p = d.prices[k];
+    names.insert({{p.provider, p.model, p.effective_from_ms}, k});
+  }
+  for (std::size_t k = 0; k < d.prices.size(); ++k) {
+    const Price& p = d.prices[k];
+    for (const std::string& a : p.aliases) {
+      auto [it, fresh] = names.insert({{p.provider, a, p.effective_from_ms}, k});
+      if (!fresh)
+        throw ConfigError{d.sources[k] + ": pricing.aliases: \"" + a + "\" of " + p.provider + "/" +
+                          p.model + " already names " + p.provider + "/" +
+                          d.prices[it->second].model + " (" + d.sources[it->second] + ")"};
+    }
+  }
+}
+
+}  // namespace
+
 PriceBook assemble_prices(PriceDraft& d, const std::string& currency) {
   for (std::size_t k = 0; k < d.prices.size(); ++k) {
     const Price& p = d.prices[k];
@@ -65,6 +141,7 @@ PriceBook assemble_prices(PriceDraft& d, const std::string& currency) {
       throw ConfigError{d.sources[k] + ": pricing.currency: no exchange rate for " + p.currency +
                         " in billing.rates (billing currency is " + currency + ")"};
   }
+  check_aliases(d);
   return PriceBook(std::move(d.prices), currency, std::move(d.rates));
 }
 

@@ -6,19 +6,69 @@ namespace aiusage {
 
 namespace {
 
-bool is_boundary(char c) { return c == '-' || c == '@' || c == ':'; }
+bool all_digits(std::string_view s, std::size_t n) {
+  return s.size() == n &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
-// 0 = no match; otherwise a rank where higher is more specific.
-std::size_t match_rank(std::string_view configured, std::string_view model) {
-  if (configured == "*") return 1;
-  if (configured == model) return SIZE_MAX;
-  if (model.size() > configured.size() && model.substr(0, configured.size()) == configured &&
-      is_boundary(model[configured.size()]))
-    return 2 + configured.size();
+// Digits and dashes in the shape of `form` ('d' a digit, '-' itself).
+bool shaped(std::string_view s, std::string_view form) {
+  if (s.size() != form.size()) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (form[i] == '-' ? s[i] != '-' : (s[i] < '0' || s[i] > '9')) return false;
+  }
+  return true;
+}
+
+// A date or revision segment: 20241022, 2024-08-06, 0613, 001.
+bool is_revision(std::string_view s) {
+  return all_digits(s, 8) || shaped(s, "dddd-dd-dd") || all_digits(s, 4) || all_digits(s, 3);
+}
+
+// A date after -preview or -exp: 20250514, 2025-05-14, 0514, 05-14, 09-2025.
+bool is_preview_date(std::string_view s) {
+  return all_digits(s, 8) || shaped(s, "dddd-dd-dd") || all_digits(s, 4) || shaped(s, "dd-dd") ||
+         shaped(s, "dd-dddd");
+}
+
+// "vN" or "vN:M".
+bool is_v_revision(std::string_view s) {
+  if (s.size() < 2 || s[0] != 'v') return false;
+  s.remove_prefix(1);
+  std::size_t colon = s.find(':');
+  auto digits = [](std::string_view d) { return !d.empty() && all_digits(d, d.size()); };
+  if (colon == std::string_view::npos) return digits(s);
+  return digits(s.substr(0, colon)) && digits(s.substr(colon + 1));
+}
+
+// How specific a match is; 0 = none. Exact > name + version suffix (longer name first) > alias >
+// pattern > "*". Patterns are tried only when `patterns` is set.
+std::uint64_t match_rank(const Price& p, std::string_view model, bool patterns) {
+  constexpr std::uint64_t kExact = 5ULL << 32, kSuffix = 4ULL << 32, kAlias = 3ULL << 32,
+                          kPattern = 2ULL << 32, kWildcard = 1ULL << 32;
+  if (p.model == model) return kExact;
+  if (p.model == "*") return kWildcard;
+  if (model.size() > p.model.size() && model.substr(0, p.model.size()) == p.model &&
+      is_version_suffix(model.substr(p.model.size())))
+    return kSuffix + p.model.size();
+  if (std::find(p.aliases.begin(), p.aliases.end(), model) != p.aliases.end()) return kAlias;
+  if (patterns && p.match && std::regex_match(model.begin(), model.end(), *p.match))
+    return kPattern;
   return 0;
 }
 
 }  // namespace
+
+bool is_version_suffix(std::string_view tail) {
+  if (tail.size() >= 2 && tail[0] == '@') return true;
+  if (tail.size() < 2 || tail[0] != '-') return false;
+  std::string_view s = tail.substr(1);
+  if (s == "latest" || is_revision(s) || is_v_revision(s)) return true;
+  for (std::string_view word : {"preview-", "exp-"}) {
+    if (s.substr(0, word.size()) == word && is_preview_date(s.substr(word.size()))) return true;
+  }
+  return false;
+}
 
 PriceBook::PriceBook(std::vector<Price> prices, std::string billing_currency,
                      std::map<std::string, Nanos> rates)
@@ -34,22 +84,27 @@ PriceBook::PriceBook(std::vector<Price> prices, std::string billing_currency,
 
 const Price* PriceBook::find(std::string_view provider, std::string_view model,
                              std::int64_t at_ms) const {
-  const Price* best = nullptr;
-  std::size_t best_rank = 0;
   // Only the provider's prices, in file order (a full scan cost ~0.3 us per record).
   auto name = [this](std::size_t i) { return std::string_view(prices_[i].provider); };
   auto first = std::lower_bound(by_provider_.begin(), by_provider_.end(), provider,
                                 [&](std::size_t i, std::string_view v) { return name(i) < v; });
   auto last = std::upper_bound(first, by_provider_.end(), provider,
                                [&](std::string_view v, std::size_t i) { return v < name(i); });
-  for (auto it = first; it != last; ++it) {
-    const Price& p = prices_[*it];
-    if (p.effective_from_ms > at_ms) continue;
-    std::size_t rank = match_rank(p.model, model);
-    if (rank == 0) continue;
-    if (rank > best_rank || (rank == best_rank && p.effective_from_ms > best->effective_from_ms)) {
-      best = &p;
-      best_rank = rank;
+  const Price* best = nullptr;
+  std::uint64_t best_rank = 0;
+  // Patterns (regex, the slowest rule) only when no cheaper rule above "*" matched.
+  for (bool patterns : {false, true}) {
+    if (patterns && best_rank > (1ULL << 32)) break;
+    for (auto it = first; it != last; ++it) {
+      const Price& p = prices_[*it];
+      if (p.effective_from_ms > at_ms) continue;
+      std::uint64_t rank = match_rank(p, model, patterns);
+      if (rank == 0) continue;
+      if (rank > best_rank ||
+          (rank == best_rank && p.effective_from_ms > best->effective_from_ms)) {
+        best = &p;
+        best_rank = rank;
+      }
     }
   }
   return best;
@@ -58,20 +113,26 @@ const Price* PriceBook::find(std::string_view provider, std::string_view model,
 CostQuote PriceBook::quote(std::string_view provider, std::string_view model, std::int64_t at_ms,
                            const TokenCounts& tokens) const {
   const Price* p = find(provider, model, at_ms);
-  if (p == nullptr) return {0, false};
+  if (p == nullptr) return {};
+  const std::int64_t prompt = tokens.input + tokens.cache_read + tokens.cache_write;
+  const PriceTier* tier = nullptr;
+  for (const PriceTier& t : p->tiers) {
+    if (prompt > t.above_prompt_tokens) tier = &t;  // ascending: the last one exceeded
+  }
+  const ClassPrices& c = tier ? static_cast<const ClassPrices&>(*tier) : *p;
   // Bounded by kMaxTokens × kMaxPriceNanos × 4 × kMaxRateNanos < 2^127.
-  Int128 sum = static_cast<Int128>(tokens.input) * p->input +
-               static_cast<Int128>(tokens.cache_read) * p->cache_read +
-               static_cast<Int128>(tokens.cache_write) * p->cache_write +
-               static_cast<Int128>(tokens.output) * p->output;
+  Int128 sum = static_cast<Int128>(tokens.input) * c.input +
+               static_cast<Int128>(tokens.cache_read) * c.cache_read +
+               static_cast<Int128>(tokens.cache_write) * c.cache_write +
+               static_cast<Int128>(tokens.output) * c.output;
   Int128 den = 1'000'000;
   if (p->currency != billing_currency_) {
     sum *= rates_.at(p->currency);
     den *= kNanosPerUnit;
   }
   Int128 cost = div_round_half_even(sum, den);
-  if (cost > kMaxRecordCostNanos) return {0, true, true};
-  return {static_cast<Nanos>(cost), true};
+  if (cost > kMaxRecordCostNanos) return {0, true, true, p, tier};
+  return {static_cast<Nanos>(cost), true, false, p, tier};
 }
 
 }  // namespace aiusage
