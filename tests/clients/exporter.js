@@ -7,7 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 // Starts BIN with a config that includes the repository's pricing.toml; resolves to
-// {port, base, dir, stop(), log()} once the log line `msg=listening … port=N` appears.
+// {port, base, dir, stop(), log()} (stop also removes DIR) once the log line `msg=listening … port=N` appears.
 function startExporter(bin, repo) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aiusage-clients-'));
   const config = path.join(dir, 'config.toml');
@@ -18,9 +18,12 @@ function startExporter(bin, repo) {
   const child = spawn(bin, ['--config', config, '--web.listen-address', '127.0.0.1:0',
     '--storage.path', path.join(dir, 'usage.db')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
+  const running = () => child.exitCode === null && child.signalCode === null;
+  process.on('exit', () => running() && child.kill('SIGKILL')); // never outlive the test
   const stop = () => new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
+    const done = () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); };
+    if (!running()) return done();
+    child.once('exit', done);
     child.kill('SIGTERM');
   });
   return new Promise((resolve, reject) => {

@@ -187,64 +187,110 @@ async function checkMetrics(base, expected) {
 async function totals(base, db) {
   const s = await getJson(`${base}/api/v1/statistics?projectId=${PROJECT}`);
   const rows = Number(execFileSync('sqlite3', [db, 'select count(*) from ai_usage']).toString().trim());
-  return { calls: s.totalCalls, tokens: s.totalTokens, cacheRead: s.cacheReadTokens, nanos: BigInt(s.totalCostNanos), rows };
+  return { calls: s.totalCalls, tokens: s.totalTokens, cacheRead: s.cacheReadTokens,
+    nanos: BigInt(s.totalCostNanos), rows };
+}
+
+// The instrumented calls and hand-made spans, exported once by each encoding; returns the
+// spans, the expected record of each case, and the totals and metrics after the export.
+async function firstExport(ctx, client) {
+  const json = await phase('json', JsonExporter, ctx.base, client);
+  const proto = await phase('proto', ProtoExporter, ctx.base, client);
+  check('the fake provider served every instrumented call', () => {
+    assert.deepEqual(ctx.fake.requests, CASES.filter((c) => c.api !== 'manual').map((c) => c.name));
+  });
+  const expected = [...json.pairs, ...proto.pairs]
+    .map(([c, s]) => [c, expectedRecord(c, s, ctx.pricing, ctx.today)]);
+  check('every batch export succeeded, no partial success or error logged', () => {
+    assert.equal(json.flushError || proto.flushError, null);
+    for (const r of [...json.results, ...proto.results]) assert.equal(r.code, 0, String(r.error));
+    assert.ok(json.results.length >= 1 && proto.results.length >= 1);
+    assert.deepEqual(warnings, []);
+  });
+  await checkRecords(ctx.base, expected);
+  const metrics = await checkMetrics(ctx.base, expected);
+  const stored = expected.filter(([, e]) => e).length;
+  const sums = await totals(ctx.base, ctx.db);
+  check('totals of the first export', () => {
+    assert.equal(sums.calls, stored);
+    assert.equal(sums.rows, stored);
+    assert.equal(sums.nanos, expected.reduce((a, [, e]) => a + (e ? e.nanos : 0n), 0n));
+    const otlp = (result) => sample(metrics, 'ai_usage_otlp_spans_total', { result });
+    assert.equal(otlp('stored'), stored);
+    assert.equal(otlp('skipped'), CASES.length - stored);
+    assert.equal(otlp('duplicate') + otlp('rejected'), 0);
+  });
+  await json.provider.shutdown();
+  await proto.provider.shutdown();
+  return { spans: [...json.spans, ...proto.spans], expected, stored, sums, metrics };
+}
+
+// Every span again, gzip-compressed, through both encodings (an exporter's retry, and the other
+// decoder for each span): all duplicates, nothing stored twice, every record unchanged.
+async function reExport(ctx, first) {
+  for (const Exporter of [JsonExporter, ProtoExporter]) {
+    const ex = new Exporter({ url: `${ctx.base}/v1/traces`, compression: 'gzip', timeoutMillis: 10000 });
+    const r = await exportOnce(ex, first.spans);
+    check('a gzip re-export succeeds', () => assert.equal(r.code, 0, String(r.error)));
+    await ex.shutdown();
+  }
+  const sums = await totals(ctx.base, ctx.db);
+  check('a re-export stores nothing twice', () => assert.deepEqual(sums, first.sums));
+  await checkRecords(ctx.base, first.expected);
+  const after = await checkMetrics(ctx.base, first.expected);
+  check('a re-export counts duplicates', () => {
+    const dup = (m) => sample(m, 'ai_usage_ingest_records_total', { result: 'duplicate' });
+    assert.equal(dup(after) - dup(first.metrics), 2 * first.stored);
+    const otlp = (result) => sample(after, 'ai_usage_otlp_spans_total', { result });
+    assert.equal(otlp('stored'), first.stored);
+    assert.equal(otlp('duplicate'), 2 * first.stored);
+    assert.equal(otlp('skipped'), 3 * (CASES.length - first.stored));
+    assert.equal(otlp('rejected'), 0);
+    assert.deepEqual(warnings, []);
+  });
+  return after;
+}
+
+// A span whose cache reads exceed its input is refused in partial_success, which each real
+// exporter reads from the answer in its own encoding and logs; nothing is stored.
+async function rejection(ctx, first, before) {
+  const memory = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': PROJECT }),
+    spanProcessors: [new SimpleSpanProcessor(memory)] });
+  await run({ api: 'manual', user: 'mallory', model: MINI, usage: { prompt: 100, cached: 6000, completion: 1 } },
+    null, provider.getTracer('clients-test-manual'));
+  for (const Exporter of [JsonExporter, ProtoExporter]) {
+    const ex = new Exporter({ url: `${ctx.base}/v1/traces`, timeoutMillis: 10000 });
+    const r = await exportOnce(ex, memory.getFinishedSpans());
+    check('a partial success is a success', () => assert.equal(r.code, 0, String(r.error)));
+    await ex.shutdown();
+  }
+  const sums = await totals(ctx.base, ctx.db);
+  const m = await getMetrics(ctx.base);
+  check('both exporters log the rejected span; nothing stored', () => {
+    assert.equal(warnings.length, 2, warnings.join('\n'));
+    for (const w of warnings) assert.match(w, /^Received Partial Success response: .*"rejectedSpans":"?1"?/);
+    warnings.length = 0;
+    assert.deepEqual(sums, first.sums);
+    const otlp = (samples, result) => sample(samples, 'ai_usage_otlp_spans_total', { result });
+    assert.equal(otlp(m, 'rejected') - otlp(before, 'rejected'), 2);
+  });
 }
 
 async function main() {
   assert.equal(process.argv.length, 4, 'usage: node otel_js_test.js EXPORTER_BIN REPO_ROOT');
   const [bin, repo] = process.argv.slice(2).map((p) => path.resolve(p));
-  const pricing = readPricing(path.join(repo, 'config', 'pricing.toml'));
-  const today = new Date().toISOString().slice(0, 10);
   const fixtures = Object.fromEntries(CASES.map((c) => [c.name, { name: c.name, responseModel: c.model, usage: c.usage }]));
   const fake = await startFakeOpenAI(fixtures);
   const exporter = await startExporter(bin, repo);
   try {
+    const ctx = { base: exporter.base, db: path.join(exporter.dir, 'usage.db'), fake,
+      pricing: readPricing(path.join(repo, 'config', 'pricing.toml')),
+      today: new Date().toISOString().slice(0, 10) };
     const client = new OpenAI({ apiKey: 'sk-test', baseURL: fake.url, maxRetries: 0 });
-    const json = await phase('json', JsonExporter, exporter.base, client);
-    const proto = await phase('proto', ProtoExporter, exporter.base, client);
-    check('the fake provider served every instrumented call', () => {
-      assert.deepEqual(fake.requests, CASES.filter((c) => c.api !== 'manual').map((c) => c.name));
-    });
-    const spans = [...json.spans, ...proto.spans];
-    const expected = [...json.pairs, ...proto.pairs].map(([c, s]) => [c, expectedRecord(c, s, pricing, today)]);
-    check('every batch export succeeded, no partial success or error logged', () => {
-      assert.equal(json.flushError || proto.flushError, null);
-      for (const r of [...json.results, ...proto.results]) assert.equal(r.code, 0, String(r.error));
-      assert.ok(json.results.length >= 1 && proto.results.length >= 1);
-      assert.deepEqual(warnings, []);
-    });
-    await checkRecords(exporter.base, expected);
-    const before = await checkMetrics(exporter.base, expected);
-    const stored = expected.filter(([, e]) => e).length;
-    const first = await totals(exporter.base, path.join(exporter.dir, 'usage.db'));
-    check('totals of the first export', () => {
-      assert.equal(first.calls, stored);
-      assert.equal(first.rows, stored);
-      assert.equal(first.nanos, expected.reduce((a, [, e]) => a + (e ? e.nanos : 0n), 0n));
-    });
-
-    // Every span again through both encodings: an exporter's retry, and the other decoder.
-    for (const ex of [json.exporter, proto.exporter]) {
-      const r = await exportOnce(ex, spans);
-      check('a re-export succeeds', () => assert.equal(r.code, 0, String(r.error)));
-    }
-    const again = await totals(exporter.base, path.join(exporter.dir, 'usage.db'));
-    check('a re-export stores nothing twice', () => assert.deepEqual(again, first));
-    await checkRecords(exporter.base, expected);
-    const after = await checkMetrics(exporter.base, expected);
-    check('a re-export counts duplicates', () => {
-      const dup = (m) => sample(m, 'ai_usage_ingest_records_total', { result: 'duplicate' });
-      assert.equal(dup(after) - dup(before), 2 * stored);
-      const otlp = (m, result) => sample(m, 'ai_usage_otlp_spans_total', { result });
-      assert.equal(otlp(before, 'stored'), stored);
-      assert.equal(otlp(after, 'stored'), stored);
-      assert.equal(otlp(after, 'duplicate') - otlp(before, 'duplicate'), 2 * stored);
-      assert.equal(otlp(after, 'skipped'), 3 * (CASES.length - stored));
-      assert.equal(otlp(after, 'rejected'), 0);
-      assert.deepEqual(warnings, []);
-    });
-    await json.provider.shutdown();
-    await proto.provider.shutdown();
+    const first = await firstExport(ctx, client);
+    const after = await reExport(ctx, first);
+    await rejection(ctx, first, after);
   } finally {
     await exporter.stop();
     fake.server.close();
