@@ -33,7 +33,7 @@
 #include "aiusage/ingest.hpp"
 #include "aiusage/ledger.hpp"
 #include "aiusage/service.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "json_out.hpp"
 #include "support/http_client.hpp"
 
@@ -111,11 +111,11 @@ std::int64_t now_ms() {
       .count();
 }
 
-// gen DB RECORDS: RECORDS records over the 365 days before now, through Store::commit and
-// Store::roll_up.
+// gen DB RECORDS: RECORDS records over the 365 days before now, through SqliteStore::commit and
+// SqliteStore::roll_up.
 int gen(const std::string& path, std::int64_t count) {
   Population pop;
-  Store store({path, false});
+  SqliteStore store({path, false});
   std::mt19937_64 rng(20261127);
   const std::int64_t end = now_ms(), span = 365LL * 24 * 3'600'000, start = end - span;
   constexpr std::size_t kBatch = 500'000;  // big transactions: few rollup updates per record
@@ -318,8 +318,9 @@ int stats(const std::string& path, int reps) {
   config.storage_path = path;
   UsageService service(config);
   // The last whole UTC month, and the same month in UTC+08:00 (ends cut through buckets).
-  const std::int64_t start = floor_utc_month(floor_utc_month(now_ms()) - 1);
-  const std::int64_t end = next_utc_month(start);
+  const MonthCalendar utc = MonthCalendar::utc();
+  const Period last_month = utc.month_of(utc.month_of(now_ms()).start_ms - 1);
+  const std::int64_t start = last_month.start_ms, end = last_month.end_ms;
   UsageFilter month;
   month.start_ms = start;
   month.end_ms = end;
@@ -432,14 +433,15 @@ double plain_insert_ms(const std::string& start_db, const std::string& path,
   return ms_since(t0);
 }
 
-// The store's part alone, on one thread: Store::commit of the same rows in 1000-record batches into
-// a copy of START_DB, then Ledger::apply; milliseconds for each (no HTTP, JSON or roll-up).
+// The store's part alone, on one thread: SqliteStore::commit of the same rows in 1000-record
+// batches into a copy of START_DB, then Ledger::apply; milliseconds for each (no HTTP, JSON or
+// roll-up).
 std::pair<double, double> store_only_ms(const std::string& start_db, const std::string& path,
                                         std::vector<UsageRecord> rows) {
   std::filesystem::copy_file(start_db, path);
   std::filesystem::copy_file(start_db + "-rollups", path + "-rollups");
   ::sync();
-  Store store({path, true});
+  SqliteStore store({path, true});
   const Config config = default_config();
   Ledger ledger(config.labels);
   const Period month = MonthCalendar::make(config.timezone)->month_of(now_ms());

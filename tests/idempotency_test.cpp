@@ -17,7 +17,8 @@
 #include "aiusage/calendar.hpp"
 #include "aiusage/digest.hpp"
 #include "aiusage/ingest.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/range_plan.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "support/answers.hpp"
 #include "support/http_client.hpp"
 #include "support/live_server.hpp"
@@ -251,7 +252,7 @@ TEST_CASE("idempotency - batches of one transaction and separate commits, in the
     for (const Case& c : cases) {
       CAPTURE(placement, c.first_project, c.second_project, c.first_content, c.second_content);
       TempDir dir;
-      Store store({dir.file("usage.db"), false});
+      SqliteStore store({dir.file("usage.db"), false});
       const UsageRecord first = make_record("req-42", c.first_project, c.first_content, 111);
       const UsageRecord second = make_record("req-42", c.second_project, c.second_content, 999);
       std::vector<UsageRecord> a{first}, b{second};
@@ -291,7 +292,7 @@ TEST_CASE("idempotency - batches of one transaction and separate commits, in the
 
 TEST_CASE("idempotency - a duplicate carries the cost stored for its own project's record") {
   TempDir dir;
-  Store store({dir.file("usage.db"), false});
+  SqliteStore store({dir.file("usage.db"), false});
   auto commit = [&](UsageRecord r) {
     std::vector<UsageRecord> batch{std::move(r)};
     std::vector<UsageRecord>* batches[] = {&batch};
@@ -400,7 +401,7 @@ TEST_CASE("idempotency - a version 5 store keeps every record and its rollups, i
       ins.exec();
       if (seq == 4) continue;  // not rolled up
       for (auto [table, bucket] : {std::pair{"usage_hourly", ts - ts % 3'600'000},
-                                   std::pair{"usage_monthly", floor_utc_month(ts)}}) {
+                                   std::pair{"usage_monthly", month_bucket(ts)}}) {
         SQLite::Statement up(
             r, std::string("INSERT INTO ") + table + " VALUES (?, ?, 1, 0, 0, ?, 100, 0, 0, 0, ?)");
         SQLite::bind(up, bucket, series.at(o.project), o.prompt, o.cost);
@@ -418,14 +419,14 @@ TEST_CASE("idempotency - a version 5 store keeps every record and its rollups, i
       SQLite::Statement l(r,
                           "INSERT INTO usage_monthly_label VALUES (?, ?, ?, ?, 0, 0, ?, ?, 0, 0, "
                           "0, ?)");
-      SQLite::bind(l, floor_utc_month(ts), std::get<0>(key), std::get<1>(key), sums[0], sums[1],
+      SQLite::bind(l, month_bucket(ts), std::get<0>(key), std::get<1>(key), sums[0], sums[1],
                    100 * sums[0], sums[2]);
       l.exec();
     }
     r.exec("INSERT INTO rollup_state VALUES (0, 'old-store', 3, 'req-44')");
   }
 
-  auto check_kept = [&](Store& store, std::int64_t records) {
+  auto check_kept = [&](SqliteStore& store, std::int64_t records) {
     CHECK(store.record_count() == records);
     const Breakdown all = store.breakdown({});
     CHECK(all.total.calls == records);
@@ -435,7 +436,7 @@ TEST_CASE("idempotency - a version 5 store keeps every record and its rollups, i
     CHECK(store.integrity_check() == "ok");
   };
   {
-    Store store({path, false});
+    SqliteStore store({path, false});
     // The rollup file still counts the first three: nothing is rebuilt.
     CHECK(store.pending_records() == 1);
     check_kept(store, 4);
@@ -468,7 +469,7 @@ TEST_CASE("idempotency - a version 5 store keeps every record and its rollups, i
   }
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
-    CHECK(db.execAndGet("PRAGMA user_version").getInt() == Store::kSchemaVersion);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == SqliteStore::kSchemaVersion);
     // One unique index on the records besides the primary key: (project_id, id).
     SQLite::Statement idx(db, "SELECT name FROM pragma_index_list('ai_usage') WHERE \"unique\"");
     std::vector<std::string> unique;
@@ -490,7 +491,7 @@ TEST_CASE("idempotency - a version 5 store keeps every record and its rollups, i
     CHECK(st.getColumn(2).getString() == "");
   }
   // Reopened: migrated once, everything still there.
-  Store store({path, false});
+  SqliteStore store({path, false});
   check_kept(store, 7);
 }
 
@@ -498,7 +499,7 @@ TEST_CASE("idempotency - the rollup file is matched to its last record by projec
   TempDir dir;
   const std::string path = dir.file("usage.db");
   {
-    Store store({path, false});
+    SqliteStore store({path, false});
     std::vector<UsageRecord> batch{make_record("req-42", "web", 'A', 1),
                                    make_record("req-43", "web", 'A', 2),
                                    make_record("req-44", "web", 'B', 3)};
@@ -513,6 +514,6 @@ TEST_CASE("idempotency - the rollup file is matched to its last record by projec
     db.exec("UPDATE ai_usage SET project_id = 'mobile' WHERE seq = 3");
     pending = 3;
   }
-  Store store({path, false});
+  SqliteStore store({path, false});
   CHECK(store.pending_records() == pending);
 }

@@ -5,7 +5,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/ledger.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "support/printers.hpp"
 #include "support/records.hpp"
 #include "support/temp_dir.hpp"
@@ -59,7 +59,7 @@ TEST_CASE("ledger - folds dropped labels and keeps the month apart") {
 
 TEST_CASE("ledger - built from the store's series table equals the ledger built record by record") {
   TempDir dir;
-  Store store({dir.file("usage.db"), true});
+  SqliteStore store({dir.file("usage.db"), true});
   const std::int64_t nov = *parse_rfc3339("2026-11-01T00:00:00Z");
   const Period utc_month{nov, *parse_rfc3339("2026-12-01T00:00:00Z")};
   std::mt19937_64 rng(7);
@@ -121,7 +121,7 @@ TEST_CASE("ledger - built from the store's series table equals the ledger built 
 
 TEST_CASE("ledger - records applied with their series ids equal records applied without") {
   TempDir dir;
-  Store store({dir.file("usage.db"), false});
+  SqliteStore store({dir.file("usage.db"), false});
   const Period november{*parse_rfc3339("2026-11-01T00:00:00Z"),
                         *parse_rfc3339("2026-12-01T00:00:00Z")};
   const Period december{november.end_ms, *parse_rfc3339("2027-01-01T00:00:00Z")};

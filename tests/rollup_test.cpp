@@ -9,7 +9,8 @@
 #include <random>
 
 #include "aiusage/calendar.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/range_plan.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "support/answers.hpp"
 #include "support/printers.hpp"
 #include "support/temp_dir.hpp"
@@ -66,7 +67,8 @@ Breakdown brute_force(const std::vector<UsageRecord>& all, const UsageFilter& f)
   return b;
 }
 
-void check_exact(const Store& store, const std::vector<UsageRecord>& all, const UsageFilter& f) {
+void check_exact(const SqliteStore& store, const std::vector<UsageRecord>& all,
+                 const UsageFilter& f) {
   const Breakdown want = brute_force(all, f);
   const Breakdown got = store.breakdown(f);
   CHECK(got.total == want.total);
@@ -85,7 +87,7 @@ void check_exact(const Store& store, const std::vector<UsageRecord>& all, const 
 // Four months of records around a year boundary, committed in batches of 100; `adjust` may
 // change each record before it is committed.
 std::vector<UsageRecord> fill(
-    Store& store, int count, std::int64_t from, std::int64_t to,
+    SqliteStore& store, int count, std::int64_t from, std::int64_t to,
     const std::function<void(UsageRecord&, std::mt19937_64&)>& adjust = {}) {
   std::mt19937_64 rng(7);
   std::vector<UsageRecord> all, batch;
@@ -137,7 +139,7 @@ TEST_CASE("rollup - months, hours and raw edges add up exactly for ranges cuttin
   // oldest 1600 from the file and the rest from memory (past the limit of 1500 kept, the log
   // starts over).
   const std::size_t kept = GENERATE(StoreOptions::kDefaultKept, std::size_t{0}, std::size_t{1500});
-  Store store({dir.file("usage.db"), false, kept});
+  SqliteStore store({dir.file("usage.db"), false, kept});
   const std::int64_t from = at("2026-10-20T00:00:00Z"), to = at("2027-02-10T00:00:00Z");
   const std::vector<UsageRecord> all = fill(store, 3000, from, to);
   // Every answer below is checked with none, part and all of the records rolled up.
@@ -210,11 +212,12 @@ TEST_CASE("rollup - months, hours and raw edges add up exactly for ranges cuttin
 }
 
 TEST_CASE("rollup - UTC month boundaries") {
-  CHECK(floor_utc_month(at("2026-11-15T12:00:00Z")) == at("2026-11-01T00:00:00Z"));
-  CHECK(floor_utc_month(at("2026-11-01T00:00:00Z")) == at("2026-11-01T00:00:00Z"));
-  CHECK(floor_utc_month(at("2026-10-31T23:59:59.999Z")) == at("2026-10-01T00:00:00Z"));
-  CHECK(next_utc_month(at("2026-12-01T00:00:00Z")) == at("2027-01-01T00:00:00Z"));
-  CHECK(floor_utc_month(-1) == at("1969-12-01T00:00:00Z"));
+  CHECK(month_bucket(at("2026-11-15T12:00:00Z")) == at("2026-11-01T00:00:00Z"));
+  CHECK(month_bucket(at("2026-11-01T00:00:00Z")) == at("2026-11-01T00:00:00Z"));
+  CHECK(month_bucket(at("2026-10-31T23:59:59.999Z")) == at("2026-10-01T00:00:00Z"));
+  CHECK(MonthCalendar::utc().month_of(at("2026-12-01T00:00:00Z")).end_ms ==
+        at("2027-01-01T00:00:00Z"));
+  CHECK(month_bucket(-1) == at("1969-12-01T00:00:00Z"));
 }
 
 TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
@@ -240,7 +243,7 @@ TEST_CASE("rollup - a version 1 database is migrated with its rollups intact") {
       INSERT INTO series_totals VALUES ('openai', 'gpt-4o', '', 'u', 2, 0, 0, 300, 30, 0, 0, 0, 16);
       PRAGMA user_version = 1;
     )SQL");
-  Store store({path, true});
+  SqliteStore store({path, true});
   CHECK(store.pending_records() == 0);  // migrated rollups hold every record
   REQUIRE(store.series_totals().size() == 1);
   CHECK(store.series_totals()[0].sums.cost == 16);
@@ -270,7 +273,7 @@ TEST_CASE("rollup - all-time totals after a reopen equal the records, far timest
   const std::string path = dir.file("usage.db");
   std::vector<UsageRecord> all;
   {
-    Store store({path, false});
+    SqliteStore store({path, false});
     all = fill(store, 1500, at("2026-10-20T00:00:00Z"), at("2027-02-10T00:00:00Z"));
     // Outside the month span (far month bucket) and outside the queryable span (far buckets).
     std::mt19937_64 rng(3);
@@ -281,7 +284,7 @@ TEST_CASE("rollup - all-time totals after a reopen equal the records, far timest
     REQUIRE(store.commit(batches).ok());
     all.insert(all.end(), far.begin(), far.end());
   }
-  Store store({path, false});
+  SqliteStore store({path, false});
   // Nothing was rolled up before the reopen: the reopened store counts all of it as pending.
   CHECK(store.pending_records() == all.size());
   if (GENERATE(false, true)) REQUIRE(*store.roll_up(1000) == 1000);
@@ -345,7 +348,7 @@ TEST_CASE(
       INSERT INTO usage_monthly VALUES (1793491200000, 2, 1, 0, 1, 5, 5, 0, 0, 0, 0);
       PRAGMA user_version = 2;
     )SQL");
-  Store store({path, true});
+  SqliteStore store({path, true});
   std::map<std::string, UsageSums> totals;
   for (const SeriesSums& row : store.series_totals()) totals[row.key.user] = row.sums;
   REQUIRE(totals.size() == 2);
@@ -373,7 +376,7 @@ TEST_CASE("rollup - the rollup file is rebuilt when it is missing or belongs to 
   const std::string path = dir.file("usage.db");
   std::vector<UsageRecord> all;
   {
-    Store store({path, false});
+    SqliteStore store({path, false});
     all = fill(store, 800, at("2026-10-25T00:00:00Z"), at("2026-11-05T00:00:00Z"));
     REQUIRE(*store.roll_up(10000) == 800);
   }
@@ -385,7 +388,7 @@ TEST_CASE("rollup - the rollup file is rebuilt when it is missing or belongs to 
   SECTION("another store's: the same") {
     remove_rollups();
     const std::string other = dir.file("other.db");
-    { Store store({other, false}); }
+    { SqliteStore store({other, false}); }
     std::filesystem::copy_file(other + "-rollups", path + "-rollups");
   }
   SECTION("ahead of the records (records restored from an older copy): the same") {
@@ -396,7 +399,7 @@ TEST_CASE("rollup - the rollup file is rebuilt when it is missing or belongs to 
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
     db.exec("UPDATE ai_usage SET id = 'restored' WHERE seq = (SELECT max(seq) FROM ai_usage)");
   }
-  Store store({path, false});
+  SqliteStore store({path, false});
   CHECK(store.pending_records() == all.size());
   check_exact(store, all, {});
   UsageFilter november;
@@ -430,11 +433,11 @@ TEST_CASE("rollup - records rolled up from memory give the rows that reading the
   // Reopened before rolling up: every record is read back from the records file.
   const std::string back = dir.file("back.db");
   {
-    Store store({back, false});
+    SqliteStore store({back, false});
     fill(store, 1000, from, to);
   }
   {
-    Store store({back, false});
+    SqliteStore store({back, false});
     while (*store.roll_up(300) > 0) {
     }
   }
@@ -444,7 +447,7 @@ TEST_CASE("rollup - records rolled up from memory give the rows that reading the
   SECTION("all kept in memory") {}
   SECTION("past the limit they are dropped and read back") { limit = 250; }
   SECTION("a batch rolled back for a conflict leaves nothing in memory") { conflict = true; }
-  Store store({path, false, limit});
+  SqliteStore store({path, false, limit});
   int n = 0;
   UsageRecord stored;  // one already committed, reused with other content for the conflict
   // Commits (every 100 records) and roll-ups interleave, so slices end inside what is kept.
@@ -470,7 +473,7 @@ TEST_CASE("rollup - filters matching few series read them by series, exactly") {
   // 48 users x 2 providers x 3 models: one user is at most 6 of 288 series (read by series),
   // one provider half of them (read by scanning the months).
   TempDir dir;
-  Store store({dir.file("usage.db"), false});
+  SqliteStore store({dir.file("usage.db"), false});
   const std::vector<UsageRecord> all =
       fill(store, 3000, at("2026-09-20T00:00:00Z"), at("2027-01-10T00:00:00Z"),
            [](UsageRecord& r, std::mt19937_64& rng) {

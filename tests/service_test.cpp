@@ -5,6 +5,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/service.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "support/printers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
@@ -91,8 +92,8 @@ TEST_CASE("service - concurrent ingest through group commit loses and doubles no
     for (const auto& [k, v] : st.series) mem += v.total;
     CHECK(mem == s.total);
   });
-  CHECK(service.store().integrity_check() == "ok");
-  // Once idle, the writer rolls up every record; the answers do not change.
+  CHECK(dynamic_cast<const SqliteStore&>(service.store()).integrity_check() == "ok");
+  // Once idle, the store rolls up every record; the answers do not change.
   for (int i = 0; i < 1000 && service.store().pending_records() > 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(service.store().pending_records() == 0);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "aiusage/calendar.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "support/answers.hpp"
 #include "support/printers.hpp"
 #include "support/temp_dir.hpp"
@@ -57,7 +57,7 @@ TEST_CASE("store - read-only: exact reads from the records, the WAL included, wr
   const std::string path = live.file("usage.db");
   std::vector<UsageRecord> all;
   // Open while the files are copied: the copy is what a crash leaves, less the -shm index.
-  Store store({path, false});
+  SqliteStore store({path, false});
   for (int b = 0; b < 3; ++b) {
     std::vector<UsageRecord> batch;
     for (int i = 0; i < 100; ++i) batch.push_back(record(b * 100 + i));
@@ -74,7 +74,7 @@ TEST_CASE("store - read-only: exact reads from the records, the WAL included, wr
   }
   SECTION("without a rollup file: every record counts from the records file") {}
   SECTION("with another store's rollup file: the same") {
-    Store other({copy.file("other.db"), false});
+    SqliteStore other({copy.file("other.db"), false});
     fs::copy_file(copy.file("other.db-rollups"), copy.file("usage.db-rollups"));
   }
   std::map<std::string, std::string> before;
@@ -86,7 +86,7 @@ TEST_CASE("store - read-only: exact reads from the records, the WAL included, wr
     before["usage.db-rollups"] = contents(copy.file("usage.db-rollups"));
   REQUIRE_FALSE(fs::exists(copy.file("usage.db-shm")));
   {
-    Store ro(read_only(copy.file("usage.db")));
+    SqliteStore ro(read_only(copy.file("usage.db")));
     CHECK(ro.record_count() == 300);
     UsageSums want, november;
     UsageFilter nov;
@@ -112,8 +112,8 @@ TEST_CASE("store - read-only: exact reads from the records, the WAL included, wr
 
 TEST_CASE("store - read-only: refused without a database of the current schema") {
   TempDir dir;
-  CHECK_THROWS(Store(read_only(dir.file("missing.db"))));
+  CHECK_THROWS(SqliteStore(read_only(dir.file("missing.db"))));
   std::ofstream(dir.file("empty.db")).close();  // a first start that could not write the schema
-  CHECK_THROWS_WITH(Store(read_only(dir.file("empty.db"))),
+  CHECK_THROWS_WITH(SqliteStore(read_only(dir.file("empty.db"))),
                     Catch::Contains("has schema version 0") && Catch::Contains("until migrated"));
 }

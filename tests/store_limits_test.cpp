@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "aiusage/service.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_page.hpp"
 #include "support/temp_dir.hpp"
@@ -35,12 +35,13 @@ UsageRecord rec(const std::string& id, std::int64_t tokens, Nanos cost, bool cac
 }
 
 // Σ prompt + completion (cached records included) and cost, as the store's reads give them.
-std::pair<std::int64_t, Nanos> totals(const Store& store) {
+std::pair<std::int64_t, Nanos> totals(const SqliteStore& store) {
   const UsageSums s = store.breakdown({}).total;
   return {s.prompt_tokens + s.completion_tokens + s.cached_tokens, s.cost};
 }
 
-std::vector<BatchOutcome> commit(Store& store, std::vector<std::vector<UsageRecord>> batches) {
+std::vector<BatchOutcome> commit(SqliteStore& store,
+                                 std::vector<std::vector<UsageRecord>> batches) {
   std::vector<std::vector<UsageRecord>*> ptrs;
   for (auto& b : batches) ptrs.push_back(&b);
   auto r = store.commit(ptrs);
@@ -69,7 +70,7 @@ TEST_CASE("store limits - a batch past an all-time bound is refused whole, in co
   const StoreOptions options{
       dir.file("usage.db"), false, StoreOptions::kDefaultKept, {1000, 10'000}};
   {
-    Store store(options);
+    SqliteStore store(options);
     // One transaction: a fits, b would pass the token bound at its second record, c then lands
     // exactly on both bounds, d (cost only) would pass the cost bound.
     const auto out = commit(store, {{rec("a1", 300, 3000), rec("a2", 100, 1000)},
@@ -91,7 +92,7 @@ TEST_CASE("store limits - a batch past an all-time bound is refused whole, in co
   }
   // After a reopen the totals are rebuilt from the store: at the bound, only what adds nothing
   // fits.
-  Store store(options);
+  SqliteStore store(options);
   const auto out = commit(store, {{rec("e1", 1, 0)},
                                   {rec("f1", 0, 1)},
                                   {rec("g1", 0, 0)},

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "aiusage/calendar.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "support/printers.hpp"
 #include "support/records.hpp"
 #include "support/temp_dir.hpp"
@@ -38,7 +38,7 @@ UsageSums total(const std::vector<SeriesSums>& rows) {
 
 TEST_CASE("store - aggregates are exact for any range, including ranges that cut an hour") {
   TempDir dir;
-  Store store({dir.file("usage.db"), true});
+  SqliteStore store({dir.file("usage.db"), true});
   const std::int64_t base = *parse_rfc3339("2026-11-01T00:00:00Z");
   std::mt19937_64 rng(42);
   std::vector<UsageRecord> all;
@@ -82,7 +82,7 @@ TEST_CASE("store - aggregates are exact for any range, including ranges that cut
 
 TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
   TempDir dir;
-  Store store({dir.file("usage.db"), true});
+  SqliteStore store({dir.file("usage.db"), true});
   std::vector<UsageRecord> first{make_record("a", "u", "", "m", 1000, 10, 111)};
   REQUIRE(commit_one(store, first).ok());
 
@@ -143,7 +143,7 @@ TEST_CASE("store - a batch is atomic and duplicates carry the stored cost") {
 
 TEST_CASE("store - resolve_series names committed series only") {
   TempDir dir;
-  Store store({dir.file("usage.db"), true});
+  SqliteStore store({dir.file("usage.db"), true});
   store.prepare_writer();
   std::vector<UsageRecord> first{make_record("a", "u1", "p", "m", 1000, 10, 1)};
   auto r = commit_one(store, first);
@@ -188,7 +188,7 @@ TEST_CASE("store - sync flushes the WAL, and follows it when SQLite replaces the
   for (bool full : {true, false}) {
     CAPTURE(full);
     {
-      Store store({path, full});
+      SqliteStore store({path, full});
       CHECK(store.sync().ok());  // before any commit
       std::vector<UsageRecord> batch{make_record(full ? "f1" : "n1", "u", "", "m", 1000, 10, 1)};
       std::vector<UsageRecord>* batches[] = {&batch};
@@ -196,7 +196,7 @@ TEST_CASE("store - sync flushes the WAL, and follows it when SQLite replaces the
       CHECK(store.sync().ok());
     }
     // Closing the last connection checkpoints and deletes the WAL; a new store makes a new one.
-    Store store({path, full});
+    SqliteStore store({path, full});
     std::vector<UsageRecord> batch{make_record(full ? "f2" : "n2", "u", "", "m", 1000, 10, 1)};
     std::vector<UsageRecord>* batches[] = {&batch};
     REQUIRE(store.commit(batches).ok());
@@ -207,7 +207,7 @@ TEST_CASE("store - sync flushes the WAL, and follows it when SQLite replaces the
 
 TEST_CASE("store - checkpoints run outside commits and let the WAL start over") {
   TempDir dir;
-  Store store({dir.file("usage.db"), true});
+  SqliteStore store({dir.file("usage.db"), true});
   auto commit = [&](int n, int tag) {
     std::vector<UsageRecord> batch;
     for (int i = 0; i < n; ++i)
@@ -233,14 +233,14 @@ TEST_CASE("store - checkpoints run outside commits and let the WAL start over") 
 TEST_CASE("store - schema is versioned") {
   TempDir dir;
   const std::string path = dir.file("usage.db");
-  { Store store({path, true}); }
+  { SqliteStore store({path, true}); }
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    CHECK(db.execAndGet("PRAGMA user_version").getInt() == Store::kSchemaVersion);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == SqliteStore::kSchemaVersion);
     CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
     db.exec("PRAGMA user_version = 99");
   }
-  CHECK_THROWS_WITH(Store({path, true}), "database " + path +
-                                             " has schema version 99, newer than this binary's " +
-                                             std::to_string(Store::kSchemaVersion));
+  CHECK_THROWS_WITH(SqliteStore({path, true}),
+                    "database " + path + " has schema version 99, newer than this binary's " +
+                        std::to_string(SqliteStore::kSchemaVersion));
 }

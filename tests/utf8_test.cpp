@@ -9,7 +9,7 @@
 
 #include "aiusage/calendar.hpp"
 #include "aiusage/exposition.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "aiusage/utf8.hpp"
 #include "json_out.hpp"
 #include "support/answers.hpp"
@@ -195,7 +195,7 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
   {
     // As a version that took a lone surrogate escape would have stored it: two users that differ
     // only in invalid bytes (\udc00, \udc01), and two unpriced models likewise.
-    Store store({config.storage_path, true});
+    SqliteStore store({config.storage_path, true});
     std::vector<UsageRecord> batch = {
         stored("a", "x\xED\xB0\x80", "p\xFF", "openai", "gpt-4o", true),
         stored("b", "x\xED\xB0\x81", "p\xFE", "openai", "gpt-4o", true),

@@ -104,6 +104,13 @@ Result<MonthCalendar> MonthCalendar::make(std::string_view tz_name) {
   return cal;
 }
 
+MonthCalendar MonthCalendar::utc() {
+  MonthCalendar cal;
+  cal.zone_ = absl::UTCTimeZone();
+  cal.name_ = "UTC";
+  return cal;
+}
+
 Period MonthCalendar::month_of(std::int64_t at_ms) const {
   const absl::CivilMonth month(absl::ToCivilSecond(absl::FromUnixMillis(at_ms), zone_));
   return {first_instant(absl::CivilSecond(month), zone_),

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "aiusage/digest.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "aiusage/storage.hpp"
 #include "aiusage/utf8.hpp"
 #include "aiusage/writer.hpp"
@@ -115,16 +116,16 @@ UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits
   // The ledger is rebuilt from every store opened: at startup, and when a read-only one is
   // reopened for writing.
   storage_ = std::make_unique<Storage>(
-      StoreOptions{config_.storage_path, config_.synchronous_full, StoreOptions::kDefaultKept,
-                   limits},
-      ledger_, config_.group_commit ? 4096 : 1, [this](const Store& store) {
+      std::make_unique<SqliteBackend>(StoreOptions{config_.storage_path, config_.synchronous_full,
+                                                   StoreOptions::kDefaultKept, limits}),
+      ledger_, config_.group_commit ? 4096 : 1, [this](const UsageStore& store) {
         Period month = calendar_.month_of(clock_());
         ledger_.reset(store.series_table(month_filter(month)), month);
       });
   live_ = std::make_shared<const Config>(config_);
 }
 
-const Store& UsageService::store() const { return *storage_->read(); }
+const UsageStore& UsageService::store() const { return *storage_->read(); }
 
 std::optional<std::string> UsageService::degraded() const {
   if (storage_->writer() != nullptr) return std::nullopt;
@@ -276,7 +277,7 @@ Statistics UsageService::statistics(const UsageFilter& filter) const {
 void UsageService::ensure_current_month() {
   Period now_month = calendar_.month_of(clock_());
   if (now_month == ledger_.month()) return;
-  auto roll = [&](const Store& store) {
+  auto roll = [&](const UsageStore& store) {
     if (now_month != ledger_.month())
       ledger_.reset_month(now_month, store.aggregate(month_filter(now_month)));
   };
@@ -316,7 +317,7 @@ void UsageService::ensure_current_windows() {
     }
     const Period now = calendar_.window_of(w, clock_());
     if (ledger_.period(w) == now) continue;
-    auto roll = [&](const Store& store) {
+    auto roll = [&](const UsageStore& store) {
       if (ledger_.period(w) != now)
         ledger_.reset_window(w, now, store.aggregate(month_filter(now)));
     };

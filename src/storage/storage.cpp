@@ -1,16 +1,8 @@
 #include "aiusage/storage.hpp"
 
-#include <fcntl.h>
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 #include <pthread.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
-#include <cctype>
-#include <cstring>
-#include <filesystem>
 
 #include "aiusage/log.hpp"
 #include "aiusage/writer.hpp"
@@ -44,18 +36,11 @@ class StorageCollector : public prometheus::Collectable {
   const Storage& storage_;
 };
 
-// Whether the file system of `path` has room for the -shm and -wal files and some records.
-bool has_room(const std::string& path) {
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  struct statvfs st {};
-  if (::statvfs(dir.empty() ? "." : dir.c_str(), &st) != 0) return true;  // let the attempt tell
-  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize >= Storage::kRoomBytes;
-}
-
 }  // namespace
 
-Storage::Storage(StoreOptions options, Ledger& ledger, std::size_t max_batches, Opened opened)
-    : options_(std::move(options)),
+Storage::Storage(std::unique_ptr<StoreBackend> backend, Ledger& ledger, std::size_t max_batches,
+                 StoreOpened opened)
+    : backend_(std::move(backend)),
       ledger_(ledger),
       max_batches_(max_batches),
       opened_(std::move(opened)),
@@ -63,7 +48,7 @@ Storage::Storage(StoreOptions options, Ledger& ledger, std::size_t max_batches, 
   std::unique_lock lock(swap_);
   if (open_for_writing(true)) return;
   log::error("the store cannot be opened for writing: ingest answers 503 until it can",
-             {{"storage", options_.path}, {"err", degraded()}});
+             {{"storage", backend_->name()}, {"err", degraded()}});
   open_read_only();
   recovery_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-recover");
@@ -89,7 +74,7 @@ Storage::Reading Storage::read() const {
   return r;
 }
 
-Store* Storage::writable_store() const {
+UsageStore* Storage::writable_store() const {
   return writable_.load(std::memory_order_acquire) ? store_.get() : nullptr;
 }
 
@@ -104,8 +89,7 @@ std::string Storage::degraded() const {
 
 bool Storage::open_for_writing(bool startup) {
   try {
-    auto store = std::make_unique<Store>(options_);
-    opened_(*store);
+    auto store = backend_->open(opened_);
     writer_ = std::make_unique<GroupCommitWriter>(*store, ledger_, max_batches_);
     store_ = std::move(store);
     {
@@ -115,7 +99,7 @@ bool Storage::open_for_writing(bool startup) {
     writable_.store(true, std::memory_order_release);
     return true;
   } catch (const std::exception& e) {
-    if (startup && !disk_is_the_cause(e)) throw;
+    if (startup && !backend_->disk_is_the_cause(e)) throw;
     std::lock_guard lock(reason_mutex_);
     reason_ = e.what();
   }
@@ -123,15 +107,13 @@ bool Storage::open_for_writing(bool startup) {
 }
 
 void Storage::open_read_only() {
-  StoreOptions ro = options_;
-  ro.read_only = true;
   try {
-    store_ = std::make_unique<Store>(ro);
+    store_ = backend_->open_read_only();
     opened_(*store_);
   } catch (const std::exception& e) {
     store_.reset();
     log::error("the store cannot be read either: reads answer 503 until it can be opened",
-               {{"storage", options_.path}, {"err", e.what()}});
+               {{"storage", backend_->name()}, {"err", e.what()}});
   }
 }
 
@@ -141,7 +123,7 @@ void Storage::recover() {
   for (;;) {
     if (stop_cv_.wait_for(lock, kPoll, [&] { return stop_; })) return;
     const auto now = std::chrono::steady_clock::now();
-    if (!has_room(options_.path) && now - last < kRetryAnyway) continue;
+    if (!backend_->has_room() && now - last < kRetryAnyway) continue;
     last = now;
     lock.unlock();
     bool done = false;

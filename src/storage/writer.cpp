@@ -4,8 +4,7 @@
 #include <prometheus/metric_family.h>
 #include <pthread.h>
 
-#include "aiusage/log.hpp"
-#include "aiusage/priority.hpp"
+#include "aiusage/stop_thread.hpp"
 
 namespace aiusage {
 
@@ -17,7 +16,7 @@ using prometheus::MetricType;
 class StorageCollector : public prometheus::Collectable {
  public:
   StorageCollector(const prometheus::Histogram& ack, const prometheus::Histogram& flush,
-                   const Store& store)
+                   const UsageStore& store)
       : ack_(ack), flush_(flush), store_(store) {}
 
   std::vector<MetricFamily> Collect() const override {
@@ -42,7 +41,7 @@ class StorageCollector : public prometheus::Collectable {
  private:
   const prometheus::Histogram& ack_;
   const prometheus::Histogram& flush_;
-  const Store& store_;
+  const UsageStore& store_;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -51,11 +50,10 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t max_batches)
+GroupCommitWriter::GroupCommitWriter(UsageStore& store, Ledger& ledger, std::size_t max_batches)
     : store_(store),
       ledger_(ledger),
       max_batches_(max_batches == 0 ? 1 : max_batches),
-      roll_up_at_(store.kept_limit() / 4 * 3),
       ack_seconds_({.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
       flush_seconds_({.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}),
       collector_(std::make_shared<StorageCollector>(ack_seconds_, flush_seconds_, store_)) {
@@ -65,83 +63,16 @@ GroupCommitWriter::GroupCommitWriter(Store& store, Ledger& ledger, std::size_t m
       pthread_setname_np(pthread_self(), "aiusage-sync");
       run_sync();
     });
-  checkpoint_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "aiusage-ckpt");
-    run_checkpoints();
-  });
-  rollup_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "aiusage-rollup");
-    set_thread_nice(10);  // background work: under full load the request path goes first
-    run_roll_ups();
-  });
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "aiusage-writer");
-    try {
-      store_.prepare_writer();
-    } catch (const std::exception&) {
-      // The first commit tries again and reports the error.
-    }
     run();
   });
 }
 
-namespace {
-
-// Sets `flag` under `mutex`, wakes the thread waiting on `cv` and joins it.
-void stop(std::mutex& mutex, std::condition_variable& cv, bool& flag, std::thread& thread) {
-  {
-    std::lock_guard lock(mutex);
-    flag = true;
-  }
-  cv.notify_all();
-  thread.join();
-}
-
-}  // namespace
-
 GroupCommitWriter::~GroupCommitWriter() {
-  // In this order: the writer commits what is queued, the sync thread acknowledges it, the roll-up
-  // thread rolls up everything now durable.
-  stop(mutex_, work_cv_, stopping_, thread_);
-  for (std::thread& t : sync_threads_) stop(sync_mutex_, sync_cv_, committing_done_, t);
-  stop(rollup_mutex_, rollup_cv_, rollup_stop_, rollup_thread_);
-  stop(checkpoint_mutex_, checkpoint_cv_, checkpoint_stop_, checkpoint_thread_);
-}
-
-void GroupCommitWriter::run_checkpoints() {
-  std::unique_lock lock(checkpoint_mutex_);
-  for (;;) {
-    checkpoint_cv_.wait(lock,
-                        [&] { return checkpoint_stop_ || checkpoint_ == Checkpoint::running; });
-    if (checkpoint_stop_) return;
-    lock.unlock();
-    // Repeats while commits keep adding frames, so the writer's finish has little left to copy.
-    // A failure leaves the WAL longer; the next round or closing the store copies it.
-    for (int round = 0; round < kCheckpointRounds; ++round) {
-      auto left = store_.checkpoint();
-      if (!left || *left <= kCheckpointLeft) break;
-    }
-    lock.lock();
-    checkpoint_ = Checkpoint::done;
-  }
-}
-
-void GroupCommitWriter::checkpoint_step() {
-  const int frames = store_.wal_frames();
-  if (frames < kCheckpointFrames) checkpoint_at_ = kCheckpointFrames;  // the WAL started over
-  if (frames < checkpoint_at_) return;
-  std::unique_lock lock(checkpoint_mutex_);
-  if (checkpoint_ == Checkpoint::idle) {
-    checkpoint_ = Checkpoint::running;
-    lock.unlock();
-    checkpoint_cv_.notify_one();
-  } else if (checkpoint_ == Checkpoint::done) {
-    checkpoint_ = Checkpoint::idle;
-    lock.unlock();
-    std::lock_guard commit_lock(commit_mutex_);
-    (void)store_.finish_checkpoint();
-    checkpoint_at_ = frames + kCheckpointRetryFrames;
-  }
+  // In this order: the writer commits what is queued, the sync threads acknowledge it.
+  stop_thread(mutex_, work_cv_, stopping_, thread_);
+  for (std::thread& t : sync_threads_) stop_thread(sync_mutex_, sync_cv_, committing_done_, t);
 }
 
 WriteResult GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
@@ -172,36 +103,8 @@ void GroupCommitWriter::run() {
       }
     }
     commit(jobs);
-    checkpoint_step();
-  }
-}
-
-void GroupCommitWriter::run_roll_ups() {
-  std::unique_lock lock(rollup_mutex_);
-  std::int64_t seen = -1;  // committed_seq() at the last look
-  bool failing = false;    // logged once per run of failures
-  for (;;) {
-    const bool wanted =
-        rollup_cv_.wait_for(lock, kRollUpIdle, [&] { return rollup_stop_ || rollup_wanted_; });
-    const bool stop = rollup_stop_;
-    rollup_wanted_ = false;
-    const std::int64_t now = store_.committed_seq();
-    const bool idle = now == seen;
-    seen = now;
-    if (!stop && !wanted && !(idle && store_.pending_records() > 0)) continue;
-    lock.unlock();
-    // On stop every commit is synced, so this ends with nothing pending. A failure (disk full)
-    // loses nothing: reads count pending records (from memory or the records table); the next
-    // turn retries.
-    for (;;) {
-      auto n = store_.roll_up(kRollUpLimit);
-      if (!n && !failing) log::error("roll-up failed; retrying", {{"err", n.error().message}});
-      if (n && failing) log::info("roll-up works again");
-      failing = !n;
-      if (!n || *n < kRollUpLimit || (!stop && store_.pending_records() < roll_up_at_)) break;
-    }
-    lock.lock();
-    if (stop) return;
+    std::lock_guard commit_lock(commit_mutex_);  // not while exclusive() runs
+    store_.after_commit();
   }
 }
 
@@ -249,7 +152,7 @@ void GroupCommitWriter::run_sync() {
     // One flush covers every commit handed over before it started. The ledger counts what was
     // committed even when the flush fails, as the database does while the process lives.
     const auto flush_start = std::chrono::steady_clock::now();
-    auto synced = store_.sync();
+    auto synced = store_.make_durable();
     if (store_.flushes()) flush_seconds_.Observe(seconds_since(flush_start));
     apply(jobs);
     {
@@ -268,13 +171,6 @@ void GroupCommitWriter::run_sync() {
       std::lock_guard lock(j->mutex);
       j->done = true;
       j->cv.notify_one();
-    }
-    if (store_.pending_records() >= roll_up_at_) {
-      {
-        std::lock_guard lock(rollup_mutex_);
-        rollup_wanted_ = true;
-      }
-      rollup_cv_.notify_one();
     }
   }
 }

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "aiusage/record.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 
 namespace aiusage::testing {
 
@@ -32,7 +32,8 @@ inline UsageRecord make_record(std::string id, std::string user, std::string pro
   return r;
 }
 
-inline Result<std::vector<BatchOutcome>> commit_one(Store& store, std::vector<UsageRecord>& batch) {
+inline Result<std::vector<BatchOutcome>> commit_one(SqliteStore& store,
+                                                    std::vector<UsageRecord>& batch) {
   std::vector<UsageRecord>* batches[] = {&batch};
   return store.commit(batches);
 }

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "reader.hpp"
 #include "recent.hpp"
 #include "writer_state.hpp"
@@ -20,8 +20,9 @@ std::int64_t clamp_total(Int128 v, bool negative, std::int64_t limit) {
 
 }  // namespace
 
-void Store::prepare_writer() {
+void SqliteStore::prepare_writer() {
   Writer& w = *writer_;
+  std::lock_guard prepare(prepare_mutex_);  // the maintenance thread's, or the first commit's
   if (w.ready) return;
   std::lock_guard lock(reader_mutex_);
   // Before any commit of this store: the last all-time read (the service's at startup) counted
@@ -43,7 +44,7 @@ void Store::prepare_writer() {
   w.ready = true;
 }
 
-void Store::resolve_series(std::span<UsageRecord> records) const {
+void SqliteStore::resolve_series(std::span<UsageRecord> records) const {
   const Writer& w = *writer_;
   // Short holds: the writer waits for the lock to publish new series.
   constexpr std::size_t kChunk = 64;
@@ -60,12 +61,12 @@ void Store::resolve_series(std::span<UsageRecord> records) const {
   }
 }
 
-void Store::Writer::forget(Attempt& a) {
+void SqliteStore::Writer::forget(Attempt& a) {
   for (const SeriesKey* key : a.added) new_ids.erase(*key);
   a = {};
 }
 
-bool Store::Writer::same_as_stored(UsageRecord& r) {
+bool SqliteStore::Writer::same_as_stored(UsageRecord& r) {
   // The record of the same id in the same project: ids are keys within a project.
   lookup.reset();
   lookup.bindNoCopy(1, r.project);
@@ -79,8 +80,8 @@ bool Store::Writer::same_as_stored(UsageRecord& r) {
   return true;
 }
 
-bool Store::Writer::store_batch(std::vector<UsageRecord>& records, BatchOutcome& out, Attempt& a,
-                                const StoreLimits& limits) {
+bool SqliteStore::Writer::store_batch(std::vector<UsageRecord>& records, BatchOutcome& out,
+                                      Attempt& a, const StoreLimits& limits) {
   out.duplicate.assign(records.size(), false);
   out.series.assign(records.size(), 0);
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -110,7 +111,7 @@ bool Store::Writer::store_batch(std::vector<UsageRecord>& records, BatchOutcome&
   return true;
 }
 
-Result<std::vector<BatchOutcome>> Store::commit(
+Result<std::vector<BatchOutcome>> SqliteStore::commit(
     std::span<std::vector<UsageRecord>* const> batches) {
   SQLite::Database& db = *writer_db_;
   Writer& w = *writer_;

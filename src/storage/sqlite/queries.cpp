@@ -4,12 +4,12 @@
 #include <array>
 #include <map>
 
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "reader.hpp"
 
 namespace aiusage {
 
-std::vector<SeriesSums> Store::aggregate(const UsageFilter& f) const {
+std::vector<SeriesSums> SqliteStore::aggregate(const UsageFilter& f) const {
   std::lock_guard lock(reader_mutex_);
   std::vector<UsageSums> acc = reader_->accumulate(f, nullptr);
   std::vector<SeriesSums> rows;
@@ -21,7 +21,7 @@ std::vector<SeriesSums> Store::aggregate(const UsageFilter& f) const {
   return rows;
 }
 
-Breakdown Store::breakdown(const UsageFilter& f) const {
+Breakdown SqliteStore::breakdown(const UsageFilter& f) const {
   std::lock_guard lock(reader_mutex_);
   const Reader& r = *reader_;
   // Folds by name index first, so each name is looked up in a map once, not once per series.
@@ -44,7 +44,7 @@ Breakdown Store::breakdown(const UsageFilter& f) const {
   return out;
 }
 
-std::vector<SeriesSums> Store::series_totals() const {
+std::vector<SeriesSums> SqliteStore::series_totals() const {
   std::lock_guard lock(reader_mutex_);
   std::vector<UsageSums> acc = reader_->accumulate({}, nullptr);
   std::vector<SeriesSums> rows;
@@ -55,7 +55,7 @@ std::vector<SeriesSums> Store::series_totals() const {
   return rows;
 }
 
-SeriesTable Store::series_table(const UsageFilter& period) const {
+SeriesTable SqliteStore::series_table(const UsageFilter& period) const {
   std::lock_guard lock(reader_mutex_);
   const Reader& r = *reader_;
   SeriesTable out;
@@ -97,12 +97,12 @@ SeriesTable Store::series_table(const UsageFilter& period) const {
   return out;
 }
 
-std::int64_t Store::record_count() const {
+std::int64_t SqliteStore::record_count() const {
   std::lock_guard lock(reader_mutex_);
   return reader_->db.execAndGet("SELECT count(*) FROM ai_usage").getInt64();
 }
 
-std::string Store::integrity_check() const {
+std::string SqliteStore::integrity_check() const {
   std::lock_guard lock(reader_mutex_);
   return reader_->db.execAndGet("PRAGMA integrity_check").getString();
 }

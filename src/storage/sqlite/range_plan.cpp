@@ -1,7 +1,8 @@
 #include "aiusage/range_plan.hpp"
 
 #include <algorithm>
-#include <chrono>
+
+#include "aiusage/calendar.hpp"
 
 namespace aiusage {
 
@@ -17,7 +18,19 @@ std::int64_t hour_bucket(std::int64_t ms) {
 
 namespace {
 
-// Calendar months are only bucketed inside ±~28,000 years (std::chrono's year range).
+// UTC calendar months, as the monthly rollups are keyed.
+const MonthCalendar& utc() {
+  static const MonthCalendar calendar = MonthCalendar::utc();
+  return calendar;
+}
+std::int64_t floor_utc_month(std::int64_t ms) { return utc().month_of(ms).start_ms; }
+// The month after the one that starts at `month_start_ms`.
+std::int64_t next_utc_month(std::int64_t month_start_ms) {
+  return utc().month_of(month_start_ms).end_ms;
+}
+
+// Calendar months are only bucketed inside ±~28,000 years (std::chrono's year range, which
+// earlier versions used: stored rollups are keyed by these buckets).
 constexpr std::int64_t kMonthSpanMs = 900'000'000'000'000;
 const std::int64_t kMonthLow = floor_utc_month(-kMonthSpanMs);
 const std::int64_t kMonthHigh = floor_utc_month(kMonthSpanMs);
@@ -86,21 +99,6 @@ std::vector<Piece> plan_range(std::int64_t start, std::int64_t end) {
   if (start < lo) plan(Level::hourly, start, lo, 1, pieces);
   if (hi < end) plan(Level::hourly, hi, end, 1, pieces);
   return pieces;
-}
-
-std::int64_t floor_utc_month(std::int64_t ms) {
-  using namespace std::chrono;
-  const sys_days day = floor<days>(sys_time<milliseconds>(milliseconds(ms)));
-  const year_month_day ymd(day);
-  const sys_days first(ymd.year() / ymd.month() / 1);
-  return duration_cast<milliseconds>(first.time_since_epoch()).count();
-}
-
-std::int64_t next_utc_month(std::int64_t month_start_ms) {
-  using namespace std::chrono;
-  const year_month_day ymd(floor<days>(sys_time<milliseconds>(milliseconds(month_start_ms))));
-  const sys_days next((ymd.year() / ymd.month() + months(1)) / 1);
-  return duration_cast<milliseconds>(next.time_since_epoch()).count();
 }
 
 }  // namespace aiusage

@@ -8,8 +8,8 @@
 
 namespace aiusage {
 
-Store::Reader::Reader(const std::string& path, const std::string& rollup_path, Recent& recent,
-                      bool read_only)
+SqliteStore::Reader::Reader(const std::string& path, const std::string& rollup_path, Recent& recent,
+                            bool read_only)
     : recent(recent),
       db(read_only ? sqlite_read_only_uri(path) : path,
          read_only ? SQLite::OPEN_READWRITE | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX
@@ -45,7 +45,7 @@ Store::Reader::Reader(const std::string& path, const std::string& rollup_path, R
                  " FROM r.usage_monthly_label WHERE month_ms >= ? AND month_ms < ?"),
       new_series(db.getHandle(), select("main")) {}
 
-void Store::Reader::attach_read_only(SQLite::Database& db, const std::string& rollup_path) {
+void SqliteStore::Reader::attach_read_only(SQLite::Database& db, const std::string& rollup_path) {
   const std::string store_id = db.execAndGet("SELECT store_id FROM store_info").getString();
   SQLite::Statement key_of(db, "SELECT project_id, id FROM ai_usage WHERE seq = ?");
   auto last_key = [&](std::int64_t seq) {
@@ -75,15 +75,15 @@ void Store::Reader::attach_read_only(SQLite::Database& db, const std::string& ro
   st.exec();
 }
 
-std::int64_t Store::Reader::rolled_up_seq() {
+std::int64_t SqliteStore::Reader::rolled_up_seq() {
   rolled_up.start({});
   const std::int64_t rolled = rolled_up.step() ? rolled_up.i64(0) : 0;
   rolled_up.finish();  // an unfinished statement would keep the snapshot open after commit
   return rolled;
 }
 
-std::vector<UsageSums> Store::Reader::accumulate(const UsageFilter& f,
-                                                 std::vector<UsageSums>* by_label) {
+std::vector<UsageSums> SqliteStore::Reader::accumulate(const UsageFilter& f,
+                                                       std::vector<UsageSums>* by_label) {
   SQLite::Transaction tx(db);
   std::vector<UsageSums> acc = accumulate_in(f, by_label);
   tx.commit();
@@ -91,7 +91,7 @@ std::vector<UsageSums> Store::Reader::accumulate(const UsageFilter& f,
 }
 
 // One accumulate_in(): what it counts and where it adds it.
-struct Store::Reader::Query {
+struct SqliteStore::Reader::Query {
   std::array<int, kDims> want{-1, -1, -1, -1};  // required name index per label, -1: any
   std::vector<UsageSums>* by_label = nullptr;   // whole months by label (no label filter)
   std::vector<std::int64_t> few;                // the matching series, when they are few
@@ -105,7 +105,7 @@ struct Store::Reader::Query {
   }
 };
 
-bool Store::Reader::matches(const Query& q, std::int64_t id) const {
+bool SqliteStore::Reader::matches(const Query& q, std::int64_t id) const {
   if (id <= 0 || id > max_id) return false;
   const auto& d = dims[static_cast<std::size_t>(id)];
   if (d[0] < 0) return false;
@@ -114,13 +114,13 @@ bool Store::Reader::matches(const Query& q, std::int64_t id) const {
   return true;
 }
 
-void Store::Reader::add_rows(Query& q, RawStatement& st, std::int64_t sign) {
+void SqliteStore::Reader::add_rows(Query& q, RawStatement& st, std::int64_t sign) {
   while (st.step())
     if (std::int64_t id = st.i64(0); matches(q, id))
       q.acc[static_cast<std::size_t>(id)] += st.sums(1, sign);
 }
 
-void Store::Reader::add_label_rows(Query& q, std::int64_t sign) {
+void SqliteStore::Reader::add_label_rows(Query& q, std::int64_t sign) {
   while (labels.step()) {
     const std::int64_t d = labels.i64(0);
     if (d < 0 || d >= kDims) continue;
@@ -133,7 +133,7 @@ void Store::Reader::add_label_rows(Query& q, std::int64_t sign) {
 
 // Records not rolled up: those kept in memory, the others (after a restart, or past the limit,
 // or committed but not yet handed over) from the records file.
-void Store::Reader::add_not_rolled_up(Query& q, std::int64_t newest) {
+void SqliteStore::Reader::add_not_rolled_up(Query& q, std::int64_t newest) {
   std::vector<Recent::Record> chunk;
   for (std::int64_t through = q.rolled; through < newest;) {
     chunk.clear();
@@ -153,7 +153,7 @@ void Store::Reader::add_not_rolled_up(Query& q, std::int64_t newest) {
   }
 }
 
-void Store::Reader::add_piece(Query& q, const Piece& p) {
+void SqliteStore::Reader::add_piece(Query& q, const Piece& p) {
   if (p.level == Level::monthly && q.by_label) {
     labels.start({p.from, p.to});
     add_label_rows(q, p.sign);
@@ -174,8 +174,8 @@ void Store::Reader::add_piece(Query& q, const Piece& p) {
   add_rows(q, st, p.sign);
 }
 
-std::vector<UsageSums> Store::Reader::accumulate_in(const UsageFilter& f,
-                                                    std::vector<UsageSums>* by_label) {
+std::vector<UsageSums> SqliteStore::Reader::accumulate_in(const UsageFilter& f,
+                                                          std::vector<UsageSums>* by_label) {
   Query q;
   q.rolled = rolled_up_seq();
   refresh();

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "aiusage/range_plan.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "raw_statement.hpp"
 #include "recent.hpp"
 #include "schema.hpp"
@@ -31,7 +31,7 @@ struct WideTotals {
   }
 };
 
-struct Store::Reader : SeriesNames {
+struct SqliteStore::Reader : SeriesNames {
   // `recent`: the store's records not yet rolled up, read from memory where it keeps them.
   // `read_only`: the files as they are, writing nothing (sqlite_read_only_uri), and the rollup file
   // only when it matches the records file (else an empty one in memory: reads count every record).

@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "aiusage/aggregate.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 
 namespace aiusage {
 
 // Committed records not yet rolled up, as roll_up() and reads need them: every record with seq in
 // (base, top] is in `log`, in seq order. Past `limit` all are dropped (read back from the file).
-struct Store::Recent {
+struct SqliteStore::Recent {
   struct Record {
     std::int64_t seq, series, timestamp_ms;
     UsageSums sums;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "aiusage/range_plan.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "recent.hpp"
 #include "rollup.hpp"
 
@@ -64,7 +64,7 @@ void merge(std::vector<Delta>& v) {
 
 }  // namespace
 
-void Store::Rollup::write(Deltas& d) {
+void SqliteStore::Rollup::write(Deltas& d) {
   load(*series);  // same snapshot: knows the series of every record read
   merge(d.hours);
   merge(d.months);
@@ -98,7 +98,7 @@ void Store::Rollup::write(Deltas& d) {
   state->exec();
 }
 
-Result<std::size_t> Store::roll_up(std::size_t max_records) {
+Result<std::size_t> SqliteStore::roll_up(std::size_t max_records) {
   Rollup& u = *rollup_;
   // Only records on disk: a crash must not leave rollups counting records the file lost.
   std::int64_t upto = synced_seq_.load(std::memory_order_acquire);

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "aiusage/range_plan.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "raw_statement.hpp"
 #include "schema.hpp"
 #include "series_names.hpp"
@@ -26,7 +26,7 @@ struct Delta {
 std::string upsert_rollup_sql(const char* table, const char* keys, int n_keys);
 
 // The rollup file's connection (the records file attached as `rec`), used by roll_up() only.
-struct Store::Rollup : SeriesNames {
+struct SqliteStore::Rollup : SeriesNames {
   // `last_key(seq)`: the project and id of the record `seq` in the records file, empty when there
   // is none.
   Rollup(const std::string& path, const std::string& records_path, const std::string& store_id,

@@ -6,7 +6,7 @@
 
 #include "aiusage/digest.hpp"
 #include "aiusage/range_plan.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 
 namespace aiusage {
 
@@ -174,7 +174,7 @@ DROP INDEX ai_usage_id_idx;
 CREATE UNIQUE INDEX ai_usage_project_id_idx ON ai_usage(project_id, id);
 )SQL",
 };
-static_assert(std::size(kMigrations) == static_cast<std::size_t>(Store::kSchemaVersion));
+static_assert(std::size(kMigrations) == static_cast<std::size_t>(SqliteStore::kSchemaVersion));
 constexpr int kRollupsMoved = 4;  // the migration from this version is migrate_v5()
 
 // v5: the rollups move to their own file, written by their own connection and thread, so rolling
@@ -224,11 +224,12 @@ void migrate(SQLite::Database& db, const std::string& path) {
   sqlite3_create_function(db.getHandle(), "aiusage_month", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                           nullptr, sql_month_bucket, nullptr, nullptr);
   int version = db.execAndGet("PRAGMA user_version").getInt();
-  if (version > Store::kSchemaVersion)
+  if (version > SqliteStore::kSchemaVersion)
     throw std::runtime_error("database " + path + " has schema version " + std::to_string(version) +
-                             ", newer than this binary's " + std::to_string(Store::kSchemaVersion));
+                             ", newer than this binary's " +
+                             std::to_string(SqliteStore::kSchemaVersion));
   const std::string rollup_path = path + "-rollups";
-  for (; version < Store::kSchemaVersion; ++version) {
+  for (; version < SqliteStore::kSchemaVersion; ++version) {
     if (version == kRollupsMoved) {
       migrate_v5(db, rollup_path);
       continue;

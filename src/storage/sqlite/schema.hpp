@@ -30,8 +30,8 @@ std::string record_columns(bool summed);
 // Label columns of `series`, in the order of the `dim` numbers of usage_monthly_label.
 enum Dim { kProvider, kModel, kProject, kUser, kDims };
 
-// Creates or migrates the records file open in `db` (at `path`) to Store::kSchemaVersion; throws
-// when it is newer. Migration v5 moves the rollups to `path + "-rollups"`.
+// Creates or migrates the records file open in `db` (at `path`) to SqliteStore::kSchemaVersion;
+// throws when it is newer. Migration v5 moves the rollups to `path + "-rollups"`.
 void migrate(SQLite::Database& db, const std::string& path);
 
 // The rollup file: derived from the records, so it is rebuilt (empty, then rolled up again) when

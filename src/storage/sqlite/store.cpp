@@ -1,4 +1,4 @@
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
@@ -13,6 +13,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "maintenance.hpp"
 #include "reader.hpp"
 #include "recent.hpp"
 #include "rollup.hpp"
@@ -48,15 +49,8 @@ std::string sqlite_read_only_uri(const std::string& path) {
   return uri + "?mode=ro&readonly_shm=1";
 }
 
-Store::Store(const StoreOptions& options) {
-  // No memory statistics: they take a global mutex on every SQLite allocation. Only possible
-  // before SQLite initialises; later it is refused and changes nothing.
-  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  (void)configured;
-  if (options.read_only) {
-    open_read_only(options);
-    return;
-  }
+// The writer's connection, with the store's settings from `options`.
+SQLite::Database& SqliteStore::open_writer(const StoreOptions& options) {
   // No connection mutex: the writer connection has one thread at a time (the writer), the reader
   // is used under reader_mutex_.
   const int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX;
@@ -75,7 +69,7 @@ Store::Store(const StoreOptions& options) {
   // Inserts touch the id index anywhere: keep many of its pages cached (32 MiB).
   db.exec("PRAGMA cache_size = -32768");
   // No checkpoint inside COMMIT (it stalled the writer ~30 ms a time): the hook only counts the
-  // WAL's frames, and checkpoint()/finish_checkpoint() copy them back (GroupCommitWriter).
+  // WAL's frames, and checkpoint()/finish_checkpoint() copy them back (SqliteMaintenance).
   sqlite3_wal_hook(
       db.getHandle(),
       [](void* frames, sqlite3*, const char*, int n) {
@@ -83,6 +77,19 @@ Store::Store(const StoreOptions& options) {
         return SQLITE_OK;
       },
       &wal_frames_);
+  return db;
+}
+
+SqliteStore::SqliteStore(const StoreOptions& options) {
+  // No memory statistics: they take a global mutex on every SQLite allocation. Only possible
+  // before SQLite initialises; later it is refused and changes nothing.
+  static const int configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)configured;
+  if (options.read_only) {
+    open_read_only(options);
+    return;
+  }
+  SQLite::Database& db = open_writer(options);
   migrate(db, options.path);
   const std::string rollup_path = options.path + "-rollups";
   const std::string store_id = db.execAndGet("SELECT store_id FROM store_info").getString();
@@ -114,7 +121,7 @@ Store::Store(const StoreOptions& options) {
           .getInt64());
 }
 
-void Store::open_read_only(const StoreOptions& options) {
+void SqliteStore::open_read_only(const StoreOptions& options) {
   full_sync_ = false;
   kept_limit_ = 0;
   // Keeps nothing in memory: every read adds the records past the rollups from the file.
@@ -133,8 +140,23 @@ void Store::open_read_only(const StoreOptions& options) {
   tx.commit();
 }
 
-Store::~Store() {
+SqliteStore::~SqliteStore() {
+  maintenance_.reset();  // its last roll-up, while everything is still open
   if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+void SqliteStore::start_maintenance() {
+  if (!maintenance_ && writer_) maintenance_ = std::make_unique<SqliteMaintenance>(*this);
+}
+
+void SqliteStore::after_commit() {
+  if (maintenance_) maintenance_->after_commit();
+}
+
+Result<bool> SqliteStore::make_durable() {
+  auto synced = sync();
+  if (maintenance_) maintenance_->after_sync();
+  return synced;
 }
 
 }  // namespace aiusage

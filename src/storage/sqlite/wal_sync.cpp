@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 
 namespace aiusage {
 
@@ -26,17 +26,17 @@ Result<int> passive_checkpoint(SQLite::Database& db) {
 
 }  // namespace
 
-Result<int> Store::checkpoint() {
+Result<int> SqliteStore::checkpoint() {
   checkpoints_.fetch_add(1, std::memory_order_relaxed);
   return passive_checkpoint(*checkpoint_db_);
 }
 
-Result<int> Store::finish_checkpoint() {
+Result<int> SqliteStore::finish_checkpoint() {
   checkpoints_.fetch_add(1, std::memory_order_relaxed);
   return passive_checkpoint(*writer_db_);
 }
 
-Result<bool> Store::sync() {
+Result<bool> SqliteStore::sync() {
   if (!full_sync_) return true;
   // Every commit counted here has written its frames to the WAL, so the flush below covers it.
   const std::int64_t target = committed_seq_.load(std::memory_order_acquire);

@@ -9,12 +9,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "aiusage/store.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "recent.hpp"
 
 namespace aiusage {
 
-struct Store::Writer {
+struct SqliteStore::Writer {
   explicit Writer(SQLite::Database& database)
       : db(database),
         insert(

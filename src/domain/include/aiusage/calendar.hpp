@@ -29,6 +29,8 @@ class MonthCalendar {
  public:
   // A zone name of the tz database ("Europe/Berlin"); paths and other forms are refused.
   static Result<MonthCalendar> make(std::string_view tz_name);
+  // The UTC calendar; needs no zone file.
+  static MonthCalendar utc();
   // The calendar month (in this zone) that contains `at_ms`.
   Period month_of(std::int64_t at_ms) const;
   // The window of `kind` (in this zone) that contains `at_ms`; windows of a kind tile the time

@@ -18,7 +18,7 @@
 #include "aiusage/ledger.hpp"
 #include "aiusage/quota.hpp"
 #include "aiusage/series_fold.hpp"
-#include "aiusage/store.hpp"
+#include "aiusage/usage_store.hpp"
 
 namespace prometheus {
 class Collectable;
@@ -140,7 +140,7 @@ class UsageService {
   // The cardinality governor of the usage families (its decisions last the process).
   SeriesFolder& series_folder() { return folder_; }
   // For tests: the store as it is now (replaced once if it was opened read-only).
-  const Store& store() const;
+  const UsageStore& store() const;
   IngestCounters ingest_counters() const;
   // Counts records refused before they reached ingest() (unreadable body, wrong content type).
   void count_rejected(std::int64_t records);

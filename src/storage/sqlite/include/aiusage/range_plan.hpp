@@ -30,8 +30,4 @@ struct Piece {
 // Pieces whose signed sum is exactly [start, end); months only inside the span they are kept for.
 std::vector<Piece> plan_range(std::int64_t start, std::int64_t end);
 
-// First instant of the UTC calendar month that contains `ms`, and of the next month.
-std::int64_t floor_utc_month(std::int64_t ms);
-std::int64_t next_utc_month(std::int64_t month_start_ms);
-
 }  // namespace aiusage
