@@ -108,3 +108,130 @@ TEST_CASE("pricing config - errors name the entry") {
     CHECK(r->prices.find("q", "x", kSometime)->model == "n");
   }
 }
+
+TEST_CASE("pricing config - long-context tiers") {
+  auto r = parse(R"([[pricing]]
+provider = "google"
+model = "gemini-2.5-pro"
+input = "1.25"
+output = 10
+cache_read = 0.125
+[[pricing.tiers]]
+above_prompt_tokens = 200000
+input = 2.5
+output = 15
+cache_read = "0.25"
+[[pricing.tiers]]
+above_prompt_tokens = 1000000
+input = 5
+output = 30
+)");
+  REQUIRE(r.ok());
+  const Price* p = r->prices.find("google", "gemini-2.5-pro", kSometime);
+  REQUIRE(p != nullptr);
+  REQUIRE(p->tiers.size() == 2);
+
+  SECTION("a tier's omitted classes default to the tier's input") {
+    CHECK(p->cache_write == 1'250'000'000);  // the entry's input
+    CHECK(p->tiers[0].above_prompt_tokens == 200'000);
+    CHECK(p->tiers[0].cache_read == 250'000'000);
+    CHECK(p->tiers[0].cache_write == 2'500'000'000);
+    CHECK(p->tiers[1].cache_read == 5 * kUnit);
+    CHECK(p->tiers[1].cache_write == 5 * kUnit);
+  }
+
+  SECTION("exactly at and one above each threshold") {
+    struct Case {
+      TokenCounts tokens;
+      Nanos expected;
+    };
+    const Case cases[] = {
+        {{200'000, 0, 0, 1000}, 260'000'000},   // 200000 × 1.25 + 1000 × 10
+        {{200'001, 0, 0, 1000}, 515'002'500},   // 200001 × 2.50 + 1000 × 15
+        {{0, 200'001, 0, 0}, 50'000'250},       // 200001 × 0.25
+        {{0, 0, 200'001, 0}, 500'002'500},      // 200001 × 2.50 (cache_write = input)
+        {{1'000'000, 0, 0, 0}, 2'500'000'000},  // 1000000 × 2.50
+        {{1'000'001, 0, 0, 0}, 5'000'005'000},  // 1000001 × 5.00
+        {{0, 1'000'001, 0, 0}, 5'000'005'000},  // cache_read = the tier's input
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.tokens.input, c.tokens.cache_read, c.tokens.cache_write);
+      CHECK(r->prices.quote("google", "gemini-2.5-pro", kSometime, c.tokens).cost == c.expected);
+    }
+  }
+}
+
+TEST_CASE("pricing config - tier errors name file:line") {
+  const std::string P = "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n";
+  auto tier = [](const std::string& body) { return "[[pricing.tiers]]\n" + body; };
+  struct Case {
+    std::string text;
+    std::string message;
+  };
+  const Case cases[] = {
+      {P + tier("input = 2\noutput = 2\n"),
+       "test.toml:6:1: pricing[0].tiers[0].above_prompt_tokens: missing"},
+      {P + tier("above_prompt_tokens = 0\ninput = 2\noutput = 2\n"),
+       "test.toml:7:23: pricing[0].tiers[0].above_prompt_tokens: must be greater than 0"},
+      {P + tier("above_prompt_tokens = 100000001\ninput = 2\noutput = 2\n"),
+       "test.toml:7:23: pricing[0].tiers[0].above_prompt_tokens: must be at most 100000000"},
+      {P + tier("above_prompt_tokens = \"1\"\ninput = 2\noutput = 2\n"),
+       "test.toml:7:23: pricing[0].tiers[0].above_prompt_tokens: expected an integer"},
+      {P + tier("above_prompt_tokens = 10\noutput = 2\n"),
+       "test.toml:6:1: pricing[0].tiers[0].input: missing"},
+      {P + tier("above_prompt_tokens = 10\ninput = 2\noutput = -1\n"),
+       "test.toml:9:10: pricing[0].tiers[0].output: must not be negative"},
+      {P + tier("above_prompt_tokens = 10\ninput = 2\noutput = 2\nmodel = \"x\"\n"),
+       "test.toml:10:1: pricing[0].tiers[0].model: unknown"},
+      {P + tier("above_prompt_tokens = 10\ninput = 2\noutput = 2\n") +
+           tier("above_prompt_tokens = 10\ninput = 3\noutput = 3\n"),
+       "test.toml:11:23: pricing[0].tiers[1].above_prompt_tokens: must be greater than the "
+       "previous tier's (10)"},
+      {P + tier("above_prompt_tokens = 20\ninput = 2\noutput = 2\n") +
+           tier("above_prompt_tokens = 10\ninput = 3\noutput = 3\n"),
+       "test.toml:11:23: pricing[0].tiers[1].above_prompt_tokens: must be greater than the "
+       "previous tier's (20)"},
+      {P + "tiers = 1\n", "test.toml:6:9: pricing[0].tiers: expected [[pricing[0].tiers]] tables"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.text);
+    auto r = parse(c.text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.substr(0, c.message.size()) == c.message);
+  }
+}
+
+TEST_CASE("pricing config - the shipped long-context tiers") {
+  auto r = load_config_file(AIUSAGE_SOURCE_DIR "/config/example.toml");
+  if (!r.ok()) FAIL(r.error().message);
+  struct Case {
+    const char* provider;
+    const char* model;
+    std::int64_t threshold;
+    Nanos at;     // threshold input tokens + 1000 output tokens, the entry's prices
+    Nanos above;  // one more input token, the tier's prices
+  };
+  const Case cases[] = {
+      // 200000 × 1.25 + 1000 × 10 | 200001 × 2.50 + 1000 × 15
+      {"google", "gemini-2.5-pro", 200'000, 260'000'000, 515'002'500},
+      // 200000 × 3 + 1000 × 15 | 200001 × 6 + 1000 × 22.50
+      {"anthropic", "claude-sonnet-4", 200'000, 615'000'000, 1'222'506'000},
+      {"anthropic", "claude-sonnet-4-20250514", 200'000, 615'000'000, 1'222'506'000},
+      {"anthropic", "claude-sonnet-4-5-20250929", 200'000, 615'000'000, 1'222'506'000},
+      // 272000 × 2.50 + 1000 × 15 | 272001 × 5 + 1000 × 22.50
+      {"openai", "gpt-5.4", 272'000, 695'000'000, 1'382'505'000},
+      // 272000 × 5 + 1000 × 30 | 272001 × 10 + 1000 × 45
+      {"openai", "gpt-5.5", 272'000, 1'390'000'000, 2'765'010'000},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.provider, c.model);
+    const CostQuote at = r->prices.quote(c.provider, c.model, kSometime, {c.threshold, 0, 0, 1000});
+    const CostQuote above =
+        r->prices.quote(c.provider, c.model, kSometime, {c.threshold + 1, 0, 0, 1000});
+    CHECK(at.cost == c.at);
+    CHECK(at.tier == nullptr);
+    CHECK(above.cost == c.above);
+    REQUIRE(above.tier != nullptr);
+    CHECK(above.tier->above_prompt_tokens == c.threshold);
+  }
+}

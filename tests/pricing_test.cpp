@@ -398,6 +398,56 @@ TEST_CASE("pricing - cost by token class") {
   }
 }
 
+TEST_CASE("pricing - long-context tiers") {
+  // gemini-2.5-pro: 1.25 / 10.00 / cache_read 0.125; above 200k prompt tokens 2.50 / 15.00 /
+  // 0.25 (cache_write 2.50); a made-up second tier above 1M at 5.00 / 30.00 / 0.50.
+  Price pro = price("google", "gemini-2.5-pro", 1'250'000'000, 10 * kUnit);
+  pro.cache_read = 125'000'000;
+  PriceTier t200k;
+  t200k.above_prompt_tokens = 200'000;
+  t200k.input = t200k.cache_write = 2'500'000'000;
+  t200k.output = 15 * kUnit;
+  t200k.cache_read = 250'000'000;
+  PriceTier t1m;
+  t1m.above_prompt_tokens = 1'000'000;
+  t1m.input = t1m.cache_write = 5 * kUnit;
+  t1m.output = 30 * kUnit;
+  t1m.cache_read = 500'000'000;
+  pro.tiers = {t200k, t1m};
+  const PriceBook book({pro}, "USD", {});
+
+  struct Case {
+    TokenCounts tokens;  // input, cache_read, cache_write, output
+    Nanos expected;
+    std::int64_t tier;  // threshold applied, 0 = the entry's own prices
+    const char* why;
+  };
+  const Case cases[] = {
+      {{0, 0, 0, 0}, 0, 0, "no tokens"},
+      // 200000 × 1.25 + 2000 × 10 = 270000 per 1M
+      {{200'000, 0, 0, 2000}, 270'000'000, 0, "exactly at the threshold: the entry's prices"},
+      // 200001 × 2.50 + 2000 × 15 = 530002.5 per 1M
+      {{200'001, 0, 0, 2000}, 530'002'500, 200'000, "one above: every token at the tier"},
+      {{300'000, 0, 0, 2000}, 780'000'000, 200'000, "the issue's 300k + 2k request: 0.78"},
+      // 100000 × 1.25 + 100000 × 0.125 = 137500
+      {{100'000, 100'000, 0, 0}, 137'500'000, 0, "cache reads count toward the prompt"},
+      // 100000 × 2.50 + 100001 × 0.25 = 275000.25
+      {{100'000, 100'001, 0, 0}, 275'000'250, 200'000, "a cache read one above"},
+      // 100000 × 2.50 + 100001 × 2.50 = 500002.5
+      {{100'000, 0, 100'001, 0}, 500'002'500, 200'000, "a cache write one above"},
+      {{0, 0, 0, 300'000}, 3 * kUnit, 0, "completion tokens do not count"},
+      {{1'000'000, 0, 0, 0}, 2'500'000'000, 200'000, "exactly at the second threshold"},
+      {{1'000'001, 0, 0, 0}, 5'000'005'000, 1'000'000, "one above: the highest tier exceeded"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.why);
+    CostQuote q = book.quote("google", "gemini-2.5-pro", kSometime, c.tokens);
+    CHECK(q.priced);
+    CHECK(q.cost == c.expected);
+    CHECK((q.tier ? q.tier->above_prompt_tokens : 0) == c.tier);
+  }
+}
+
 TEST_CASE("pricing - currency conversion") {
   // qwen-max in CNY: input 2.40, cache_read 0.48, output 9.60; 1 CNY = 0.138 USD.
   Price qwen = price("qwen", "qwen-max", 2'400'000'000, 9'600'000'000, INT64_MIN, "CNY");

@@ -56,11 +56,35 @@ std::shared_ptr<const std::regex> read_pattern(const std::string& src, const tom
   }
 }
 
+// [[pricing.tiers]]: above_prompt_tokens (1..kMaxTokens, strictly ascending) and the classes of
+// the entry, whose omitted ones default to the tier's own prices.
+std::vector<PriceTier> read_tiers(const std::string& src, const toml::node& node,
+                                  const std::string& path) {
+  std::vector<PriceTier> out;
+  const toml::array& list = get_tables(src, node, path);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = path + "[" + std::to_string(i) + "]";
+    const toml::table& t = *list[i].as_table();
+    check_keys(src, t, at, {"above_prompt_tokens", "input", "output", "cache_read", "cache_write"});
+    const toml::node* n = t.get("above_prompt_tokens");
+    if (!n) fail(src, t, at + ".above_prompt_tokens: missing");
+    PriceTier tier;
+    tier.above_prompt_tokens = get_bounded_int(src, *n, at + ".above_prompt_tokens", kMaxTokens);
+    if (!out.empty() && tier.above_prompt_tokens <= out.back().above_prompt_tokens)
+      fail(src, *n,
+           at + ".above_prompt_tokens: must be greater than the previous tier's (" +
+               std::to_string(out.back().above_prompt_tokens) + ")");
+    read_classes(src, t, at, tier);
+    out.push_back(tier);
+  }
+  return out;
+}
+
 Price read_price(const std::string& src, const toml::table& t, const std::string& path,
                  const std::string& currency, const MonthCalendar& cal) {
   check_keys(src, t, path,
              {"provider", "model", "currency", "input", "output", "cache_read", "cache_write",
-              "effective_from", "aliases", "match"});
+              "effective_from", "aliases", "match", "tiers"});
   Price p;
   auto required = [&](const char* key) -> const toml::node& {
     if (auto n = t.get(key)) return *n;
@@ -77,6 +101,7 @@ Price read_price(const std::string& src, const toml::table& t, const std::string
     p.effective_from_ms = get_date(src, *n, path + ".effective_from", cal);
   if (auto n = t.get("aliases")) p.aliases = read_aliases(src, *n, path + ".aliases");
   if (auto n = t.get("match")) p.match = read_pattern(src, *n, path + ".match", p);
+  if (auto n = t.get("tiers")) p.tiers = read_tiers(src, *n, path + ".tiers");
   return p;
 }
 
