@@ -182,7 +182,7 @@ TEST_CASE("pricing config - tier errors name file:line") {
       {P + tier("above_prompt_tokens = 10\ninput = 2\noutput = -1\n"),
        "test.toml:9:10: pricing[0].tiers[0].output: must not be negative"},
       {P + tier("above_prompt_tokens = 10\ninput = 2\noutput = 2\nmodel = \"x\"\n"),
-       "test.toml:10:1: pricing[0].tiers[0].model: unknown"},
+       "test.toml:10:9: unknown key \"pricing[0].tiers[0].model\""},
       {P + tier("above_prompt_tokens = 10\ninput = 2\noutput = 2\n") +
            tier("above_prompt_tokens = 10\ninput = 3\noutput = 3\n"),
        "test.toml:11:23: pricing[0].tiers[1].above_prompt_tokens: must be greater than the "
