@@ -351,7 +351,7 @@ TEST_CASE("auth - /metrics behind basic auth or a metrics token") {
 
   RawSocket s(ts.port());
   s.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  RawResponse denied = parse_response(s.read_all(5000));
+  RawResponse denied = parse_response(s.read_all());
   CHECK(denied.status == 401);
   CHECK(denied.headers["www-authenticate"] ==
         "Basic realm=\"ai-usage-exporter\", charset=\"UTF-8\"\n" + kBearer);
@@ -379,7 +379,7 @@ TEST_CASE("auth - /metrics behind basic auth or a metrics token") {
   RawSocket nul(ts.port());
   nul.send(std::string("GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer prom-token") +
            '\0' + "x\r\nConnection: close\r\n\r\n");
-  RawResponse refused = parse_response(nul.read_all(5000));
+  RawResponse refused = parse_response(nul.read_all());
   CHECK(refused.status == 400);
   CHECK(refused.headers["content-type"].rfind("application/json", 0) == 0);
   // Any token protects the API: with only a metrics token configured, nobody may ingest.

@@ -14,6 +14,7 @@
 #include "support/raw_client.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
+#include "support/wait.hpp"
 
 using namespace aiusage;
 using namespace aiusage::testing;
@@ -363,8 +364,8 @@ TEST_CASE("http - a response is one write with its length, date and connection")
     CAPTURE(c.request);
     RawSocket s(ts.port());
     REQUIRE(s.send(c.request));
-    // Kept-alive connections stay open: read what arrives within the timeout.
-    const RawResponse r = parse_response(s.read_all(300));
+    // Kept-alive connections stay open: read one response by its framing.
+    const RawResponse r = parse_response(s.read_response(!c.body));
     CHECK(r.status == 200);
     CHECK(r.headers.at("connection") == c.connection);
     CHECK(r.headers.at("cache-control") == "no-store");
@@ -393,15 +394,11 @@ TEST_CASE("metrics - golden exposition") {
   // Two requests reached the writer (the malformed one did not), each flushed once at least.
   CHECK(page.find("\nai_usage_ingest_ack_duration_seconds_count 2\n") != std::string::npos);
   CHECK(std::regex_search(page, std::regex("\nai_usage_store_flush_duration_seconds_count [1-9]")));
-  // The roll-up runs once ingest is idle; the backlog gauge then reads 0 (seen within 5 s).
-  bool rolled_up = false;
-  for (int i = 0; i < 500 && !rolled_up; ++i) {
-    rolled_up =
-        http_get(ts.port(), "/metrics").body.find("\nai_usage_rollup_pending_records 0\n") !=
-        std::string::npos;
-    if (!rolled_up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(rolled_up);
+  // The roll-up runs once ingest is idle; the backlog gauge then reads 0.
+  CHECK(eventually([&] {
+    return http_get(ts.port(), "/metrics").body.find("\nai_usage_rollup_pending_records 0\n") !=
+           std::string::npos;
+  }));
   std::string actual = without_timings(without_revision(page));
   const std::string golden_path = AIUSAGE_GOLDEN_DIR "/metrics.txt";
   if (std::getenv("AIUSAGE_UPDATE_GOLDEN")) std::ofstream(golden_path) << actual;

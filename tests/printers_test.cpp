@@ -36,4 +36,9 @@ TEST_CASE("printers - aggregates print their fields on one line, not {?}") {
   CHECK(stringify(r) ==
         R"({id="a" user="" project="" provider="" model="" tokens=0/0/0/0 cached=0 ts=0 )"
         R"(received=0 cost=5 priced=0 fingerprint="" series=0})");
+  OtlpOptions o;
+  o.user_attributes = {"user.id"};
+  o.project_attributes = {};
+  CHECK(stringify(o) ==
+        R"({user_attributes={ "user.id" } project_attributes={  } default_user="unknown"})");
 }

@@ -14,6 +14,7 @@
 #include "support/live_server.hpp"
 #include "support/raw_client.hpp"
 #include "support/temp_dir.hpp"
+#include "support/wait.hpp"
 
 using namespace aiusage;
 using namespace aiusage::testing;
@@ -172,26 +173,19 @@ TEST_CASE("reliability - drain finishes in-flight requests and refuses new ones"
   RawSocket in_flight(ts.port());
   in_flight.send(request(body).substr(0, request(body).size() - 10));  // all but the last 10 bytes
   // The request is in flight once the server counts it (its handler then waits for the body).
-  int counted = ts.server->in_flight();
-  for (int i = 0; i < 3000 && counted == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    counted = ts.server->in_flight();
-  }
-  REQUIRE(counted == 1);  // not counted within 30 s: the server never began the request
+  REQUIRE(eventually([&] { return ts.server->in_flight() != 0; }));
+  REQUIRE(ts.server->in_flight() == 1);
   // A generous drain timeout: drain() returns as soon as the request ends, which the test causes.
   auto drained = std::async(std::launch::async, [&] { return ts.server->drain(60'000); });
   // drain() starts on another thread: probe until it refuses.
-  auto refused = http_get(ts.port(), "/-/ready");
-  for (int i = 0; i < 3000 && refused.status == 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    refused = http_get(ts.port(), "/-/ready");
-  }
+  HttpResponse refused;
+  CHECK(eventually([&] { return (refused = http_get(ts.port(), "/-/ready")).status != 200; }));
   CHECK(refused.status == 503);
   CHECK(refused.body == R"({"error":"shutting down"})");
   CHECK(refused.headers["retry-after"] == "1");
   CHECK(drained.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
   in_flight.send(request(body).substr(request(body).size() - 10));
-  RawResponse r = parse_response(in_flight.read_all(5000));
+  RawResponse r = parse_response(in_flight.read_all());
   CHECK(r.status == 200);
   CHECK(drained.get());
   CHECK(ts.service->store().record_count() == 5);

@@ -9,6 +9,7 @@
 #include "support/printers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
+#include "support/wait.hpp"
 
 using namespace aiusage;
 using namespace aiusage::testing;
@@ -94,9 +95,7 @@ TEST_CASE("service - concurrent ingest through group commit loses and doubles no
   });
   CHECK(dynamic_cast<const SqliteStore&>(service.store()).integrity_check() == "ok");
   // Once idle, the store rolls up every record; the answers do not change.
-  for (int i = 0; i < 1000 && service.store().pending_records() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  CHECK(service.store().pending_records() == 0);
+  CHECK(eventually([&] { return service.store().pending_records() == 0; }));
   CHECK(service.statistics({}).total == s.total);
 }
 

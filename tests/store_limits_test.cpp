@@ -8,6 +8,7 @@
 #include "aiusage/sqlite_store.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_page.hpp"
+#include "support/printers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 

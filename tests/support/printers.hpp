@@ -9,6 +9,7 @@
 #include "aiusage/calendar.hpp"
 #include "aiusage/ingest.hpp"
 #include "aiusage/ledger.hpp"
+#include "aiusage/otlp_mapping.hpp"
 #include "aiusage/record.hpp"
 
 namespace Catch {
@@ -82,6 +83,15 @@ struct StringMaker<aiusage::UsageRecord> {
            n(r.cache_write_tokens) + " cached=" + n(r.cached) + " ts=" + n(r.timestamp_ms) +
            " received=" + n(r.received_ms) + " cost=" + n(r.cost) + " priced=" + n(r.priced) +
            " fingerprint=" + s(r.fingerprint) + " series=" + n(r.series_id) + "}";
+  }
+};
+
+template <>
+struct StringMaker<aiusage::OtlpOptions> {
+  static std::string convert(const aiusage::OtlpOptions& o) {
+    return "{user_attributes=" + ::Catch::Detail::stringify(o.user_attributes) +
+           " project_attributes=" + ::Catch::Detail::stringify(o.project_attributes) +
+           " default_user=" + ::Catch::Detail::stringify(o.default_user) + "}";
   }
 };
 
