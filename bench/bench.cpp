@@ -230,7 +230,7 @@ int serve(const std::vector<std::string>& a) {
   UsageService service(config);
   HttpOptions options;
   options.listen = listen;
-  options.threads = threads;
+  options.http_threads = threads;
   HttpServer server(service, options);
   std::printf("ready\n");
   std::fflush(stdout);
@@ -333,7 +333,7 @@ int stats(const std::string& path, int reps) {
 
   HttpOptions options;
   options.listen = "127.0.0.1:0";
-  options.threads = 4;
+  options.http_threads = 4;
   HttpServer server(service, options);
   const std::string target = month_query(start, end);
   testing::HttpResponse r;
@@ -505,7 +505,7 @@ int batch(const std::string& start_db, const std::string& dir, int requests) {
     UsageService& service = *service_ptr;
     HttpOptions options;
     options.listen = "127.0.0.1:0";
-    options.threads = 8;
+    options.http_threads = 8;
     auto server = std::make_unique<HttpServer>(service, options);
     // Warm-up, as wrk's: one record committed (the writer's series map is built) and rolled up
     // when idle (the roll-up's series list is loaded), so the clock sees the steady state.

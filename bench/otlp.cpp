@@ -84,7 +84,7 @@ double run(const std::string& path, const std::vector<std::string>& bodies, cons
   auto service = std::make_unique<UsageService>(config);
   HttpOptions options;
   options.listen = "127.0.0.1:0";
-  options.threads = 8;
+  options.http_threads = 8;
   auto server = std::make_unique<HttpServer>(*service, options);
   std::atomic<int> next{0}, failures{0};
   const auto t0 = Clock::now();

@@ -74,6 +74,51 @@ TEST_CASE("config - defaults") {
   }
 }
 
+TEST_CASE("config - what a reload may change and what needs a restart") {
+  const std::string base = "[server]\nlisten = \"127.0.0.1:9000\"\n";
+  auto changed = [&](const std::string& extra) {
+    auto running = parse(base), next = parse(base + extra);
+    REQUIRE(running.ok());
+    REQUIRE(next.ok());
+    return restart_required(*running, *next);
+  };
+  struct Case {
+    const char* name;
+    std::string toml;  // appended to the running file
+    std::vector<std::string> restart;
+  };
+  for (const Case& c : {
+           Case{"prices, quotas, tokens, [ingest] and [otlp] reload",
+                "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1.0\noutput = 1.0\n"
+                "[[quota]]\nscope = \"global\"\ntokens = 5\n"
+                "[ingest]\nmax_age = \"1h\"\n[otlp]\ndefault_user = \"x\"\n"
+                "[metrics]\nquota_min_ratio = 0.25\n"
+                "[[auth.tokens]]\nname = \"t\"\nsha256 = \"" +
+                    std::string(64, 'a') + "\"\nscopes = [\"read\"]\n",
+                {}},
+           Case{"each [server] key needs a restart",
+                "threads = 8\nmax_body_bytes = 4096\nbody_timeout = \"2s\"\n"
+                "request_timeout = \"2s\"\nmax_header_bytes = 4096\ndrain_timeout = \"2s\"\n"
+                "body_memory_budget = 1000000\n",
+                {"server.threads", "server.max_body_bytes", "server.body_timeout",
+                 "server.request_timeout", "server.max_header_bytes", "server.body_memory_budget",
+                 "server.drain_timeout"}},
+           Case{"[storage], the currency, the time zone and the series limits too",
+                "[storage]\npath = \"other.db\"\nsynchronous = \"normal\"\ngroup_commit = false\n"
+                "[billing]\ncurrency = \"EUR\"\ntimezone = \"Europe/Paris\"\n"
+                "[metrics]\nlabels = [\"provider\"]\nmax_series = 10\ntop_k = { user = 3 }\n",
+                {"storage.path", "storage.synchronous", "storage.group_commit", "billing.currency",
+                 "billing.timezone", "metrics.labels", "metrics.max_series", "metrics.top_k"}},
+       }) {
+    SECTION(c.name) { CHECK(changed(c.toml) == c.restart); }
+  }
+  SECTION("the listen address") {
+    auto running = parse(base), next = parse("[server]\nlisten = \"127.0.0.1:9001\"\n");
+    REQUIRE(next.ok());
+    CHECK(restart_required(*running, *next) == std::vector<std::string>{"server.listen"});
+  }
+}
+
 TEST_CASE("config - every key") {
   auto r = load_config_file(kFixtures + "/full.toml");
   if (!r.ok()) FAIL(r.error().message);

@@ -204,7 +204,7 @@ TEST_CASE("http - /metrics is sent chunked, complete, and HEAD sends only header
   FakeClock clock;
   clock.set(*parse_rfc3339(kNow));
   // A write stuck on a scraper waits this long: far past the test client's 10 s answer timeout.
-  HttpOptions options{"127.0.0.1:0", 4};
+  HttpOptions options = TestServer::options();
   options.request_timeout_ms = 120'000;
   TestServer ts(test_config(dir.file("usage.db")), clock.clock(), options);
   REQUIRE(http_post_json(ts.port(), "/api/v1/usage", batch_of_users(3000)).status == 200);

@@ -263,14 +263,26 @@ TEST_CASE("reliability - reload swaps prices, quotas and tokens, a bad config ke
     CHECK(http_request(ts.port(), "POST", "/-/reload", "", {{"Authorization", "Bearer ops-token"}})
               .status == 200);
   }
-  SECTION("a change that needs a restart is refused") {
+  SECTION("a change that needs a restart is refused, naming every such setting") {
     set_extra("\n[metrics]\nlabels = [\"provider\"]\n");
     auto r = reload();
     CHECK(r.status == 400);
-    CHECK(
-        r.body ==
-        R"({"error":"configuration reload failed: metrics.labels changed: it only takes effect after a restart"})");
+    CHECK(r.body ==
+          R"({"error":"configuration reload failed: metrics.labels changed: it only takes effect )"
+          R"(after a restart; nothing was reloaded"})");
+    CHECK(gauge("ai_usage_config_last_reload_successful") ==
+          "ai_usage_config_last_reload_successful 0");
     CHECK(http_post_json(ts.port(), "/api/v1/usage", record("still")).status == 200);
+    // With a reloadable change beside them: nothing applies, not even the quota.
+    set_extra(
+        "\n[[quota]]\nscope = \"user\"\nsubject = \"u\"\ntokens = 1000\n"
+        "[storage]\ngroup_commit = false\n[metrics]\nmax_series = 10\n");
+    r = reload();
+    CHECK(r.body ==
+          R"({"error":"configuration reload failed: storage.group_commit, metrics.max_series )"
+          R"(changed: they only take effect after a restart; nothing was reloaded"})");
+    auto q = parse(http_get(ts.port(), "/api/v1/quota?userId=u").body);
+    CHECK(q["limits"]["tokens"].GetInt() == 10000);  // the "*" rule's, as before
   }
   SECTION("a file that does not parse is refused with its position") {
     set_extra("\n[billing\n");

@@ -438,7 +438,7 @@ Result<Config> load_config_file(const std::string& path) {
   return parse_config(text, path, dir.empty() ? "." : dir);
 }
 
-std::optional<std::string> restart_required(const Config& a, const Config& b) {
+std::vector<std::string> restart_required(const StaticConfig& a, const StaticConfig& b) {
   const std::pair<bool, const char*> checks[] = {
       {a.listen != b.listen, "server.listen"},
       {a.http_threads != b.http_threads, "server.threads"},
@@ -460,9 +460,10 @@ std::optional<std::string> restart_required(const Config& a, const Config& b) {
       {a.series_limits.max_series != b.series_limits.max_series, "metrics.max_series"},
       {a.series_limits.top_k != b.series_limits.top_k, "metrics.top_k"},
   };
+  std::vector<std::string> changed;
   for (const auto& [differs, name] : checks)
-    if (differs) return std::string(name);
-  return std::nullopt;
+    if (differs) changed.emplace_back(name);
+  return changed;
 }
 
 Config default_config() {

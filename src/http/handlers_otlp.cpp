@@ -80,7 +80,7 @@ Response otlp_traces(HandlerContext& c, Exchange& ex, const Principal& who) {
   if (auto r = decode_content(ex, *e, c.options.max_body_bytes, body)) return refused(*r);
   if (!lease->grow_to(ingest_memory_bound(body.size()))) return refused(c.bodies.over_budget(true));
 
-  const std::shared_ptr<const Config> live = c.service.current();
+  const std::shared_ptr<const LiveConfig> live = c.service.current();
   const IngestPolicy policy{c.service.now_ms(), live->window, who.project};
   Mapped m;
   std::size_t spans = 0;

@@ -58,7 +58,11 @@ class InFlight {
 };
 
 TransportOptions transport_options(const HttpOptions& o) {
-  return {o.listen, o.threads, o.request_timeout_ms, o.max_header_bytes, o.tls_certificate};
+  return {.listen = o.listen,
+          .threads = o.http_threads,
+          .request_timeout_ms = o.request_timeout_ms,
+          .max_header_bytes = o.max_header_bytes,
+          .tls_certificate = o.tls_certificate};
 }
 
 // The router's answer, or the one for what it threw: 503 when the storage or the memory cannot
@@ -82,16 +86,11 @@ Response answer_of(const Router& router, Exchange& ex) {
 
 }  // namespace
 
-HttpOptions http_options(const Config& c, ConfigReloader* reloader) {
-  return {c.listen,
-          c.http_threads,
-          c.max_body_bytes,
-          c.body_timeout_ms,
-          c.request_timeout_ms,
-          c.max_header_bytes,
-          c.tls_certificate,
-          reloader,
-          c.body_memory_budget};
+HttpOptions http_options(const ServerSettings& server, ConfigReloader* reloader) {
+  HttpOptions o;
+  static_cast<ServerSettings&>(o) = server;
+  o.reloader = reloader;
+  return o;
 }
 
 struct HttpServer::Impl {

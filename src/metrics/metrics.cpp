@@ -131,7 +131,7 @@ PageData gather(UsageService& service,
     d.unpriced.assign(st.unpriced.begin(), st.unpriced.end());
   });
   d.ingest = service.ingest_counters();
-  const std::shared_ptr<const Config> live = service.current();
+  const std::shared_ptr<const LiveConfig> live = service.current();
   d.quota = quota_page(service.quota_reports(), live->quota_min_ratio_ppm);
   d.quota.window_ends = window_ends(live->quotas, service.calendar(), service.now_ms());
   return d;

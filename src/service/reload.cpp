@@ -53,9 +53,14 @@ Result<bool> ConfigReloader::reload(const std::string& trigger) {
   };
   auto next = load_();
   if (!next) return fail(next.error().message);
-  if (auto field = restart_required(service_.config(), *next))
-    return fail(*field + " changed: it only takes effect after a restart");
-  service_.reload(std::move(*next));
+  if (auto changed = restart_required(service_.config(), *next); !changed.empty()) {
+    std::string names;
+    for (const std::string& name : changed) names += (names.empty() ? "" : ", ") + name;
+    return fail(names +
+                (changed.size() == 1 ? " changed: it only takes" : " changed: they only take") +
+                " effect after a restart; nothing was reloaded");
+  }
+  service_.reload(std::move(static_cast<LiveConfig&>(*next)));
   last_successful_ = true;
   last_success_ms_ = service_.now_ms();
   log::info("configuration reloaded", {{"trigger", trigger}});

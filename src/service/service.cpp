@@ -53,7 +53,7 @@ IngestError over_limit(const BatchOutcome& o, const StoreLimits& limits,
 
 // Gives each record an id (when it has none), its cost and whether it was priced; returns the
 // indices of records that cost more than one record may.
-std::vector<std::size_t> price(std::vector<UsageRecord>& records, const Config& live) {
+std::vector<std::size_t> price(std::vector<UsageRecord>& records, const LiveConfig& live) {
   std::vector<std::size_t> too_large;
   for (std::size_t i = 0; i < records.size(); ++i) {
     UsageRecord& r = records[i];
@@ -66,7 +66,7 @@ std::vector<std::size_t> price(std::vector<UsageRecord>& records, const Config& 
   return too_large;
 }
 
-std::string too_costly(const Config& live) {
+std::string too_costly(const LiveConfig& live) {
   return "costs more than " + format_nanos(kMaxRecordCostNanos, 0) + " " +
          live.prices.billing_currency() + ", the most one record may cost";
 }
@@ -107,7 +107,7 @@ void with_valid_keys(std::map<std::string, UsageSums>& sums) {
 }  // namespace
 
 UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits)
-    : config_(std::move(config)),
+    : config_(std::move(static_cast<StaticConfig&>(config))),
       clock_(std::move(clock)),
       calendar_(calendar_or_throw(config_.timezone)),
       ledger_(config_.labels),
@@ -116,13 +116,14 @@ UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits
   // The ledger is rebuilt from every store opened: at startup, and when a read-only one is
   // reopened for writing.
   storage_ = std::make_unique<Storage>(
-      std::make_unique<SqliteBackend>(StoreOptions{config_.storage_path, config_.synchronous_full,
-                                                   StoreOptions::kDefaultKept, limits}),
+      std::make_unique<SqliteBackend>(StoreOptions{.path = config_.storage_path,
+                                                   .synchronous_full = config_.synchronous_full,
+                                                   .limits = limits}),
       ledger_, config_.group_commit ? 4096 : 1, [this](const UsageStore& store) {
         Period month = calendar_.month_of(clock_());
         ledger_.reset(store.series_table(month_filter(month)), month);
       });
-  live_ = std::make_shared<const Config>(config_);
+  live_ = std::make_shared<const LiveConfig>(std::move(static_cast<LiveConfig&>(config)));
 }
 
 const UsageStore& UsageService::store() const { return *storage_->read(); }
@@ -134,13 +135,13 @@ std::optional<std::string> UsageService::degraded() const {
 
 bool UsageService::readable() const { return static_cast<bool>(storage_->read()); }
 
-std::shared_ptr<const Config> UsageService::current() const {
+std::shared_ptr<const LiveConfig> UsageService::current() const {
   std::lock_guard lock(live_mutex_);
   return live_;
 }
 
-void UsageService::reload(Config next) {
-  auto fresh = std::make_shared<const Config>(std::move(next));
+void UsageService::reload(LiveConfig next) {
+  auto fresh = std::make_shared<const LiveConfig>(std::move(next));
   std::lock_guard lock(live_mutex_);
   live_ = std::move(fresh);
 }
@@ -155,7 +156,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
     return read_only(*storage_);
   }
   const std::int64_t now = clock_();
-  const std::shared_ptr<const Config> live = current();
+  const std::shared_ptr<const LiveConfig> live = current();
   auto parsed = parse_usage_body(body, format, IngestPolicy{now, live->window, project});
   if (!parsed) {
     counters_->rejected += static_cast<std::int64_t>(parsed.error().records);
@@ -206,7 +207,7 @@ Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<Usa
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return read_only(*storage_);
   }
-  const std::shared_ptr<const Config> live = current();
+  const std::shared_ptr<const LiveConfig> live = current();
   RecordsOutcome out;
   out.refused.resize(records.size());
   out.duplicate.resize(records.size());
@@ -309,7 +310,7 @@ MonthUsage subject_usage(const std::vector<SeriesSums>& rows, Scope scope,
 
 void UsageService::ensure_current_windows() {
   ensure_current_month();
-  const std::shared_ptr<const Config> live = current();
+  const std::shared_ptr<const LiveConfig> live = current();
   for (Window w : {Window::day, Window::week}) {
     if (!window_used(live->quotas, w)) {
       if (ledger_.period(w).end_ms != 0) ledger_.untrack(w);
@@ -331,7 +332,7 @@ void UsageService::ensure_current_windows() {
 QuotaReport UsageService::quota(Scope scope, const std::string& subject,
                                 const std::optional<QuotaLimits>& overrides, Window window) {
   ensure_current_windows();
-  const std::shared_ptr<const Config> live = current();
+  const std::shared_ptr<const LiveConfig> live = current();
   QuotaLimits limits = limits_for(live->quotas, scope, subject, window);
   if (overrides) {
     if (overrides->tokens) limits.tokens = overrides->tokens;
@@ -388,7 +389,7 @@ std::vector<QuotaReport> UsageService::quota_reports() {
   ensure_current_windows();
   std::set<std::tuple<Window, Scope, std::string>> subjects;
   std::set<std::pair<Window, Scope>> wildcards;
-  const std::shared_ptr<const Config> live = current();
+  const std::shared_ptr<const LiveConfig> live = current();
   for (const QuotaRule& rule : live->quotas) {
     if (rule.scope == Scope::global)
       subjects.insert({rule.window, Scope::global, ""});

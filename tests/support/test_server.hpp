@@ -2,6 +2,7 @@
 // A real service and HTTP server on a loopback port, over a SQLite file in a temp dir.
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "aiusage/config.hpp"
@@ -30,12 +31,21 @@ struct TestServer {
   std::unique_ptr<UsageService> service;
   std::unique_ptr<HttpServer> server;
 
-  TestServer(const Config& config, const Clock& clock, std::size_t max_body = 10 * 1024 * 1024)
-      : TestServer(config, clock, HttpOptions{"127.0.0.1:0", 4, max_body}) {}
+  TestServer(const Config& config, const Clock& clock) : TestServer(config, clock, options()) {}
+  TestServer(const Config& config, const Clock& clock, std::size_t max_body_bytes)
+      : TestServer(config, clock, options(max_body_bytes)) {}
   TestServer(const Config& config, const Clock& clock, HttpOptions options)
       : service(std::make_unique<UsageService>(config, clock)),
         server(std::make_unique<HttpServer>(*service, std::move(options))) {}
   int port() const { return server->port(); }
+  // [server]'s defaults on a free loopback port with 4 threads; no reloader.
+  static HttpOptions options(std::optional<std::size_t> max_body_bytes = std::nullopt) {
+    HttpOptions o;
+    o.listen = "127.0.0.1:0";
+    o.http_threads = 4;
+    if (max_body_bytes) o.max_body_bytes = *max_body_bytes;
+    return o;
+  }
   // Stops the server, then the service (in that order, like the binary).
   void stop() {
     server.reset();

@@ -20,13 +20,11 @@
 
 namespace aiusage {
 
-struct Config {
-  std::string listen = "127.0.0.1:9477";
-  std::string storage_path = "ai-usage.db";
-  bool synchronous_full = true;
-  bool group_commit = true;  // false: one transaction per request
-  std::size_t max_body_bytes = 10 * 1024 * 1024;
+// [server]: the listener and the limits of a request. Applied at startup only.
+struct ServerSettings {
+  std::string listen = "127.0.0.1:9477";  // HOST:PORT; port 0 picks a free port
   int http_threads = 2048;  // one per open connection: room for 1,000 slow clients and the rest
+  std::size_t max_body_bytes = 10 * 1024 * 1024;
   std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
   std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
   std::size_t max_header_bytes = 16 * 1024;  // request line and headers
@@ -35,13 +33,28 @@ struct Config {
   std::size_t body_memory_budget = std::size_t{256} * 1024 * 1024;
   std::int64_t drain_timeout_ms = 10'000;  // on SIGTERM, wait this long for in-flight requests
   std::string tls_certificate;             // PEM with certificate and key; empty: plain HTTP
-  std::string currency = "USD";
+};
+
+// [storage]. Applied at startup only.
+struct StorageSettings {
+  std::string storage_path = "ai-usage.db";
+  bool synchronous_full = true;  // false: synchronous = "normal", acknowledged before the flush
+  bool group_commit = true;      // false: one transaction per request
+};
+
+// What only a restart applies: the listener, the store, and what stored sums and /metrics
+// series are shaped by (currency, time zone, labels kept, the series governor's limits).
+struct StaticConfig : ServerSettings, StorageSettings {
+  std::string currency = "USD";  // [billing]
   std::string timezone = "UTC";
+  LabelSet labels;               // [metrics] labels
+  GovernorLimits series_limits;  // [metrics] max_series and top_k
+};
+
+// What a reload (SIGHUP, POST /-/reload) swaps in while serving; requests read one snapshot.
+struct LiveConfig {
   PriceBook prices;
   std::vector<QuotaRule> quotas;
-  LabelSet labels;
-  // [metrics] max_series and top_k: the cardinality governor of the usage families.
-  GovernorLimits series_limits;
   // Quotas of "*" rules below this share of a limit (and below every threshold) are summed into
   // one subject="__other__" row per scope and window on /metrics; 0 shows them all.
   std::int32_t quota_min_ratio_ppm = 500'000;
@@ -50,9 +63,12 @@ struct Config {
   AuthConfig auth;
 };
 
-// The first setting that differs between `running` and `next` and only applies after a restart
-// (listen address, storage, currency, time zone, labels...); nullopt when `next` can be reloaded.
-std::optional<std::string> restart_required(const Config& running, const Config& next);
+// A configuration file: the defaults of its keys are the member initializers above.
+struct Config : StaticConfig, LiveConfig {};
+
+// The settings (TOML keys) that differ between `running` and `next` and only apply after a
+// restart, in file order; empty when `next` can be reloaded. Its list covers StaticConfig.
+std::vector<std::string> restart_required(const StaticConfig& running, const StaticConfig& next);
 
 // The configuration file and each included file must be a regular file of at most this size
 // (16 MiB, 500 times the shipped price list): a device, FIFO or directory is refused, not read.

@@ -11,20 +11,13 @@ namespace aiusage {
 
 class ConfigReloader;
 
-struct HttpOptions {
-  std::string listen = "127.0.0.1:9477";  // HOST:PORT; port 0 picks a free port
-  int threads = 2048;
-  std::size_t max_body_bytes = 10 * 1024 * 1024;
-  std::int64_t body_timeout_ms = 10'000;     // the whole body must arrive within this (408)
-  std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
-  std::size_t max_header_bytes = 16 * 1024;
-  std::string tls_certificate;         // PEM with certificate and key: HTTPS only, TLS >= 1.2
+// [server] (its defaults are ServerSettings'; drain_timeout_ms is the caller's) and the reloader.
+struct HttpOptions : ServerSettings {
   ConfigReloader* reloader = nullptr;  // serves POST /-/reload and the reload gauges when set
-  std::size_t body_memory_budget = std::size_t{256} * 1024 * 1024;  // see Config
 };
 
 // The server settings of a configuration.
-HttpOptions http_options(const Config& config, ConfigReloader* reloader = nullptr);
+HttpOptions http_options(const ServerSettings& server, ConfigReloader* reloader = nullptr);
 
 class HttpServer {
  public:

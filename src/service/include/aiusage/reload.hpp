@@ -22,8 +22,9 @@ class ConfigReloader {
   // `load` reads the configuration to apply (the file plus command-line overrides).
   ConfigReloader(UsageService& service, std::function<Result<Config>()> load);
 
-  // Loads, checks and swaps in the configuration; on error the old one keeps serving and the
-  // reason is logged and returned. `trigger` names the cause in the log ("SIGHUP", "HTTP").
+  // Loads, checks and swaps in the live configuration; on error, or when a setting that needs a
+  // restart changed (every one is named), the old one keeps serving and the reason is logged and
+  // returned. `trigger` names the cause in the log ("SIGHUP", "HTTP").
   Result<bool> reload(const std::string& trigger);
   bool last_successful() const;
   std::int64_t last_success_ms() const;

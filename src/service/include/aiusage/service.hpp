@@ -130,11 +130,11 @@ class UsageService {
   // Every quota that applies now, in every window (configured subjects and subjects seen).
   std::vector<QuotaReport> quota_reports();
 
-  // The configuration at startup; prices, quotas, auth and the ingest window come from current().
-  const Config& config() const { return config_; }
-  std::shared_ptr<const Config> current() const;
-  // Swaps in a checked configuration for prices, quotas, auth and the ingest window, atomically.
-  void reload(Config next);
+  // What only a restart changes; prices, quotas, auth, [ingest] and [otlp] come from current().
+  const StaticConfig& config() const { return config_; }
+  std::shared_ptr<const LiveConfig> current() const;
+  // Swaps in a checked live configuration, atomically: a request sees the old or the new one.
+  void reload(LiveConfig next);
   const MonthCalendar& calendar() const { return calendar_; }
   const Ledger& ledger() const { return ledger_; }
   // The cardinality governor of the usage families (its decisions last the process).
@@ -153,7 +153,7 @@ class UsageService {
   std::shared_ptr<prometheus::Collectable> storage_collector();
 
  private:
-  Config config_;
+  StaticConfig config_;
   Clock clock_;
   MonthCalendar calendar_;
   Ledger ledger_;
@@ -163,7 +163,7 @@ class UsageService {
   struct Counters;
   std::unique_ptr<Counters> counters_;
   mutable std::mutex live_mutex_;
-  std::shared_ptr<const Config> live_;
+  std::shared_ptr<const LiveConfig> live_;
 };
 
 }  // namespace aiusage

@@ -12,11 +12,12 @@
 
 namespace aiusage {
 
+// Every field is set by the caller from [server] (ServerSettings states the defaults).
 struct TransportOptions {
   std::string listen;  // HOST:PORT; port 0 picks a free port
-  int threads = 1;
-  std::int64_t request_timeout_ms = 10'000;  // headers, and each wait for more body bytes
-  std::size_t max_header_bytes = 16 * 1024;
+  int threads = 0;
+  std::int64_t request_timeout_ms = 0;  // headers, and each wait for more body bytes
+  std::size_t max_header_bytes = 0;
   std::string tls_certificate;  // PEM with certificate and key: HTTPS only, TLS >= 1.2
 };
 
