@@ -14,12 +14,12 @@ awk '
   }
   END {
     row("target", "measured", "baseline", "ratio", "goal")
-    row("1 ingest req/s, group (median of 5 vs bare)", v["group_requests_per_s"], v["bare_requests_per_s"],
-        r(v["group_requests_per_s"], v["bare_requests_per_s"]), ">= 0.40")
-    row("1 ingest p99 ms, group commit", v["group_p99_ms"], v["bare_p99_ms"], "-", "<= 10 ms")
-    row("1 ingest req/s vs bare answering in 1 write", v["group_requests_per_s"],
+    row("1 ingest req/s, group (vs bare answering in 1 write)", v["group_requests_per_s"],
         v["bare_one_write_requests_per_s"],
-        r(v["group_requests_per_s"], v["bare_one_write_requests_per_s"]), "(report)")
+        r(v["group_requests_per_s"], v["bare_one_write_requests_per_s"]), ">= 0.40")
+    row("1 ingest p99 ms, group commit", v["group_p99_ms"], v["bare_p99_ms"], "-", "<= 10 ms")
+    row("1 ingest req/s vs bare with header functions", v["group_requests_per_s"], v["bare_requests_per_s"],
+        r(v["group_requests_per_s"], v["bare_requests_per_s"]), "(report)")
     ceiling = v["fsync_p50_ms"] > 0 ? 32000 / v["fsync_p50_ms"] : 0
     row("1 ingest req/s vs disk ceiling 32/fsync", v["group_requests_per_s"], sprintf("%.0f", ceiling),
         r(v["group_requests_per_s"], ceiling), "(report)")

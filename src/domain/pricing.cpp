@@ -84,7 +84,7 @@ PriceBook::PriceBook(std::vector<Price> prices, std::string billing_currency,
 
 const Price* PriceBook::find(std::string_view provider, std::string_view model,
                              std::int64_t at_ms) const {
-  // Only the provider's prices, in file order (a full scan cost ~0.3 us per record).
+  // Only the provider's prices, in file order (why: docs/design.md).
   auto name = [this](std::size_t i) { return std::string_view(prices_[i].provider); };
   auto first = std::lower_bound(by_provider_.begin(), by_provider_.end(), provider,
                                 [&](std::size_t i, std::string_view v) { return name(i) < v; });

@@ -12,8 +12,7 @@ namespace aiusage {
 Sha256 sha256(std::string_view data) {
   Sha256 out{};
   unsigned int len = 0;
-  // Fetched once: EVP_sha256() makes OpenSSL 3 look the digest up (under a lock, with an
-  // allocation) on every use, ~1 us per record fingerprint.
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the digest up on every use (docs/design.md).
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
       len != out.size())

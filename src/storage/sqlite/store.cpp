@@ -68,7 +68,7 @@ SQLite::Database& SqliteStore::open_writer(const StoreOptions& options) {
   wal_path_ = options.path + "-wal";
   // Inserts touch the id index anywhere: keep many of its pages cached (32 MiB).
   db.exec("PRAGMA cache_size = -32768");
-  // No checkpoint inside COMMIT (it stalled the writer ~30 ms a time): the hook only counts the
+  // No checkpoint inside COMMIT (why: docs/design.md): the hook only counts the
   // WAL's frames, and checkpoint()/finish_checkpoint() copy them back (SqliteMaintenance).
   sqlite3_wal_hook(
       db.getHandle(),
