@@ -3,9 +3,10 @@
 start_exporter() {
   local bin=$1 config=$2 dir=$3
   LOG=$dir/exporter.log
+  : >"$LOG"  # before the reads below: the child opens it only once it runs
   "$bin" --config "$config" --web.listen-address 127.0.0.1:0 --storage.path "$dir/usage.db" 2>"$LOG" &
   EXPORTER_PID=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do  # 30 s: only a hung startup reaches it
     PORT=$(sed -n 's/.*msg=listening .*port=\([0-9]*\).*/\1/p' "$LOG" | head -1)
     [ -n "$PORT" ] && return 0
     kill -0 "$EXPORTER_PID" 2>/dev/null || { cat "$LOG" >&2; return 1; }

@@ -116,7 +116,8 @@ TEST_CASE("priority - run_at_nice runs on a thread of its own at that nice") {
       seen_thread = std::this_thread::get_id();
       return true;
     }));
-    CHECK(seen_nice == std::max(10, caller_nice));  // raising a nice needs no privilege
+    // Raising a nice needs no privilege; lowering it (a test run under `nice`) needs CAP_SYS_NICE.
+    CHECK((seen_nice == 10 || (caller_nice > 10 && seen_nice == caller_nice)));
     CHECK(seen_thread != caller);
     CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == caller_nice);
     CHECK_FALSE(run_at_nice(10, [] { return false; }));
