@@ -15,6 +15,18 @@ using namespace aiusage::testing;
 
 namespace {
 
+UsageRecord record_of(const std::string& user) {
+  UsageRecord r;
+  r.id = "id-" + user;
+  r.user = user;
+  r.provider = "openai";
+  r.model = "gpt-4o";
+  r.prompt_tokens = 10;
+  r.completion_tokens = 5;
+  r.priced = true;
+  return r;
+}
+
 // Every field of two ledgers' states, compared.
 void check_same(const LedgerState& a, const LedgerState& b) {
   CHECK(a.series == b.series);
@@ -164,4 +176,32 @@ TEST_CASE("ledger - records applied with their series ids equal records applied 
       });
     }
   }
+}
+
+TEST_CASE("ledger - the slice hook runs between slices with the lock released") {
+  Ledger ledger({true, true, true});
+  ledger.reset(SeriesTable{}, {0, 1});
+  const std::size_t n = 2 * Ledger::kSlice + 100;
+  std::vector<UsageRecord> records;
+  for (std::size_t i = 0; i < n; ++i) records.push_back(record_of("u" + std::to_string(10000 + i)));
+  std::vector<const UsageRecord*> all;
+  for (const UsageRecord& r : records) all.push_back(&r);
+  ledger.apply(all);
+
+  std::size_t seen = 0, hooks = 0;
+  const UsageRecord late = record_of("z-late");  // sorts after every other user
+  CHECK(ledger.for_each_series([&](const SeriesKey&, const SeriesUsage&) { ++seen; },
+                               [&] {
+                                 // A commit here would deadlock if the slice still held the lock.
+                                 if (++hooks == 1) ledger.apply({&late});
+                                 return true;
+                               }));
+  CHECK(hooks == 3);
+  CHECK(seen == n + 1);  // the commit between slices shows in a later one
+
+  seen = hooks = 0;
+  CHECK_FALSE(ledger.for_each_series([&](const SeriesKey&, const SeriesUsage&) { ++seen; },
+                                     [&] { return ++hooks < 2; }));
+  CHECK(hooks == 2);
+  CHECK(seen == 2 * Ledger::kSlice);
 }

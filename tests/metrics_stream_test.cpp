@@ -1,6 +1,4 @@
 // /metrics is rendered in bounded pieces between ledger slices and sent with chunked encoding.
-#include <sys/resource.h>
-#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -13,7 +11,6 @@
 #include "aiusage/calendar.hpp"
 #include "aiusage/exposition.hpp"
 #include "aiusage/ledger.hpp"
-#include "aiusage/priority.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_page.hpp"
 #include "support/raw_client.hpp"
@@ -26,18 +23,6 @@ using namespace aiusage::testing;
 namespace {
 
 constexpr const char* kNow = "2026-11-15T12:00:00Z";
-
-UsageRecord record_of(const std::string& user) {
-  UsageRecord r;
-  r.id = "id-" + user;
-  r.user = user;
-  r.provider = "openai";
-  r.model = "gpt-4o";
-  r.prompt_tokens = 10;
-  r.completion_tokens = 5;
-  r.priced = true;
-  return r;
-}
 
 // `n` records of `n` users, one series each, as one JSON batch.
 std::string batch_of_users(int n) {
@@ -76,57 +61,6 @@ std::optional<std::string> decode_chunked(std::string_view raw, int* chunks) {
 }
 
 }  // namespace
-
-TEST_CASE("ledger - the slice hook runs between slices with the lock released") {
-  Ledger ledger({true, true, true});
-  ledger.reset(SeriesTable{}, {0, 1});
-  const std::size_t n = 2 * Ledger::kSlice + 100;
-  std::vector<UsageRecord> records;
-  for (std::size_t i = 0; i < n; ++i) records.push_back(record_of("u" + std::to_string(10000 + i)));
-  std::vector<const UsageRecord*> all;
-  for (const UsageRecord& r : records) all.push_back(&r);
-  ledger.apply(all);
-
-  std::size_t seen = 0, hooks = 0;
-  const UsageRecord late = record_of("z-late");  // sorts after every other user
-  CHECK(ledger.for_each_series([&](const SeriesKey&, const SeriesUsage&) { ++seen; },
-                               [&] {
-                                 // A commit here would deadlock if the slice still held the lock.
-                                 if (++hooks == 1) ledger.apply({&late});
-                                 return true;
-                               }));
-  CHECK(hooks == 3);
-  CHECK(seen == n + 1);  // the commit between slices shows in a later one
-
-  seen = hooks = 0;
-  CHECK_FALSE(ledger.for_each_series([&](const SeriesKey&, const SeriesUsage&) { ++seen; },
-                                     [&] { return ++hooks < 2; }));
-  CHECK(hooks == 2);
-  CHECK(seen == 2 * Ledger::kSlice);
-}
-
-TEST_CASE("priority - run_at_nice runs on a thread of its own at that nice") {
-  const int caller_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-  const std::thread::id caller = std::this_thread::get_id();
-  SECTION("its result, its thread and its nice; the caller's nice unchanged") {
-    int seen_nice = -100;
-    std::thread::id seen_thread;
-    CHECK(run_at_nice(10, [&] {
-      seen_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
-      seen_thread = std::this_thread::get_id();
-      return true;
-    }));
-    // Raising a nice needs no privilege; lowering it (a test run under `nice`) needs CAP_SYS_NICE.
-    CHECK((seen_nice == 10 || (caller_nice > 10 && seen_nice == caller_nice)));
-    CHECK(seen_thread != caller);
-    CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())) == caller_nice);
-    CHECK_FALSE(run_at_nice(10, [] { return false; }));
-  }
-  SECTION("what it throws is rethrown to the caller") {
-    CHECK_THROWS_WITH(run_at_nice(10, []() -> bool { throw std::runtime_error("page failed"); }),
-                      "page failed");
-  }
-}
 
 TEST_CASE("metrics - the page is written in bounded pieces that join to render_metrics") {
   TempDir dir;
