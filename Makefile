@@ -24,6 +24,11 @@ test: build
 bench: build
 	bash bench/run.sh
 
+# Issue #20's 1M-user scrape, RSS and restart figures (docs/benchmarks.md).
+.PHONY: bench-cardinality
+bench-cardinality: build
+	BENCH_BUILD=$(BUILD) bash bench/cardinality.sh
+
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 

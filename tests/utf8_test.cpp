@@ -210,7 +210,7 @@ TEST_CASE("utf8 - values stored by earlier versions are shown with U+FFFD, merge
   auto check_page = [&](UsageService& service, int port, int calls) {
     const std::string page = http_get(port, "/metrics").body;
     CHECK(promtool_check_metrics(page).empty());
-    CHECK(render_metrics(service) == reference_page(service));
+    CHECK(exposition_difference(render_metrics(service), reference_page(service)) == "");
     const auto requests =
         lines(page, "ai_usage_requests_total{provider=\"openai\",model=\"gpt-4o\"");
     REQUIRE(requests.size() == 2);  // cached false and true: one series

@@ -60,6 +60,25 @@ void value(std::string& out, double v) {
   out.append(buf, r.ptr);
 }
 
+void money(std::string& out, std::int64_t nanos) {
+  constexpr std::uint64_t kPerUnit = 1'000'000'000;
+  // The magnitude as unsigned, so that INT64_MIN has one too.
+  const std::uint64_t m =
+      nanos < 0 ? 0 - static_cast<std::uint64_t>(nanos) : static_cast<std::uint64_t>(nanos);
+  char buf[32];
+  if (nanos < 0) out += '-';
+  char* end = std::to_chars(buf, buf + sizeof buf, m / kPerUnit).ptr;
+  out.append(buf, static_cast<std::size_t>(end - buf));
+  std::uint64_t fraction = m % kPerUnit;
+  if (fraction == 0) return;
+  int digits = 9;
+  while (fraction % 10 == 0) fraction /= 10, --digits;
+  end = std::to_chars(buf, buf + sizeof buf, fraction).ptr;
+  out += '.';
+  out.append(static_cast<std::size_t>(digits - (end - buf)), '0');
+  out.append(buf, static_cast<std::size_t>(end - buf));
+}
+
 void sample(std::string& out, std::string_view name, std::string_view labels, double v) {
   out += name;
   if (!labels.empty()) {

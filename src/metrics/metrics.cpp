@@ -96,6 +96,13 @@ struct LineShape {
     exposition::value(out, v);
     out += '\n';
   }
+  void write_money(std::string& out, std::string_view block, Nanos v) const {
+    out += head;
+    out += block;
+    out += tail;
+    exposition::money(out, v);
+    out += '\n';
+  }
 };
 
 // Everything the page shows, copied under the ledger's and the collectors' locks, so writing it
@@ -207,9 +214,8 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
 
   header(out, kCost);
   const LineShape cost(kCost, "currency", currency);
-  if (!each_series([&](std::size_t i) {
-        cost.write(out, snap.block(i), nanos_to_units(snap.rows[i].total.cost));
-      }))
+  if (!each_series(
+          [&](std::size_t i) { cost.write_money(out, snap.block(i), snap.rows[i].total.cost); }))
     return false;
   header(out, kHitRatio);
   const LineShape hits(kHitRatio);

@@ -3,6 +3,10 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
 #include "aiusage/build_info.hpp"
 #include "aiusage/metric_families.hpp"
 
@@ -131,6 +135,33 @@ std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& serv
 
 std::string reference_page(UsageService& service) {
   return prometheus::TextSerializer().Serialize(make_usage_collector(service)->Collect());
+}
+
+namespace {
+
+bool same_sample(const std::string& a, const std::string& b) {
+  const auto sa = a.rfind(' '), sb = b.rfind(' ');
+  if (a[0] == '#' || sa == std::string::npos || sb == std::string::npos ||
+      a.compare(0, sa, b, 0, sb) != 0)
+    return false;
+  const double va = std::strtod(a.c_str() + sa + 1, nullptr);
+  const double vb = std::strtod(b.c_str() + sb + 1, nullptr);
+  return va == vb || std::nextafter(va, vb) == vb;
+}
+
+}  // namespace
+
+std::string exposition_difference(const std::string& mine, const std::string& reference) {
+  std::istringstream a(mine), b(reference);
+  std::string la, lb;
+  for (int n = 1;; ++n) {
+    const bool more_a = static_cast<bool>(std::getline(a, la));
+    const bool more_b = static_cast<bool>(std::getline(b, lb));
+    if (!more_a && !more_b) return "";
+    if (more_a != more_b || (la != lb && !same_sample(la, lb)))
+      return "line " + std::to_string(n) + ": mine \"" + (more_a ? la : "<end>") +
+             "\", reference \"" + (more_b ? lb : "<end>") + "\"";
+  }
 }
 
 }  // namespace aiusage::testing

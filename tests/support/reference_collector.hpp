@@ -13,5 +13,9 @@ namespace aiusage::testing {
 std::shared_ptr<prometheus::Collectable> make_usage_collector(UsageService& service);
 // TextSerializer's page of make_usage_collector(service).
 std::string reference_page(UsageService& service);
+// "" when `mine` and `reference` are the same page: the same lines, except that a sample's value
+// may be written otherwise (the exact decimal of a cost) if it reads as the same double, or one
+// ulp from it (the reference's nanos_to_units rounds twice). Else the first differing lines.
+std::string exposition_difference(const std::string& mine, const std::string& reference);
 
 }  // namespace aiusage::testing

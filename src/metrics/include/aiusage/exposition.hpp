@@ -1,6 +1,7 @@
 #pragma once
 // Prometheus text format 0.0.4 appended straight to a string: the bytes prometheus-cpp's
 // TextSerializer writes for the same families, labels and values, without building them first.
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -24,6 +25,9 @@ void header(std::string& out, std::string_view name, std::string_view help, std:
 void label(std::string& out, std::string_view name, std::string_view value, bool first = false);
 // A sample value as TextSerializer prints it (%.16g, "Nan", "+Inf", "-Inf").
 void value(std::string& out, double v);
+// An amount of nano-units as its exact decimal ("0.08443", "12", "-0.5"): Prometheus reads the
+// nearest double, and the page's text sums to the store's total to the nano.
+void money(std::string& out, std::int64_t nanos);
 // "name{labels} value\n" ("name value\n" without labels); `labels` is text made with label().
 void sample(std::string& out, std::string_view name, std::string_view labels, double v);
 // The same with one more label after `labels`: "name{labels,extra="value"} v\n".
