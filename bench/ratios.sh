@@ -53,7 +53,7 @@ awk '
         r(v["parse_service_us_per_record"], v["parse_dom_us_per_record"]), "(report)")
     row("19 OTLP protobuf records/s (vs JSON batch)", sprintf("%.0f", v["otlp_protobuf_records_per_s"]),
         sprintf("%.0f", v["otlp_json_batch_records_per_s"]), v["otlp_protobuf_vs_json_ratio"], ">= 0.75")
-    row("19 OTLP request side us/record (vs JSON)", v["otlp_request_protobuf_us_per_record"],
+    row("19 OTLP request side CPU us/record (vs JSON)", v["otlp_request_protobuf_us_per_record"],
         v["otlp_request_json_us_per_record"],
         r(v["otlp_request_protobuf_us_per_record"], v["otlp_request_json_us_per_record"]), "(report)")
     row("3 scrape ms, speed-up vs prometheus-cpp", v["scrape_fast_ms"], v["scrape_promcpp_collect_ms"],

@@ -1,6 +1,7 @@
 // POST /v1/traces: OTLP/HTTP trace exports (protobuf or JSON, gzip or not); GenAI spans with
 // token usage become records, stored like the JSON API's; the answer follows the OTLP/HTTP spec.
 #include <algorithm>
+#include <array>
 
 #include "aiusage/log.hpp"
 #include "aiusage/otlp_mapping.hpp"
@@ -32,10 +33,22 @@ Response status_response(Encoding e, int http, int code, const std::string& mess
   return {http, otlp::content_type(e), otlp::status_body(e, code, message), {}, {}};
 }
 
+// The hex ids of a span that became a record (32 and 16 digits).
+struct SpanIds {
+  std::array<char, 48> hex;
+  explicit SpanIds(const otlp::SpanView& s) {
+    std::copy_n(s.trace_id.data(), 32, hex.data());
+    std::copy_n(s.span_id.data(), 16, hex.data() + 32);
+  }
+  std::string name() const {
+    return "span " + std::string(hex.data() + 32, 16) + " of trace " + std::string(hex.data(), 32);
+  }
+};
+
 // The spans of one export: their records, and what became of the others.
 struct Mapped {
   std::vector<UsageRecord> records;
-  std::vector<std::string> spans;  // per record: "span S of trace T"
+  std::vector<SpanIds> spans;  // per record
   std::vector<std::string> reasons;
   OtlpSpanCounts counts;
 };
@@ -89,7 +102,7 @@ Response otlp_traces(HandlerContext& c, Exchange& ex, const Principal& who) {
     otlp::SpanVerdict v = otlp::map_span(span, live->otlp, policy);
     if (v.kind == otlp::SpanVerdict::Kind::record) {
       m.records.push_back(std::move(v.record));
-      m.spans.push_back("span " + span.span_id + " of trace " + span.trace_id);
+      m.spans.emplace_back(span);
     }
     if (v.kind == otlp::SpanVerdict::Kind::skipped) ++m.counts.skipped;
     if (v.kind == otlp::SpanVerdict::Kind::rejected) m.reasons.push_back(std::move(v.reason));
@@ -105,7 +118,8 @@ Response otlp_traces(HandlerContext& c, Exchange& ex, const Principal& who) {
     return r;
   }
   for (std::size_t i = 0; i < stored->records.size(); ++i)
-    if (!stored->refused[i].empty()) m.reasons.push_back(m.spans[i] + ": " + stored->refused[i]);
+    if (!stored->refused[i].empty())
+      m.reasons.push_back(m.spans[i].name() + ": " + stored->refused[i]);
   m.counts.stored = static_cast<std::int64_t>(stored->accepted);
   m.counts.duplicate = static_cast<std::int64_t>(stored->duplicates);
   m.counts.rejected = static_cast<std::int64_t>(m.reasons.size());

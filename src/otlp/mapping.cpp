@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "aiusage/digest.hpp"
 #include "aiusage/provider.hpp"
@@ -13,8 +14,21 @@ namespace aiusage::otlp {
 
 namespace {
 
-using Key = std::string_view;
 using Attributes = std::span<const Attribute>;
+
+// FNV-1a, computed at compile time for the keys below.
+constexpr std::uint32_t key_hash(std::string_view s) {
+  std::uint32_t h = 2166136261u;
+  for (char c : s) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+
+// An attribute key map_span reads, with its hash.
+struct Key {
+  std::string_view name;
+  std::uint32_t hash;
+  consteval Key(const char* s) : name(s), hash(key_hash(name)) {}  // NOLINT: implicit by design
+};
 
 // Every span but the Vercel AI SDK's: the first attribute present of each list wins. Every input
 // count here includes the cached tokens.
@@ -45,16 +59,62 @@ constexpr Key kAiReasoning[] = {"ai.usage.outputTokenDetails.reasoningTokens",
                                 "ai.usage.reasoningTokens"};
 constexpr Key kAiModel[] = {"ai.response.model", "ai.model.id", "gen_ai.response.model",
                             "gen_ai.request.model"};
-constexpr Key kAiV6Prefix = "ai.usage.inputTokenDetails.";
+constexpr Key kAiOperation = "ai.operationId";
+constexpr Key kAiProvider = "ai.model.provider";
+constexpr std::string_view kAiV6Prefix = "ai.usage.inputTokenDetails.";
 
-const Value* find(Attributes attrs, Key key) {
+// A span's attributes by key, built in one pass: for each key the first attribute with a value.
+class Index {
+ public:
+  explicit Index(Attributes attrs) {
+    std::size_t size = 16;
+    while (size < 2 * attrs.size()) size *= 2;
+    if (size > std::size(inline_)) spill_.resize(size);
+    slots_ = size > std::size(inline_) ? std::span<Slot>(spill_) : std::span<Slot>(inline_, size);
+    for (const Attribute& a : attrs) {
+      v6_ = v6_ || a.key.substr(0, kAiV6Prefix.size()) == kAiV6Prefix;
+      if (a.value.kind == Value::Kind::none) continue;
+      const std::uint32_t h = key_hash(a.key);
+      Slot* s = probe(a.key, h);
+      if (s->attribute == nullptr) *s = {&a, h};
+    }
+  }
+  const Value* find(const Key& k) const { return find(k.name, k.hash); }
+  const Value* find(std::string_view key, std::uint32_t hash) const {
+    const Slot* s = const_cast<Index*>(this)->probe(key, hash);
+    return s->attribute == nullptr ? nullptr : &s->attribute->value;
+  }
+  // Whether an attribute of the Vercel AI SDK v6's ai.usage.inputTokenDetails.* is present.
+  bool v6() const { return v6_; }
+
+ private:
+  struct Slot {
+    const Attribute* attribute = nullptr;
+    std::uint32_t hash = 0;
+  };
+  // The slot of `key`, or the empty one where it would go.
+  Slot* probe(std::string_view key, std::uint32_t hash) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.attribute == nullptr || (s.hash == hash && s.attribute->key == key)) return &s;
+    }
+  }
+  Slot inline_[32];
+  std::vector<Slot> spill_;
+  std::span<Slot> slots_;
+  bool v6_ = false;
+};
+
+// The first attribute of `attrs` with `key` and a value (the resource's, read for a few keys).
+const Value* find_in(Attributes attrs, std::string_view key) {
   for (const Attribute& a : attrs)
     if (a.key == key && a.value.kind != Value::Kind::none) return &a.value;
   return nullptr;
 }
 
 struct Count {
-  Key source;  // the attribute it came from; empty when absent
+  std::string_view source;  // the attribute it came from; empty when absent
   std::int64_t n = 0;
   bool present() const { return !source.empty(); }
 };
@@ -64,45 +124,51 @@ struct Rejection {
 };
 
 // The first of `keys` present: an integer, or a double with an integral value.
-Count count(Attributes attrs, std::span<const Key> keys) {
-  for (Key k : keys) {
-    const Value* v = find(attrs, k);
+Count count(const Index& attrs, std::span<const Key> keys) {
+  for (const Key& k : keys) {
+    const Value* v = attrs.find(k);
     if (v == nullptr) continue;
-    if (v->kind == Value::Kind::integer) return {k, v->integer};
+    if (v->kind == Value::Kind::integer) return {k.name, v->integer};
     if (v->kind == Value::Kind::real && std::trunc(v->real) == v->real &&
         std::fabs(v->real) < 9.2e18)
-      return {k, static_cast<std::int64_t>(v->real)};
-    throw Rejection{std::string(k) + ": must be an integer token count"};
+      return {k.name, static_cast<std::int64_t>(v->real)};
+    throw Rejection{std::string(k.name) + ": must be an integer token count"};
   }
   return {};
 }
 
-std::optional<std::string> text_of(const Value& v) {
-  if (v.kind == Value::Kind::string) return std::string(v.text);
-  if (v.kind == Value::Kind::integer) return std::to_string(v.integer);
-  return std::nullopt;
+bool is_text(const Value* v) {
+  return v != nullptr && (v->kind == Value::Kind::string || v->kind == Value::Kind::integer);
 }
 
+// An attribute with a string (or integer) value, and its key.
 struct Text {
-  std::string value;
-  std::string source;  // the attribute; empty when absent
+  const Value* value = nullptr;  // null when absent
+  std::string_view source;       // the attribute; empty when absent
+  // The value as text, valid while `digits` (which holds an integer's) and the span are.
+  std::string_view view(std::string& digits) const {
+    if (value == nullptr) return {};
+    if (value->kind == Value::Kind::string) return value->text;
+    digits = std::to_string(value->integer);
+    return digits;
+  }
 };
 
-// The first of `keys` with a string (or integer) value in `attrs`.
-template <class Keys>
-Text text(Attributes attrs, const Keys& keys) {
-  for (const auto& k : keys)
-    if (const Value* v = find(attrs, k))
-      if (auto s = text_of(*v)) return {std::move(*s), std::string(k)};
+// The first of `keys` with a string (or integer) value.
+Text text(const Index& attrs, std::span<const Key> keys) {
+  for (const Key& k : keys)
+    if (const Value* v = attrs.find(k); is_text(v)) return {v, k.name};
   return {};
 }
 
-// Span attributes first, then the resource's.
-template <class Keys>
-Text span_or_resource(const SpanView& span, const Keys& keys) {
-  Text t = text(span.attributes, keys);
-  if (t.source.empty()) t = text(span.resource, keys);
-  return t;
+// The first of `keys` with a text value in the span's attributes, else in the resource's.
+Text span_or_resource(const Index& span, Attributes resource,
+                      const std::vector<std::string>& keys) {
+  for (const std::string& k : keys)
+    if (const Value* v = span.find(k, key_hash(k)); is_text(v)) return {v, k};
+  for (const std::string& k : keys)
+    if (const Value* v = find_in(resource, k); is_text(v)) return {v, k};
+  return {};
 }
 
 struct Usage {
@@ -111,13 +177,14 @@ struct Usage {
 };
 
 // The span's usage; nullopt when it has neither an input nor an output count.
-std::optional<Usage> read_usage(Attributes a, bool vercel, bool cache_excluded) {
+std::optional<Usage> read_usage(const Index& a, bool vercel, bool cache_excluded) {
+  using Keys = std::span<const Key>;
   Usage u;
-  u.input = count(a, vercel ? std::span<const Key>(kAiInput) : kInput);
-  u.output = count(a, vercel ? std::span<const Key>(kAiOutput) : kOutput);
-  u.cache_read = count(a, vercel ? std::span<const Key>(kAiCacheRead) : kCacheRead);
-  u.cache_write = count(a, vercel ? std::span<const Key>(kAiCacheWrite) : kCacheWrite);
-  u.reasoning = count(a, vercel ? std::span<const Key>(kAiReasoning) : kReasoning);
+  u.input = count(a, vercel ? Keys(kAiInput) : kInput);
+  u.output = count(a, vercel ? Keys(kAiOutput) : kOutput);
+  u.cache_read = count(a, vercel ? Keys(kAiCacheRead) : kCacheRead);
+  u.cache_write = count(a, vercel ? Keys(kAiCacheWrite) : kCacheWrite);
+  u.reasoning = count(a, vercel ? Keys(kAiReasoning) : kReasoning);
   if (!u.input.present() && !u.output.present()) return std::nullopt;
   for (const Count* c : {&u.input, &u.output, &u.cache_read, &u.cache_write, &u.reasoning})
     if (c->n < 0) throw Rejection{std::string(c->source) + ": must not be negative"};
@@ -137,22 +204,38 @@ std::optional<Usage> read_usage(Attributes a, bool vercel, bool cache_excluded) 
   return u;
 }
 
-// The Vercel AI SDK's provider id ("anthropic.messages") without its API suffix.
-std::string vercel_provider(Attributes a) {
-  const Value* v = find(a, "ai.model.provider");
-  if (v == nullptr || v->kind != Value::Kind::string) return "";
-  return normalize_provider(v->text.substr(0, v->text.find('.')));
+struct Provider {
+  std::string name;         // normalized
+  std::string_view source;  // the attribute; empty when absent
+};
+
+// The Vercel AI SDK's provider id ("anthropic.messages") without its API suffix, else the first
+// of kProvider.
+Provider provider_of(const Index& a, bool vercel) {
+  Provider p;
+  if (vercel) {
+    const Value* v = a.find(kAiProvider);
+    if (v != nullptr && v->kind == Value::Kind::string)
+      p = {normalize_provider(v->text.substr(0, v->text.find('.'))), kAiProvider.name};
+  }
+  if (p.name.empty()) {
+    const Text t = text(a, kProvider);
+    std::string digits;
+    p = {t.value == nullptr ? "" : normalize_provider(t.view(digits)), t.source};
+  }
+  return p;
 }
 
 // What the field errors of check_record name, in the span's terms.
 struct Sources {
-  std::string user, project, provider, model;
+  std::string_view user, project, provider, model;
   const Usage* usage = nullptr;
   std::string operator()(const std::string& field) const {
-    if (field == "userId") return user.empty() ? "[otlp] default_user" : user;
-    if (field == "projectId") return project.empty() ? "project (no project attribute)" : project;
-    if (field == "provider") return provider;
-    if (field == "model") return model;
+    if (field == "userId") return user.empty() ? "[otlp] default_user" : std::string(user);
+    if (field == "projectId")
+      return project.empty() ? "project (no project attribute)" : std::string(project);
+    if (field == "provider") return std::string(provider);
+    if (field == "model") return std::string(model);
     if (field == "timestamp") return "endTimeUnixNano";
     if (field == "usage.promptTokens") return std::string(usage->input.source);
     if (field == "usage.completionTokens") return std::string(usage->output.source);
@@ -174,58 +257,20 @@ SpanVerdict rejected(const SpanView& span, std::string reason) {
   return v;
 }
 
-}  // namespace
-
-std::string record_id(std::string_view trace_hex, std::string_view span_hex) {
-  Sha256 d = sha256("otlp:" + std::string(trace_hex) + ":" + std::string(span_hex));
-  d[6] = static_cast<unsigned char>((d[6] & 0x0F) | 0x80);  // version 8: custom (RFC 9562)
-  d[8] = static_cast<unsigned char>((d[8] & 0x3F) | 0x80);  // the RFC's variant
-  const std::string hex = to_hex(d, 16);
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
-}
-
-SpanVerdict map_span(const SpanView& span, const OtlpOptions& options, const IngestPolicy& policy) {
-  const Attributes a = span.attributes;
-  const Value* operation = find(a, "ai.operationId");
-  const bool vercel = operation != nullptr && operation->kind == Value::Kind::string;
-  // The SDK's outer spans (ai.generateText) sum their provider calls (ai.generateText.doGenerate).
-  if (vercel && operation->text.substr(operation->text.rfind('.') + 1).substr(0, 2) != "do")
-    return {};
-  Text provider;
-  if (vercel) provider = {vercel_provider(a), "ai.model.provider"};
-  if (provider.value.empty()) provider = text(a, kProvider);
-  if (!provider.source.empty() && provider.source != "ai.model.provider")
-    provider.value = normalize_provider(provider.value);
-  bool v6 = false;
-  for (const Attribute& at : a) v6 = v6 || at.key.substr(0, kAiV6Prefix.size()) == kAiV6Prefix;
-  const bool cache_excluded =
-      vercel && !v6 && (provider.value == "anthropic" || provider.value == "bedrock");
-  std::optional<Usage> read;
-  try {
-    read = read_usage(a, vercel, cache_excluded);
-  } catch (const Rejection& r) {
-    return rejected(span, r.reason);
-  }
-  if (!read) return {};
-  const Usage& usage = *read;
-  if (span.trace_id.empty() || span.span_id.empty() || all_zero(span.trace_id) ||
-      all_zero(span.span_id))
-    return rejected(span, "traceId must be 16 bytes and spanId 8 bytes, not all zero");
-  if (provider.source.empty())
-    return rejected(span, "no provider attribute (gen_ai.provider.name, gen_ai.system, ...)");
-  const Text model = vercel ? text(a, kAiModel) : text(a, kModel);
-  if (model.source.empty())
-    return rejected(span, "no model attribute (gen_ai.response.model, gen_ai.request.model, ...)");
-  const Text user = span_or_resource(span, options.user_attributes);
-  const Text project = span_or_resource(span, options.project_attributes);
+// The checked record of a span with usage, provider and model; or why not.
+SpanVerdict checked_record(const SpanView& span, const Index& index, const Usage& usage,
+                           const Provider& provider, const Text& model, const OtlpOptions& options,
+                           const IngestPolicy& policy) {
+  const Text user = span_or_resource(index, span.resource, options.user_attributes);
+  const Text project = span_or_resource(index, span.resource, options.project_attributes);
+  std::string digits[3];
   const std::string id = record_id(span.trace_id, span.span_id);
   RecordFields f;
   f.id = id;
-  f.user = user.source.empty() ? options.default_user : user.value;
-  f.project = project.value;
-  f.provider = provider.value;
-  f.model = model.value;
+  f.user = user.value == nullptr ? std::string_view(options.default_user) : user.view(digits[0]);
+  f.project = project.view(digits[1]);
+  f.provider = provider.name;
+  f.model = model.view(digits[2]);
   f.prompt_tokens = usage.prompt;
   f.completion_tokens = usage.output.n;
   f.cache_read_tokens = usage.cache_read.n;
@@ -244,6 +289,53 @@ SpanVerdict map_span(const SpanView& span, const OtlpOptions& options, const Ing
   v.kind = SpanVerdict::Kind::record;
   v.record = std::move(*checked);
   return v;
+}
+
+}  // namespace
+
+std::string record_id(std::string_view trace_hex, std::string_view span_hex) {
+  std::string in;
+  in.reserve(6 + trace_hex.size() + span_hex.size());
+  in.append("otlp:").append(trace_hex).append(":").append(span_hex);
+  Sha256 d = sha256(in);
+  d[6] = static_cast<unsigned char>((d[6] & 0x0F) | 0x80);  // version 8: custom (RFC 9562)
+  d[8] = static_cast<unsigned char>((d[8] & 0x3F) | 0x80);  // the RFC's variant
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');  // 8-4-4-4-12 hex digits of the first 16 bytes
+  for (std::size_t i = 0, at = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) ++at;
+    id[at++] = kHex[d[i] >> 4];
+    id[at++] = kHex[d[i] & 15];
+  }
+  return id;
+}
+
+SpanVerdict map_span(const SpanView& span, const OtlpOptions& options, const IngestPolicy& policy) {
+  const Index index(span.attributes);
+  const Value* operation = index.find(kAiOperation);
+  const bool vercel = operation != nullptr && operation->kind == Value::Kind::string;
+  // The SDK's outer spans (ai.generateText) sum their provider calls (ai.generateText.doGenerate).
+  if (vercel && operation->text.substr(operation->text.rfind('.') + 1).substr(0, 2) != "do")
+    return {};
+  const Provider provider = provider_of(index, vercel);
+  const bool cache_excluded =
+      vercel && !index.v6() && (provider.name == "anthropic" || provider.name == "bedrock");
+  std::optional<Usage> usage;
+  try {
+    usage = read_usage(index, vercel, cache_excluded);
+  } catch (const Rejection& r) {
+    return rejected(span, r.reason);
+  }
+  if (!usage) return {};
+  if (span.trace_id.empty() || span.span_id.empty() || all_zero(span.trace_id) ||
+      all_zero(span.span_id))
+    return rejected(span, "traceId must be 16 bytes and spanId 8 bytes, not all zero");
+  if (provider.source.empty())
+    return rejected(span, "no provider attribute (gen_ai.provider.name, gen_ai.system, ...)");
+  const Text model = text(index, vercel ? std::span<const Key>(kAiModel) : kModel);
+  if (model.source.empty())
+    return rejected(span, "no model attribute (gen_ai.response.model, gen_ai.request.model, ...)");
+  return checked_record(span, index, *usage, provider, model, options, policy);
 }
 
 }  // namespace aiusage::otlp

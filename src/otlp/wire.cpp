@@ -21,15 +21,13 @@ int hex_digit(char c) {
 
 }  // namespace
 
-std::string id_hex(std::string_view bytes, std::size_t size) {
-  if (bytes.size() != size) return "";
-  std::string out;
-  out.reserve(2 * size);
+void set_id_hex(std::string& out, std::string_view bytes, std::size_t size) {
+  out.clear();
+  if (bytes.size() != size) return;
   for (unsigned char c : bytes) {
     out += kHex[c >> 4];
     out += kHex[c & 15];
   }
-  return out;
 }
 
 std::string id_from_hex(std::string_view hex, std::size_t size) {

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 
 namespace aiusage {
@@ -14,8 +15,12 @@ Sha256 sha256(std::string_view data) {
   unsigned int len = 0;
   // Fetched once: EVP_sha256() makes OpenSSL 3 look the digest up on every use (docs/design.md).
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 ||
-      len != out.size())
+  // One context per thread, reused: EVP_Digest allocates and frees one on every call.
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                            EVP_MD_CTX_free);
+  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size())
     throw std::runtime_error("SHA-256 failed");
   return out;
 }

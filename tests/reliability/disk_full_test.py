@@ -6,7 +6,10 @@ The database lives on a 2 MiB tmpfs this test mounts (root only: elsewhere it pr
 "skipped: not root" and exits 0). A filler file takes the free space; ingest must answer 503
 with Retry-After and store nothing of those batches; counts in the store, the statistics and
 /metrics must equal what was acknowledged; after the filler is deleted the same batches are
-resent and acknowledged, and PRAGMA integrity_check is ok.
+resent and acknowledged, and PRAGMA integrity_check is ok. The same for OTLP exports (POST
+/v1/traces, protobuf and JSON): 503 with Retry-After and a google.rpc.Status (code 14 UNAVAILABLE)
+in the request's encoding, none of their spans stored, and stored when re-sent after the disk
+has room.
 
 Restart on a full disk, after a clean stop (no -wal, no -shm left: SQLite cannot create its
 index), after kill -9 (records only in the WAL) and with no database at all: the service starts;
@@ -18,9 +21,12 @@ acknowledged.
 """
 import argparse
 import errno
+import hashlib
+import json
 import os
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -48,6 +54,74 @@ def fill(path):
 
 def batch(tag, n):
     return [record(f"{tag}-{i}", user="u" * 200, project="p" * 200) for i in range(n)]
+
+
+def _varint(v):
+    out = b""
+    while v >= 0x80:
+        out += bytes([(v & 0x7F) | 0x80])
+        v >>= 7
+    return out + bytes([v])
+
+
+def _field(number, payload):
+    """A length-delimited protobuf field (field numbers: src/otlp/otlp_trace.proto)."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _kv(key, value):
+    any_value = _field(1, value.encode()) if isinstance(value, str) else _varint(3 << 3) + _varint(value)
+    return _field(1, key.encode()) + _field(2, any_value)
+
+
+def otlp_export(tag, n, encoding):
+    """An ExportTraceServiceRequest of `n` GenAI spans, each the record batch() would send (user,
+    project, acme/m, 100 + 50 tokens); ids derived from `tag`, so a re-send has the same ids.
+    Returns (body, Content-Type)."""
+    end_ns = time.time_ns()
+    attrs = [("gen_ai.provider.name", "acme"), ("gen_ai.request.model", "m"),
+             ("gen_ai.usage.input_tokens", 100), ("gen_ai.usage.output_tokens", 50), ("user.id", "u" * 200)]
+    ids = [hashlib.sha256(f"{tag}-{i}".encode()).digest() for i in range(n)]
+    if encoding == "json":
+        def value(v):
+            return {"stringValue": v} if isinstance(v, str) else {"intValue": str(v)}
+        spans = [{"traceId": d[:16].hex(), "spanId": d[16:24].hex(), "name": "chat",
+                  "endTimeUnixNano": str(end_ns),
+                  "attributes": [{"key": k, "value": value(v)} for k, v in attrs]} for d in ids]
+        body = {"resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "p" * 200}}]},
+            "scopeSpans": [{"spans": spans}]}]}
+        return json.dumps(body), "application/json"
+    spans = b"".join(_field(2, _field(1, d[:16]) + _field(2, d[16:24]) + _field(5, b"chat") +
+                               _varint(8 << 3 | 1) + struct.pack("<Q", end_ns) +
+                               b"".join(_field(9, _kv(k, v)) for k, v in attrs)) for d in ids)
+    resource = _field(1, _field(1, _kv("service.name", "p" * 200)))
+    return _field(1, resource + _field(2, spans)), "application/x-protobuf"
+
+
+def export(ex, tag, n, encoding):
+    body, kind = otlp_export(tag, n, encoding)
+    return ex.request("POST", "/v1/traces", body, {"Content-Type": kind})
+
+
+def otlp_refused(checks, what, encoding, status, body, resp):
+    """Checks the answer to an export refused because storage failed."""
+    if encoding == "json":
+        unavailable = isinstance(body, dict) and body.get("code") == 14 and \
+            body.get("message", "").startswith("storage unavailable, nothing was stored: ")
+    else:  # google.rpc.Status: code = 14 is field 1, varint; then the message
+        unavailable = isinstance(body, str) and body.startswith("\x08\x0e\x12") and \
+            "storage unavailable, nothing was stored: " in body
+    checks.check(status == 503 and unavailable and resp.getheader("Retry-After") == "1"
+                 and resp.getheader("Content-Type") == ("application/json" if encoding == "json"
+                                                        else "application/x-protobuf"),
+                 f"{what}: OTLP {encoding} export 503 with Retry-After and google.rpc.Status 14 "
+                 f"({status}, {body!r:.200})")
+
+
+def otlp_stored(status, body, encoding):
+    """Whether an OTLP answer says every span was stored (an empty ExportTraceServiceResponse)."""
+    return status == 200 and body == ({} if encoding == "json" else "")
 
 
 def main():
@@ -103,6 +177,17 @@ def while_running(exporter, checks, tmp, mnt):
                     checks.check(resp.getheader("Retry-After") == "1", "503 carries Retry-After")
         checks.check(all(s in (200, 503) for s in answers), f"only 200 or 503 while full: {set(answers)}")
         checks.check(len(refused) == 5, f"{len(refused)} of {len(answers)} batches refused while the disk is full")
+        refused_exports = []
+        for encoding in ("protobuf", "json"):
+            for n in range(10):
+                status, body, resp = export(ex, f"otlp-full-{encoding}{n}", 50, encoding)
+                if otlp_stored(status, body, encoding):
+                    acked += 50
+                    continue
+                otlp_refused(checks, "while the disk is full", encoding, status, body, resp)
+                refused_exports.append((f"otlp-full-{encoding}{n}", encoding))
+                break
+        checks.check(len(refused_exports) == 2, f"an export of each encoding refused ({refused_exports})")
         _, stats, _ = ex.request("GET", "/api/v1/statistics")
         checks.check(stats["totalCalls"] == acked, f"statistics count {stats['totalCalls']} == acknowledged {acked}")
         checks.check(accepted_metric(ex) == acked, "/metrics accepted == acknowledged")
@@ -117,6 +202,11 @@ def while_running(exporter, checks, tmp, mnt):
                 print(f"retry answered {status}: {body}")
         checks.check(ok == len(refused), f"after freeing space, {ok} of {len(refused)} refused batches accepted "
                                          "on retry, without a restart")
+        for tag, encoding in refused_exports:
+            status, body, _ = export(ex, tag, 50, encoding)
+            stored = otlp_stored(status, body, encoding)
+            checks.check(stored, f"after freeing space, the refused OTLP {encoding} export is stored ({status})")
+            acked += 50 if stored else 0
         checks.check(accepted_metric(ex) == acked, "/metrics accepted == acknowledged after recovery")
         checks.check(ex.stop(signal.SIGTERM) == 0, "clean exit")
         check_store(checks, db, acked, "")
@@ -198,6 +288,10 @@ def restart_on_full_disk(exporter, checks, tmp, mnt, acked, stop):
         status, body, resp = ex.ingest(refused)
         checks.check(status == 503 and body["error"].startswith("storage unavailable, nothing was stored: ")
                      and resp.getheader("Retry-After") == "1", f"{what}: ingest 503 {body}")
+        for encoding in ("protobuf", "json"):
+            otlp_refused(checks, what, encoding, *export(ex, f"otlp-refused-{stop}-{encoding}", 10, encoding))
+        if stop != "no database":
+            reads_match(ex, checks, acked, f"{what}, after the refused exports")
         os.unlink(filler)
         deadline = time.time() + 20
         while time.time() < deadline and ex.request("GET", "/-/ready")[0] != 200:
@@ -207,6 +301,11 @@ def restart_on_full_disk(exporter, checks, tmp, mnt, acked, stop):
         status, body, _ = ex.ingest(refused)
         checks.check(status == 200 and body["accepted"] == len(refused), f"{what}: the refused batch accepted ({status})")
         acked += body["accepted"] if status == 200 else 0
+        for encoding in ("protobuf", "json"):
+            status, body, _ = export(ex, f"otlp-refused-{stop}-{encoding}", 10, encoding)
+            stored = otlp_stored(status, body, encoding)
+            checks.check(stored, f"{what}: the refused OTLP {encoding} export stored ({status})")
+            acked += 10 if stored else 0
         reads_match(ex, checks, acked, f"{what}, recovered")
         checks.check(ex.stop(signal.SIGTERM) == 0, f"{what}: clean exit")
         check_store(checks, db, acked, f"{what}: ")
