@@ -20,7 +20,6 @@
 #include <fstream>
 #include <functional>
 #include <random>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -35,6 +34,7 @@
 #include "aiusage/service.hpp"
 #include "aiusage/sqlite_store.hpp"
 #include "json_out.hpp"
+#include "priced_models.hpp"
 #include "support/http_client.hpp"
 
 using namespace aiusage;
@@ -65,14 +65,7 @@ void report(const char* name, double value) { std::printf("%s %.3f\n", name, val
 constexpr int kUsers = 1000, kModels = 20, kProjects = 5, kSeries = kUsers * kModels * kProjects;
 
 std::vector<std::pair<std::string, std::string>> bench_models() {
-  std::set<std::pair<std::string, std::string>> all;
-  const Config config = default_config();
-  for (const Price& p : config.prices.prices())
-    if (p.model != "*") all.insert({p.provider, p.model});
-  std::vector<std::pair<std::string, std::string>> list(all.begin(), all.end()), picked;
-  for (int i = 0; i < kModels; ++i)
-    picked.push_back(list[static_cast<std::size_t>(i) * list.size() / kModels]);
-  return picked;
+  return bench::priced_models(default_config().prices, kModels);
 }
 
 struct Population {

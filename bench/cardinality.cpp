@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,23 +11,15 @@
 #include "aiusage/config.hpp"
 #include "aiusage/ingest.hpp"
 #include "aiusage/sqlite_store.hpp"
+#include "priced_models.hpp"
 
 using namespace aiusage;
 
 namespace {
 
-std::vector<std::pair<std::string, std::string>> priced_models(const PriceBook& prices, int n) {
-  std::set<std::pair<std::string, std::string>> all;
-  for (const Price& p : prices.prices())
-    if (p.model != "*") all.insert({p.provider, p.model});
-  std::vector<std::pair<std::string, std::string>> list(all.begin(), all.end()), picked;
-  for (int i = 0; i < n; ++i) picked.push_back(list[static_cast<std::size_t>(i) * list.size() / n]);
-  return picked;
-}
-
 int gen(const std::string& path, std::int64_t users) {
   const PriceBook prices = default_config().prices;
-  const auto models = priced_models(prices, 20);
+  const auto models = bench::priced_models(prices, 20);
   SqliteStore store({path, false});
   std::mt19937_64 rng(20261203);
   const std::int64_t end = std::chrono::duration_cast<std::chrono::milliseconds>(

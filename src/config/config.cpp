@@ -74,18 +74,9 @@ void parse_ingest(const std::string& src, const toml::table& t, Config& c) {
 // A non-empty array of distinct, non-empty attribute names.
 std::vector<std::string> attribute_list(const std::string& src, const toml::node& n,
                                         const std::string& path) {
-  auto arr = n.as_array();
-  if (!arr || arr->empty())
-    fail(src, n, path + ": expected a non-empty array of attribute names such as [\"user.id\"]");
-  std::vector<std::string> out;
-  for (const auto& v : *arr) {
-    std::string name = get_string(src, v, path);
-    if (name.empty()) fail(src, v, path + ": an attribute name must not be empty");
-    if (std::find(out.begin(), out.end(), name) != out.end())
-      fail(src, v, path + ": \"" + name + "\" is listed twice");
-    out.push_back(std::move(name));
-  }
-  return out;
+  return get_distinct_strings(src, n, path, false,
+                              "expected a non-empty array of attribute names such as [\"user.id\"]",
+                              "an attribute name must not be empty");
 }
 
 void parse_otlp(const std::string& src, const toml::table& t, Config& c) {

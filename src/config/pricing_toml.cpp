@@ -29,17 +29,8 @@ void read_classes(const std::string& src, const toml::table& t, const std::strin
 // aliases = ["name", ...]: non-empty, distinct names.
 std::vector<std::string> read_aliases(const std::string& src, const toml::node& node,
                                       const std::string& path) {
-  auto list = node.as_array();
-  if (!list) fail(src, node, path + ": expected an array of model names");
-  std::vector<std::string> out;
-  for (const auto& v : *list) {
-    std::string s = get_string(src, v, path);
-    if (s.empty()) fail(src, v, path + ": must not be empty");
-    if (std::find(out.begin(), out.end(), s) != out.end())
-      fail(src, v, path + ": \"" + s + "\" is listed twice");
-    out.push_back(std::move(s));
-  }
-  return out;
+  return get_distinct_strings(src, node, path, true, "expected an array of model names",
+                              "must not be empty");
 }
 
 // match = "regex": compiled now (ECMAScript), matched against the whole model name.

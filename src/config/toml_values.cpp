@@ -1,5 +1,6 @@
 #include "toml_values.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "aiusage/duration.hpp"
@@ -106,6 +107,23 @@ const toml::array& get_tables(const std::string& src, const toml::node& node,
   if (!arr || !arr->is_array_of_tables())
     fail(src, node, path + ": expected [[" + path + "]] tables");
   return *arr;
+}
+
+std::vector<std::string> get_distinct_strings(const std::string& src, const toml::node& node,
+                                              const std::string& path, bool allow_empty,
+                                              const std::string& not_array,
+                                              const std::string& empty_item) {
+  auto arr = node.as_array();
+  if (!arr || (!allow_empty && arr->empty())) fail(src, node, path + ": " + not_array);
+  std::vector<std::string> out;
+  for (const auto& v : *arr) {
+    std::string s = get_string(src, v, path);
+    if (s.empty()) fail(src, v, path + ": " + empty_item);
+    if (std::find(out.begin(), out.end(), s) != out.end())
+      fail(src, v, path + ": \"" + s + "\" is listed twice");
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 toml::table parse_toml(std::string_view text, const std::string& source) {

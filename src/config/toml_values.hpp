@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aiusage/auth.hpp"
 #include "aiusage/calendar.hpp"
@@ -47,6 +48,12 @@ Sha256 get_sha256(const std::string& src, const toml::node& node, const std::str
 // An array of tables ([[path]]).
 const toml::array& get_tables(const std::string& src, const toml::node& node,
                               const std::string& path);
+// An array of distinct strings: `not_array` when the node is no array (or is empty, unless
+// `allow_empty`), `empty_item` for an empty string; a repeated string is named "listed twice".
+std::vector<std::string> get_distinct_strings(const std::string& src, const toml::node& node,
+                                              const std::string& path, bool allow_empty,
+                                              const std::string& not_array,
+                                              const std::string& empty_item);
 // Parses TOML text; a syntax error becomes a ConfigError at its position.
 toml::table parse_toml(std::string_view text, const std::string& source);
 

@@ -90,18 +90,20 @@ struct LineShape {
     tail += "} ";
   }
   void write(std::string& out, std::string_view block, double v) const {
-    out += head;
-    out += block;
-    out += tail;
+    open(out, block);
     exposition::value(out, v);
     out += '\n';
   }
   void write_money(std::string& out, std::string_view block, Nanos v) const {
+    open(out, block);
+    exposition::money(out, v);
+    out += '\n';
+  }
+  // The line up to its value.
+  void open(std::string& out, std::string_view block) const {
     out += head;
     out += block;
     out += tail;
-    exposition::money(out, v);
-    out += '\n';
   }
 };
 
