@@ -72,8 +72,9 @@ TEST_CASE("http usage formats - a provider object costs what the same record in 
           "prompt_tokens_details":{"cached_tokens":600},
           "completion_tokens_details":{"reasoning_tokens":50}})"),
        record("openai", "gpt-4o",
-              R"({"promptTokens":1000,"completionTokens":200,"cacheReadTokens":600})"),
-       3'750'000},
+              R"({"promptTokens":1000,"completionTokens":200,"cacheReadTokens":600,
+                  "reasoningTokens":50})"),
+       3'750'000},  // gpt-4o has no reasoning price: output's
       // input 800 × 2.50 + cache_read 100 × 1.25 + output 300 × 10.00 = 5125 per 1M
       {"openai-responses", record("openai", "gpt-4o", R"({"input_tokens":900,"output_tokens":300,
           "input_tokens_details":{"cached_tokens":100}})"),
@@ -86,12 +87,21 @@ TEST_CASE("http usage formats - a provider object costs what the same record in 
        record("anthropic", "claude-3-5-sonnet", R"({"promptTokens":5050,"completionTokens":700,
           "cacheReadTokens":4000,"cacheWriteTokens":1000})"),
        15'600'000},
+      // input 10 × 3 + 5-minute writes 100 × 3.75 + 1-hour writes 200 × 6.00 + output 5 × 15
+      // = 1680 per 1M (claude-3-5-sonnet's 1-hour price: 2× input)
+      {"anthropic, 1-hour writes", record("anthropic", "claude-3-5-sonnet", R"({"input_tokens":10,
+          "cache_creation_input_tokens":300,"cache_creation":{"ephemeral_5m_input_tokens":100,
+          "ephemeral_1h_input_tokens":200},"output_tokens":5})"),
+       record("anthropic", "claude-3-5-sonnet", R"({"promptTokens":310,"completionTokens":5,
+          "cacheWriteTokens":100,"cacheWrite1hTokens":200})"),
+       1'680'000},
       // input (2000 - 1500 + 25) × 1.25 + read 1500 × 0.125 + output (300 + 700) × 10 = 10843.75
       {"gemini", record("google", "gemini-2.5-pro", R"({"promptTokenCount":2000,
           "cachedContentTokenCount":1500,"candidatesTokenCount":300,"thoughtsTokenCount":700,
           "toolUsePromptTokenCount":25})"),
        record("google", "gemini-2.5-pro",
-              R"({"promptTokens":2025,"completionTokens":1000,"cacheReadTokens":1500})"),
+              R"({"promptTokens":2025,"completionTokens":1000,"cacheReadTokens":1500,
+                  "reasoningTokens":700})"),
        10'843'750},
       // input 20 × 3 + read 400 × 0.30 + write 100 × 3.75 + output 30 × 15 = 1005 per 1M
       {"bedrock", record("bedrock", "anthropic.claude-sonnet-4", R"({"inputTokens":20,

@@ -64,6 +64,21 @@ TEST_CASE("ingest - valid records") {
     CHECK(u.fingerprint.size() == 32);
   }
 
+  SECTION("detail token classes") {
+    auto r = parse_usage_body(
+        record("", R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":100,
+          "cacheWriteTokens":50,"cacheWrite1hTokens":40,"audioInputTokens":30,
+          "imageInputTokens":20,"reasoningTokens":300,"audioOutputTokens":100,
+          "imageOutputTokens":100})"),
+        BodyFormat::json, kNow);
+    REQUIRE(r.ok());
+    const UsageRecord& u = r->front();
+    CHECK(u.details == TokenDetails{40, 30, 20, 300, 100, 100});
+    const TokenCounts t = u.billed();
+    CHECK(t.input == 760);  // 1000 - 100 - 50 - 40 - 30 - 20
+    CHECK(t.output == 0);   // 500 - 300 - 100 - 100: the sums may use the whole count
+  }
+
   SECTION("defaults of optional fields") {
     auto r = parse_usage_body(record(), BodyFormat::json, kNow);
     REQUIRE(r.ok());
@@ -273,6 +288,34 @@ TEST_CASE("ingest - invalid records") {
        {{0, "usage.cacheWriteTokens", "must be a non-negative integer"}}},
       {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheReadTokens":0.5})"),
        {{0, "usage.cacheReadTokens", "must be a non-negative integer"}}},
+
+      // detail classes: parts of the prompt (with the cache classes) or of the completion
+      {record("", R"({"promptTokens":1000,"completionTokens":500,"cacheWrite1hTokens":-1})"),
+       {{0, "usage.cacheWrite1hTokens", "must be a non-negative integer"}}},
+      {record("", R"({"promptTokens":1000,"completionTokens":500,"reasoningTokens":100000001})"),
+       {{0, "usage.reasoningTokens", "must be at most 100000000"}}},
+      {record("", R"({"promptTokens":1000,"completionTokens":500,"imageOutputTokens":"1"})"),
+       {{0, "usage.imageOutputTokens", "must be a non-negative integer"}}},
+      // 400 + 300 + 200 + 100 + 1 = 1001 > 1000
+      {record(
+           "",
+           R"({"promptTokens":1000,"completionTokens":0,"cacheReadTokens":400,"cacheWriteTokens":300,"cacheWrite1hTokens":200,"audioInputTokens":100,"imageInputTokens":1})"),
+       {{0, "usage",
+         "cacheReadTokens + cacheWriteTokens + cacheWrite1hTokens + audioInputTokens + "
+         "imageInputTokens must not exceed promptTokens"}}},
+      {record("", R"({"promptTokens":1000,"completionTokens":0,"audioInputTokens":1001})"),
+       {{0, "usage",
+         "cacheReadTokens + cacheWriteTokens + audioInputTokens must not exceed "
+         "promptTokens"}}},
+      // 300 + 150 + 51 = 501 > 500
+      {record(
+           "",
+           R"({"promptTokens":0,"completionTokens":500,"reasoningTokens":300,"audioOutputTokens":150,"imageOutputTokens":51})"),
+       {{0, "usage",
+         "reasoningTokens + audioOutputTokens + imageOutputTokens must not exceed "
+         "completionTokens"}}},
+      {record("", R"({"promptTokens":0,"completionTokens":500,"reasoningTokens":501})"),
+       {{0, "usage", "reasoningTokens must not exceed completionTokens"}}},
 
       // cached
       {record(R"("cached":"yes")"), {{0, "cached", "must be a boolean"}}},
@@ -640,6 +683,10 @@ TEST_CASE("ingest - fingerprints") {
              R"("timestamp":"2024-01-15T10:00:00Z")",
              R"({"promptTokens":1000,"completionTokens":500,"totalTokens":1500,"cacheReadTokens":0})"),
          kNow, "optional usage fields at their defaults"},
+        {record(
+             R"("timestamp":"2024-01-15T10:00:00Z")",
+             R"({"promptTokens":1000,"completionTokens":500,"reasoningTokens":0,"cacheWrite1hTokens":0})"),
+         kNow, "detail classes at 0: the digest of records from before they existed"},
         {R"({"timestamp":"2024-01-15T10:00:00Z","usage":{"completionTokens":500,"promptTokens":1000},
             "model":"claude-3-5-sonnet","provider":"anthropic","userId":"u1"})",
          kNow, "member order and white space"},
@@ -669,6 +716,18 @@ TEST_CASE("ingest - fingerprints") {
          "cache read"},
         {record(ts, R"({"promptTokens":1000,"completionTokens":500,"cacheWriteTokens":1})"),
          "cache write"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"cacheWrite1hTokens":1})"),
+         "1-hour cache write"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"audioInputTokens":1})"),
+         "audio input"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"imageInputTokens":1})"),
+         "image input"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"reasoningTokens":1})"),
+         "reasoning"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"audioOutputTokens":1})"),
+         "audio output"},
+        {record(ts, R"({"promptTokens":1000,"completionTokens":500,"imageOutputTokens":1})"),
+         "image output"},
         {record(R"("timestamp":"2024-01-15T10:00:00.001Z")"), "time stamp"},
         {record(ts + R"(,"cached":true)"), "cached"},
         {record(ts + R"(,"projectId":"p")"), "project"},

@@ -161,6 +161,66 @@ output = 30
   }
 }
 
+TEST_CASE("pricing config - detail token classes") {
+  auto r = parse(R"([[pricing]]
+provider = "openai"
+model = "gpt-4o-audio-preview"
+input = 2.5
+output = 10
+cache_write = 3.125
+audio_input = 40
+audio_output = "80"
+reasoning = 0.000000001
+[[pricing.tiers]]
+above_prompt_tokens = 100000
+input = 5
+output = 20
+cache_write_1h = 7
+)");
+  REQUIRE(r.ok());
+  const Price* p = r->prices.find("openai", "gpt-4o-audio-preview", kSometime);
+  REQUIRE(p != nullptr);
+  struct Case {
+    TokenDetail d;
+    Nanos entry, tier;
+  };
+  const Case cases[] = {
+      {kCacheWrite1h, 3'125'000'000, 7 * kUnit},  // the entry's cache_write; the tier's own
+      {kAudioInput, 40 * kUnit, 5 * kUnit},       // given; the tier's input
+      {kImageInput, 2'500'000'000, 5 * kUnit},    // input
+      {kReasoning, 1, 20 * kUnit},                // given (one nano); the tier's output
+      {kAudioOutput, 80 * kUnit, 20 * kUnit},
+      {kImageOutput, 10 * kUnit, 20 * kUnit},
+  };
+  for (const Case& c : cases) {
+    INFO(kTokenDetailInfo[c.d].name);
+    CHECK(p->details[c.d] == c.entry);
+    CHECK(p->tiers[0].details[c.d] == c.tier);
+  }
+
+  SECTION("a price is read as the decimal written, never rounded through a double") {
+    auto bad = parse(
+        "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n"
+        "reasoning = 0.0000000001\n");
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Catch::Contains("pricing[0].reasoning") &&
+                                        Catch::Contains("more than 9 decimal places"));
+    auto exact =
+        parse("[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 0.1\noutput = 3e-06\n");
+    REQUIRE(exact.ok());
+    const Price* e = exact->prices.find("p", "m", kSometime);
+    CHECK(e->input == 100'000'000);
+    CHECK(e->output == 3'000);
+  }
+  SECTION("an unknown class is refused") {
+    auto bad = parse(
+        "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n"
+        "video_input = 1\n");
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Catch::Contains("unknown key \"pricing[0].video_input\""));
+  }
+}
+
 TEST_CASE("pricing config - tier errors name file:line") {
   const std::string P = "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n";
   auto tier = [](const std::string& body) { return "[[pricing.tiers]]\n" + body; };

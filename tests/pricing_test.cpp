@@ -398,6 +398,90 @@ TEST_CASE("pricing - cost by token class") {
   }
 }
 
+TEST_CASE("pricing - detail token classes") {
+  // gpt-4o-audio-preview-like: text input 2.50 / output 10.00; audio input 40.00, audio output
+  // 80.00; cache_read 1.25; 1-hour cache writes 5.00 (2× input); reasoning 12.00; images 3.00 /
+  // 30.00 (made-up, to tell the classes apart).
+  Price p = price("openai", "m", 2'500'000'000, 10 * kUnit);
+  p.cache_read = 1'250'000'000;
+  p.cache_write = 3'125'000'000;
+  p.details = {5 * kUnit, 40 * kUnit, 3 * kUnit, 12 * kUnit, 80 * kUnit, 30 * kUnit};
+  const PriceBook book({p}, "USD", {});
+
+  struct Case {
+    TokenDetails details;  // cache_write_1h, audio_input, image_input, reasoning, audio_output,
+                           // image_output
+    Nanos expected;
+    const char* why;
+  };
+  const Case cases[] = {
+      {{1'000'000, 0, 0, 0, 0, 0}, 5 * kUnit, "1M 1-hour cache writes × 5.00"},
+      {{0, 1'000'000, 0, 0, 0, 0}, 40 * kUnit, "1M audio input × 40.00"},
+      {{0, 0, 1'000'000, 0, 0, 0}, 3 * kUnit, "1M image input × 3.00"},
+      {{0, 0, 0, 1'000'000, 0, 0}, 12 * kUnit, "1M reasoning × 12.00"},
+      {{0, 0, 0, 0, 1'000'000, 0}, 80 * kUnit, "1M audio output × 80.00"},
+      {{0, 0, 0, 0, 0, 1'000'000}, 30 * kUnit, "1M image output × 30.00"},
+      // 1×5 + 2×40 + 3×3 + 4×12 + 5×80 + 6×30 = 5 + 80 + 9 + 48 + 400 + 180 = 722 per 1M
+      {{1, 2, 3, 4, 5, 6}, 722'000, "one of each: 722 units per 1M tokens"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.why);
+    TokenCounts t;
+    t.details = c.details;
+    CostQuote q = book.quote("openai", "m", kSometime, t);
+    CHECK(q.priced);
+    CHECK(q.cost == c.expected);
+  }
+
+  SECTION("omitted detail prices follow their class: 1-hour writes the writes, input, output") {
+    ClassPrices c;
+    c.input = 1;
+    c.output = 2;
+    c.cache_read = 3;
+    c.cache_write = 4;
+    c.details = {9, 9, 9, 9, 9, 9};
+    with_detail_defaults(c, {false, false, true, false, false, false});
+    CHECK(c.details == std::array<Nanos, kTokenDetails>{4, 1, 9, 2, 2, 2});
+  }
+
+  SECTION("UsageRecord::billed takes the detail classes out of input and output") {
+    UsageRecord r;
+    r.prompt_tokens = 10'000;  // 1000 reads, 500 writes, 300 1-hour writes, 200 audio, 100 image
+    r.cache_read_tokens = 1000;
+    r.cache_write_tokens = 500;
+    r.completion_tokens = 4000;  // 2500 reasoning, 300 audio, 100 image
+    r.details = {300, 200, 100, 2500, 300, 100};
+    const TokenCounts t = r.billed();
+    CHECK(t.input == 7900);
+    CHECK(t.cache_read == 1000);
+    CHECK(t.cache_write == 500);
+    CHECK(t.output == 1100);
+    CHECK(t.details == r.details);
+    // 7900×2.50 + 1000×1.25 + 500×3.125 + 300×5 + 200×40 + 100×3 + 1100×10 + 2500×12 + 300×80 +
+    // 100×30 = 100362.5 units per 1M tokens → 0.1003625
+    CHECK(book.quote("openai", "m", kSometime, t).cost == 100'362'500);
+    r.cached = true;
+    CHECK(r.billed().details == TokenDetails{});
+  }
+
+  SECTION("every part of the prompt counts toward a long-context tier") {
+    Price tiered = p;
+    PriceTier tier;
+    tier.above_prompt_tokens = 1000;
+    tier.input = 2 * p.input;
+    tiered.tiers = {tier};
+    const PriceBook tb({tiered}, "USD", {});
+    for (std::size_t d = 0; d < kTokenDetails; ++d) {
+      INFO(kTokenDetailInfo[d].name);
+      TokenCounts t;
+      t.input = 1000;
+      t.details[d] = 1;
+      const CostQuote q = tb.quote("openai", "m", kSometime, t);
+      CHECK((q.tier != nullptr) == kTokenDetailInfo[d].of_prompt);
+    }
+  }
+}
+
 TEST_CASE("pricing - long-context tiers") {
   // gemini-2.5-pro: 1.25 / 10.00 / cache_read 0.125; above 200k prompt tokens 2.50 / 15.00 /
   // 0.25 (cache_write 2.50); a made-up second tier above 1M at 5.00 / 30.00 / 0.50.

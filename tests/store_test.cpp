@@ -48,6 +48,8 @@ TEST_CASE("store - aggregates are exact for any range, including ranges that cut
     batch.push_back(make_record("r" + std::to_string(i), "u" + std::to_string(i % 3),
                                 i % 2 ? "p" : "", i % 5 ? "gpt-4o" : "gpt-4o-mini", ts, 100 + i,
                                 1000 + i, i % 7 == 0));
+    if (i % 4 == 0)  // the detail classes, summed like the others (a part of prompt or completion)
+      batch.back().details = {i % 3, i % 5, i % 2, 3 * (i % 11), i % 13, i % 17};
     if (batch.size() == 50) {
       REQUIRE(commit_one(store, batch).ok());
       all.insert(all.end(), batch.begin(), batch.end());
@@ -77,6 +79,15 @@ TEST_CASE("store - aggregates are exact for any range, including ranges that cut
     f.user = "u1";
     f.project = "p";
     CHECK(total(store.aggregate(f)) == brute_force(all, f));
+  }
+  CHECK(brute_force(all, {}).details[kReasoning] > 0);  // the sums compared include details
+
+  SECTION("the same sums once rolled up") {
+    REQUIRE(store.sync().ok());
+    REQUIRE(store.roll_up(1'000'000).ok());
+    CHECK(store.pending_records() == 0);
+    CHECK(total(store.series_totals()) == brute_force(all, {}));
+    CHECK(store.breakdown({}).total == brute_force(all, {}));
   }
 }
 

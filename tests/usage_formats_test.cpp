@@ -38,6 +38,7 @@ Result<std::vector<UsageRecord>, IngestError> parse_both(const std::string& body
 
 struct Classes {
   std::int64_t prompt, completion, cache_read, cache_write;
+  TokenDetails details{};  // cache_write_1h, audio_input, image_input, reasoning, audio/image out
 };
 
 }  // namespace
@@ -54,13 +55,19 @@ TEST_CASE("usage formats - each maps to our classes") {
               R"({"prompt_tokens":1000,"completion_tokens":200,"total_tokens":1200,
                  "prompt_tokens_details":{"cached_tokens":600,"audio_tokens":0},
                  "completion_tokens_details":{"reasoning_tokens":50,"audio_tokens":0}})"),
-       {1000, 200, 600, 0}},
+       {1000, 200, 600, 0, {0, 0, 0, 50, 0, 0}}},
+      {"openai: audio input and output are their own classes",
+       record("openai",
+              R"({"prompt_tokens":1000,"completion_tokens":200,
+                 "prompt_tokens_details":{"cached_tokens":100,"audio_tokens":700},
+                 "completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":150}})"),
+       {1000, 200, 100, 0, {0, 700, 0, 0, 150, 0}}},
       {"openai-responses: input_tokens includes the cached tokens",
        record("openai",
               R"({"input_tokens":900,"output_tokens":300,"total_tokens":1200,
                  "input_tokens_details":{"cached_tokens":100},
                  "output_tokens_details":{"reasoning_tokens":120}})"),
-       {900, 300, 100, 0}},
+       {900, 300, 100, 0, {0, 0, 0, 120, 0, 0}}},
       {"anthropic: input_tokens excludes cache reads and writes",
        record("anthropic", R"({"input_tokens":50,"cache_read_input_tokens":4000,
                  "cache_creation_input_tokens":1000,"output_tokens":700})"),
@@ -70,16 +77,16 @@ TEST_CASE("usage formats - each maps to our classes") {
                  "cache_creation":{"ephemeral_5m_input_tokens":100,"ephemeral_1h_input_tokens":200},
                  "output_tokens":5,"server_tool_use":{"web_search_requests":2},
                  "service_tier":"standard"})"),
-       {310, 5, 0, 300}},
+       {310, 5, 0, 100, {200, 0, 0, 0, 0, 0}}},
       {"anthropic: the split alone gives the writes",
        record("anthropic", R"({"input_tokens":10,"output_tokens":5,
                  "cache_creation":{"ephemeral_1h_input_tokens":40}})"),
-       {50, 5, 0, 40}},
+       {50, 5, 0, 0, {40, 0, 0, 0, 0, 0}}},
       {"gemini: promptTokenCount includes the cached content; thoughts are output",
        record("google", R"({"promptTokenCount":2000,"cachedContentTokenCount":1500,
                  "candidatesTokenCount":300,"thoughtsTokenCount":700,
                  "toolUsePromptTokenCount":25,"totalTokenCount":3025})"),
-       {2025, 1000, 1500, 0}},
+       {2025, 1000, 1500, 0, {0, 0, 0, 700, 0, 0}}},
       {"gemini: zero counts may be left out",
        record("gemini", R"({"promptTokenCount":7})"),
        {7, 0, 0, 0}},
@@ -109,6 +116,7 @@ TEST_CASE("usage formats - each maps to our classes") {
     CHECK(u.completion_tokens == c.expected.completion);
     CHECK(u.cache_read_tokens == c.expected.cache_read);
     CHECK(u.cache_write_tokens == c.expected.cache_write);
+    CHECK(u.details == c.expected.details);
   }
 }
 
@@ -153,6 +161,14 @@ TEST_CASE("usage formats - errors name the provider's field") {
                  "completion_tokens_details":{"reasoning_tokens":2}})"),
        {{0, "usage.completion_tokens_details.reasoning_tokens",
          "must not exceed completion_tokens"}}},
+      {"openai: cached and audio input together above the prompt",
+       record("openai", R"({"prompt_tokens":10,"completion_tokens":4,
+                 "prompt_tokens_details":{"cached_tokens":6,"audio_tokens":5},
+                 "completion_tokens_details":{"reasoning_tokens":3,"audio_tokens":2}})"),
+       {{0, "usage.prompt_tokens_details",
+         "cached_tokens + audio_tokens must not exceed prompt_tokens"},
+        {0, "usage.completion_tokens_details",
+         "reasoning_tokens + audio_tokens must not exceed completion_tokens"}}},
       {"openai: a wrong total",
        record("openai", R"({"prompt_tokens":10,"completion_tokens":1,
                  "total_tokens":12})"),

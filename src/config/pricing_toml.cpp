@@ -10,7 +10,8 @@ namespace aiusage::config_toml {
 
 namespace {
 
-// input and output required; cache_read and cache_write default to this table's input.
+// input and output required; cache_read and cache_write default to this table's input, and each
+// detail class to its priced_as class of this table (cache_write_1h to cache_write).
 void read_classes(const std::string& src, const toml::table& t, const std::string& path,
                   ClassPrices& c) {
   auto required = [&](const char* key) -> const toml::node& {
@@ -24,6 +25,22 @@ void read_classes(const std::string& src, const toml::table& t, const std::strin
     c.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
   if (auto n = t.get("cache_write"))
     c.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
+  std::array<bool, kTokenDetails> given{};
+  for (std::size_t d = 0; d < kTokenDetails; ++d) {
+    const std::string key(kTokenDetailInfo[d].name);
+    if (auto n = t.get(key)) {
+      c.details[d] = get_money(src, *n, path + "." + key, kMaxPriceNanos);
+      given[d] = true;
+    }
+  }
+  with_detail_defaults(c, given);
+}
+
+// The keys of a table of prices: the basic classes and the detail classes.
+std::vector<std::string> class_keys(std::vector<std::string> others) {
+  for (const char* k : {"input", "output", "cache_read", "cache_write"}) others.push_back(k);
+  for (const TokenDetailInfo& d : kTokenDetailInfo) others.emplace_back(d.name);
+  return others;
 }
 
 // aliases = ["name", ...]: non-empty, distinct names.
@@ -56,7 +73,7 @@ std::vector<PriceTier> read_tiers(const std::string& src, const toml::node& node
   for (std::size_t i = 0; i < list.size(); ++i) {
     const std::string at = path + "[" + std::to_string(i) + "]";
     const toml::table& t = *list[i].as_table();
-    check_keys(src, t, at, {"above_prompt_tokens", "input", "output", "cache_read", "cache_write"});
+    check_keys(src, t, at, class_keys({"above_prompt_tokens"}));
     const toml::node* n = t.get("above_prompt_tokens");
     if (!n) fail(src, t, at + ".above_prompt_tokens: missing");
     PriceTier tier;
@@ -73,9 +90,9 @@ std::vector<PriceTier> read_tiers(const std::string& src, const toml::node& node
 
 Price read_price(const std::string& src, const toml::table& t, const std::string& path,
                  const std::string& currency, const MonthCalendar& cal) {
-  check_keys(src, t, path,
-             {"provider", "model", "currency", "input", "output", "cache_read", "cache_write",
-              "effective_from", "aliases", "match", "tiers"});
+  check_keys(
+      src, t, path,
+      class_keys({"provider", "model", "currency", "effective_from", "aliases", "match", "tiers"}));
   Price p;
   auto required = [&](const char* key) -> const toml::node& {
     if (auto n = t.get(key)) return *n;

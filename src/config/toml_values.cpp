@@ -1,6 +1,8 @@
 #include "toml_values.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <sstream>
 
 #include "aiusage/duration.hpp"
@@ -15,8 +17,11 @@ std::string where(const std::string& source, const toml::source_region& r) {
   throw ConfigError{where(source, node.source()) + ": " + what};
 }
 
-void check_keys(const std::string& source, const toml::table& table, const std::string& path,
-                std::initializer_list<std::string_view> allowed) {
+namespace {
+
+template <class List>
+void check_keys_in(const std::string& source, const toml::table& table, const std::string& path,
+                   const List& allowed) {
   for (const auto& [key, value] : table) {
     bool ok = false;
     for (auto a : allowed) ok |= key.str() == a;
@@ -24,6 +29,27 @@ void check_keys(const std::string& source, const toml::table& table, const std::
       fail(source, value,
            "unknown key \"" + (path.empty() ? "" : path + ".") + std::string(key.str()) + "\"");
   }
+}
+
+// A TOML float as the decimal it was written as: the shortest fixed text that reads back as the
+// same double (what the file said, for up to 15 significant digits), read exactly.
+Result<Nanos> decimal_of_float(double v) {
+  if (!std::isfinite(v)) return Error{"number is not finite"};
+  char buf[400];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  if (ec != std::errc()) return Error{"number too large"};
+  return parse_decimal_nanos(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+}
+
+}  // namespace
+
+void check_keys(const std::string& source, const toml::table& table, const std::string& path,
+                std::initializer_list<std::string_view> allowed) {
+  check_keys_in(source, table, path, allowed);
+}
+void check_keys(const std::string& source, const toml::table& table, const std::string& path,
+                const std::vector<std::string>& allowed) {
+  check_keys_in(source, table, path, allowed);
 }
 
 std::string get_string(const std::string& source, const toml::node& node, const std::string& path) {
@@ -37,7 +63,7 @@ Nanos get_money(const std::string& source, const toml::node& node, const std::st
   if (auto i = node.as_integer())
     r = nanos_from_double(static_cast<double>(i->get()));
   else if (auto f = node.as_floating_point())
-    r = nanos_from_double(f->get());
+    r = decimal_of_float(f->get());
   else if (auto s = node.as_string())
     r = parse_decimal_nanos(s->get());
   if (!r) fail(source, node, path + ": " + r.error().message);

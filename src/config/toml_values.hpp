@@ -26,6 +26,8 @@ std::string where(const std::string& source, const toml::source_region& r);
 // Refuses a key of `table` that `allowed` does not name; `path` prefixes it in the error.
 void check_keys(const std::string& source, const toml::table& table, const std::string& path,
                 std::initializer_list<std::string_view> allowed);
+void check_keys(const std::string& source, const toml::table& table, const std::string& path,
+                const std::vector<std::string>& allowed);
 std::string get_string(const std::string& source, const toml::node& node, const std::string& path);
 // Money and prices: TOML integer, float, or a decimal string (exact); 0..max.
 Nanos get_money(const std::string& source, const toml::node& node, const std::string& path,

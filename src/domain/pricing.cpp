@@ -59,6 +59,11 @@ std::uint64_t match_rank(const Price& p, std::string_view model, bool patterns) 
 
 }  // namespace
 
+void with_detail_defaults(ClassPrices& c, const std::array<bool, kTokenDetails>& given) {
+  for (std::size_t d = 0; d < kTokenDetails; ++d)
+    if (!given[d]) c.details[d] = c.of(kTokenDetailInfo[d].priced_as);
+}
+
 bool is_version_suffix(std::string_view tail) {
   if (tail.size() >= 2 && tail[0] == '@') return true;
   if (tail.size() < 2 || tail[0] != '-') return false;
@@ -114,17 +119,21 @@ CostQuote PriceBook::quote(std::string_view provider, std::string_view model, st
                            const TokenCounts& tokens) const {
   const Price* p = find(provider, model, at_ms);
   if (p == nullptr) return {};
-  const std::int64_t prompt = tokens.input + tokens.cache_read + tokens.cache_write;
+  std::int64_t prompt = tokens.input + tokens.cache_read + tokens.cache_write;
+  for (std::size_t d = 0; d < kTokenDetails; ++d)
+    if (kTokenDetailInfo[d].of_prompt) prompt += tokens.details[d];
   const PriceTier* tier = nullptr;
   for (const PriceTier& t : p->tiers) {
     if (prompt > t.above_prompt_tokens) tier = &t;  // ascending: the last one exceeded
   }
   const ClassPrices& c = tier ? static_cast<const ClassPrices&>(*tier) : *p;
-  // Bounded by kMaxTokens × kMaxPriceNanos × 4 × kMaxRateNanos < 2^127.
+  // Bounded by kMaxTokens × kMaxPriceNanos × 10 × kMaxRateNanos < 2^127.
   Int128 sum = static_cast<Int128>(tokens.input) * c.input +
                static_cast<Int128>(tokens.cache_read) * c.cache_read +
                static_cast<Int128>(tokens.cache_write) * c.cache_write +
                static_cast<Int128>(tokens.output) * c.output;
+  for (std::size_t d = 0; d < kTokenDetails; ++d)
+    sum += static_cast<Int128>(tokens.details[d]) * c.details[d];
   Int128 den = 1'000'000;
   if (p->currency != billing_currency_) {
     sum *= rates_.at(p->currency);

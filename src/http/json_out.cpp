@@ -229,6 +229,11 @@ std::string statistics(const Statistics& s, const std::string& currency) {
   w.Int64(s.total.cache_read_tokens);
   w.Key("cacheWriteTokens");
   w.Int64(s.total.cache_write_tokens);
+  for (std::size_t d = 0; d < kTokenDetails; ++d) {
+    const std::string_view name = kTokenDetailInfo[d].api_name;
+    w.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Int64(s.total.details[d]);
+  }
   w.Key("cachedTokens");
   w.Int64(s.total.cached_tokens);
   money(w, "totalCost", s.total.cost);

@@ -145,6 +145,11 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
   put(std::to_string(r.cache_write_tokens));
   put(r.cached ? "1" : "0");
   put(timestamp_given ? std::to_string(r.timestamp_ms) : "-");
+  // Fields added later enter only when set, so a record without them keeps its digest.
+  if (std::any_of(r.details.begin(), r.details.end(), [](std::int64_t n) { return n != 0; })) {
+    put("details");
+    for (std::int64_t n : r.details) put(std::to_string(n));
+  }
   return to_hex(sha256(canon), 16);
 }
 
@@ -152,17 +157,20 @@ Result<UsageRecord, std::vector<FieldError>> check_record(const RecordFields& f,
                                                           const IngestPolicy& policy) {
   using M = FieldsValue::Member;
   auto text = [](std::string_view s) { return FieldsValue::text(s); };
-  const M usage[] = {{"promptTokens", FieldsValue::integer(f.prompt_tokens)},
-                     {"completionTokens", FieldsValue::integer(f.completion_tokens)},
-                     {"cacheReadTokens", FieldsValue::integer(f.cache_read_tokens)},
-                     {"cacheWriteTokens", FieldsValue::integer(f.cache_write_tokens)}};
+  std::vector<M> usage = {{"promptTokens", FieldsValue::integer(f.prompt_tokens)},
+                          {"completionTokens", FieldsValue::integer(f.completion_tokens)},
+                          {"cacheReadTokens", FieldsValue::integer(f.cache_read_tokens)},
+                          {"cacheWriteTokens", FieldsValue::integer(f.cache_write_tokens)}};
+  for (std::size_t d = 0; d < kTokenDetails; ++d)
+    if (f.details[d] != 0)
+      usage.push_back({kTokenDetailInfo[d].api_name.data(), FieldsValue::integer(f.details[d])});
   const M members[] = {
       {"id", text(f.id)},
       {"userId", text(f.user)},
       {"projectId", f.project.empty() ? FieldsValue::null() : text(f.project)},
       {"provider", text(f.provider)},
       {"model", text(f.model)},
-      {"usage", FieldsValue::object(usage, std::size(usage))},
+      {"usage", FieldsValue::object(usage.data(), usage.size())},
       {"timestamp", f.timestamp_ms ? FieldsValue::integer(*f.timestamp_ms) : FieldsValue::null()}};
   UsageRecord rec;
   ErrorSink errors;

@@ -21,6 +21,8 @@ namespace usage_keys {
 // Every key of `usage` some format reads: ours first, then the providers'.
 inline constexpr std::string_view kAll[] = {
     "promptTokens", "completionTokens", "totalTokens", "cacheReadTokens", "cacheWriteTokens",
+    "cacheWrite1hTokens", "audioInputTokens", "imageInputTokens", "reasoningTokens",
+    "audioOutputTokens", "imageOutputTokens",
     // OpenAI Chat Completions and Responses
     "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
     "completion_tokens_details", "input_tokens", "output_tokens", "input_tokens_details",
@@ -34,9 +36,11 @@ inline constexpr std::string_view kAll[] = {
     // Bedrock Converse (its totalTokens has our name)
     "inputTokens", "outputTokens", "cacheReadInputTokens", "cacheWriteInputTokens"};
 // Ours without totalTokens, which Bedrock shares.
-inline constexpr std::string_view kOursOnly[] = {"promptTokens", "completionTokens",
-                                                 "cacheReadTokens", "cacheWriteTokens"};
-inline constexpr std::span<const std::string_view> kProvider{kAll + 5, std::size(kAll) - 5};
+inline constexpr std::string_view kOursOnly[] = {
+    "promptTokens",       "completionTokens", "cacheReadTokens",  "cacheWriteTokens",
+    "cacheWrite1hTokens", "audioInputTokens", "imageInputTokens", "reasoningTokens",
+    "audioOutputTokens",  "imageOutputTokens"};
+inline constexpr std::span<const std::string_view> kProvider{kAll + 11, std::size(kAll) - 11};
 inline constexpr std::string_view kPromptDetails[] = {"cached_tokens", "audio_tokens"};
 inline constexpr std::string_view kCompletionDetails[] = {"reasoning_tokens", "audio_tokens"};
 inline constexpr std::string_view kCacheCreation[] = {"ephemeral_5m_input_tokens",

@@ -36,6 +36,24 @@ std::optional<std::int64_t> count(const V& u, const char* key, RecordReader& r, 
   return r.tokens(u, key, std::string("usage.") + key, required);
 }
 
+// The detail classes of `rec` against its prompt and completion: the prompt's parts (cache reads
+// and writes, the 1-hour writes, audio and image input) must not exceed it, nor the
+// completion's (reasoning, audio and image output) the completion; `names` are the fields given.
+inline void check_parts(RecordReader& r, const UsageRecord& rec,
+                        const std::array<std::string, kTokenDetails>& names) {
+  std::string prompt_parts = "cacheReadTokens + cacheWriteTokens", completion_parts;
+  std::int64_t in = rec.cache_read_tokens + rec.cache_write_tokens, out = 0;  // each ≤ kMaxTokens
+  for (std::size_t d = 0; d < kTokenDetails; ++d) {
+    if (names[d].empty()) continue;
+    std::string& parts = kTokenDetailInfo[d].of_prompt ? prompt_parts : completion_parts;
+    parts += (parts.empty() ? "" : " + ") + names[d];
+    (kTokenDetailInfo[d].of_prompt ? in : out) += rec.details[d];
+  }
+  if (in > rec.prompt_tokens) r.error("usage", prompt_parts + " must not exceed promptTokens");
+  if (out > rec.completion_tokens)
+    r.error("usage", completion_parts + " must not exceed completionTokens");
+}
+
 template <class V>
 void read_ours(const V& u, RecordReader& r, UsageRecord& rec) {
   auto prompt = count(u, "promptTokens", r, true);
@@ -43,6 +61,14 @@ void read_ours(const V& u, RecordReader& r, UsageRecord& rec) {
   auto total = r.tokens(u, "totalTokens", "usage.totalTokens", false, 2 * kMaxTokens);
   auto cache_read = count(u, "cacheReadTokens", r, false);
   auto cache_write = count(u, "cacheWriteTokens", r, false);
+  std::array<std::string, kTokenDetails> given;
+  for (std::size_t d = 0; d < kTokenDetails; ++d) {
+    const std::string name(kTokenDetailInfo[d].api_name);
+    if (auto n = count(u, name.c_str(), r, false)) {
+      rec.details[d] = *n;
+      given[d] = name;
+    }
+  }
   if (prompt && completion) {
     rec.prompt_tokens = *prompt;
     rec.completion_tokens = *completion;
@@ -52,12 +78,11 @@ void read_ours(const V& u, RecordReader& r, UsageRecord& rec) {
   }
   rec.cache_read_tokens = cache_read.value_or(0);
   rec.cache_write_tokens = cache_write.value_or(0);
-  if (prompt && rec.cache_read_tokens + rec.cache_write_tokens > *prompt)
-    r.error("usage", "cacheReadTokens + cacheWriteTokens must not exceed promptTokens");
+  if (prompt && completion) check_parts(r, rec, given);
 }
 
 // Chat Completions (prompt_tokens…) or Responses (input_tokens…): the input count includes the
-// cached tokens; reasoning and audio counts are checked, not yet priced apart.
+// cached tokens; audio input, reasoning and audio output are its detail classes.
 template <class V>
 void read_openai(const V& u, RecordReader& r, UsageRecord& rec, bool responses) {
   const std::string in = responses ? "input_tokens" : "prompt_tokens";
@@ -70,11 +95,16 @@ void read_openai(const V& u, RecordReader& r, UsageRecord& rec, bool responses) 
   const std::array<const char*, 2> out_parts = {"reasoning_tokens", "audio_tokens"};
   const auto in_counts = details(u, in_details.c_str(), in_parts, r);
   const auto out_counts = details(u, out_details.c_str(), out_parts, r);
+  bool parts_fit = true;  // each part on its own; then their sums
   for (std::size_t i = 0; i < 2; ++i) {
-    if (in_counts[i] && prompt && *in_counts[i] > *prompt)
+    if (in_counts[i] && prompt && *in_counts[i] > *prompt) {
       r.error("usage." + in_details + "." + in_parts[i], "must not exceed " + in);
-    if (out_counts[i] && completion && *out_counts[i] > *completion)
+      parts_fit = false;
+    }
+    if (out_counts[i] && completion && *out_counts[i] > *completion) {
       r.error("usage." + out_details + "." + out_parts[i], "must not exceed " + out);
+      parts_fit = false;
+    }
   }
   const std::optional<std::int64_t> cached = in_counts[0];
   if (!prompt || !completion) return;
@@ -84,6 +114,14 @@ void read_openai(const V& u, RecordReader& r, UsageRecord& rec, bool responses) 
   rec.prompt_tokens = *prompt;
   rec.completion_tokens = *completion;
   rec.cache_read_tokens = cached.value_or(0);
+  rec.details[kAudioInput] = in_counts[1].value_or(0);
+  rec.details[kReasoning] = out_counts[0].value_or(0);
+  rec.details[kAudioOutput] = out_counts[1].value_or(0);
+  if (!parts_fit) return;
+  if (rec.cache_read_tokens + rec.details[kAudioInput] > rec.prompt_tokens)
+    r.error("usage." + in_details, "cached_tokens + audio_tokens must not exceed " + in);
+  if (rec.details[kReasoning] + rec.details[kAudioOutput] > rec.completion_tokens)
+    r.error("usage." + out_details, "reasoning_tokens + audio_tokens must not exceed " + out);
 }
 
 // Formats whose input count excludes the cache reads and writes, which are added to it.
@@ -101,7 +139,8 @@ ExclusiveCounts read_exclusive(const V& u, RecordReader& r, const ExclusiveInput
 }
 
 inline void set_exclusive(RecordReader& r, UsageRecord& rec, const ExclusiveInput& n,
-                          const ExclusiveCounts& c, std::int64_t writes) {
+                          const ExclusiveCounts& c, std::int64_t writes,
+                          std::int64_t writes_1h = 0) {
   if (!c.input || !c.output) return;
   const std::int64_t prompt = *c.input + c.read.value_or(0) + writes;  // each ≤ kMaxTokens
   if (prompt > kMaxTokens)
@@ -110,10 +149,12 @@ inline void set_exclusive(RecordReader& r, UsageRecord& rec, const ExclusiveInpu
   rec.prompt_tokens = prompt;
   rec.completion_tokens = *c.output;
   rec.cache_read_tokens = c.read.value_or(0);
-  rec.cache_write_tokens = writes;
+  rec.cache_write_tokens = writes - writes_1h;
+  rec.details[kCacheWrite1h] = writes_1h;
 }
 
-// Messages API; the 5-minute / 1-hour split of the writes must add up to them when both are given.
+// Messages API; the 5-minute / 1-hour split of the writes must add up to them when both are given
+// (without the split every write is of the 5-minute class).
 template <class V>
 void read_anthropic(const V& u, RecordReader& r, UsageRecord& rec) {
   constexpr ExclusiveInput names{"input_tokens", "output_tokens", "cache_read_input_tokens",
@@ -134,11 +175,11 @@ void read_anthropic(const V& u, RecordReader& r, UsageRecord& rec) {
                   std::to_string(*c.write) + ")");
     writes = split;
   }
-  set_exclusive(r, rec, names, c, writes);
+  set_exclusive(r, rec, names, c, writes, w1h && writes >= *w1h ? *w1h : 0);
 }
 
 // generateContent usageMetadata: promptTokenCount includes the cached content; tool-use prompt
-// tokens are input and thoughts are output.
+// tokens are input and thoughts are output, of the reasoning class.
 template <class V>
 void read_gemini(const V& u, RecordReader& r, UsageRecord& rec) {
   auto prompt = count(u, "promptTokenCount", r, true);
@@ -159,6 +200,7 @@ void read_gemini(const V& u, RecordReader& r, UsageRecord& rec) {
   rec.prompt_tokens = input;
   rec.completion_tokens = output;
   rec.cache_read_tokens = cached.value_or(0);
+  rec.details[kReasoning] = thoughts.value_or(0);
 }
 
 // Converse: inputTokens excludes the cache reads and writes, as AWS documents.

@@ -248,13 +248,12 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
       }))
     return false;
   header(out, kTokens);
-  const LineShape tokens[] = {{kTokens, "token_type", kTokenTypes[0]},
-                              {kTokens, "token_type", kTokenTypes[1]},
-                              {kTokens, "token_type", kTokenTypes[2]},
-                              {kTokens, "token_type", kTokenTypes[3]}};
+  std::vector<LineShape> tokens;
+  for (std::string_view type : kTokenTypes) tokens.emplace_back(kTokens, "token_type", type);
   if (!each_series([&](std::size_t i) {
         const auto values = token_values(snap.rows[i].total);
-        for (int t = 0; t < 4; ++t) tokens[t].write(out, snap.block(i), values[t]);
+        for (std::size_t t = 0; t < values.size(); ++t)
+          if (t < kBasicTokenTypes || values[t] > 0) tokens[t].write(out, snap.block(i), values[t]);
       }))
     return false;
   header(out, kUnpriced);

@@ -241,6 +241,7 @@ struct Sources {
     if (field == "usage.completionTokens") return std::string(usage->output.source);
     if (field == "usage.cacheReadTokens") return std::string(usage->cache_read.source);
     if (field == "usage.cacheWriteTokens") return std::string(usage->cache_write.source);
+    if (field == "usage.reasoningTokens") return std::string(usage->reasoning.source);
     return field;
   }
 };
@@ -275,6 +276,7 @@ SpanVerdict checked_record(const SpanView& span, const Index& index, const Usage
   f.completion_tokens = usage.output.n;
   f.cache_read_tokens = usage.cache_read.n;
   f.cache_write_tokens = usage.cache_write.n;
+  f.details[aiusage::kReasoning] = usage.reasoning.n;
   if (span.end_time_unix_nano != 0)
     f.timestamp_ms = static_cast<std::int64_t>(span.end_time_unix_nano / 1'000'000);
   auto checked = check_record(f, policy);

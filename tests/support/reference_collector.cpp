@@ -66,7 +66,9 @@ class UsageCollector : public prometheus::Collectable {
       add(requests, with(base, "cached", "false"), static_cast<double>(s.calls - s.cache_hits));
       add(requests, with(base, "cached", "true"), static_cast<double>(s.cache_hits));
       const auto values = token_values(s);
-      for (int i = 0; i < 4; ++i) add(tokens, with(base, "token_type", kTokenTypes[i]), values[i]);
+      for (std::size_t i = 0; i < values.size(); ++i)
+        if (i < kBasicTokenTypes || values[i] > 0)
+          add(tokens, with(base, "token_type", std::string(kTokenTypes[i])), values[i]);
       add(cost, with(base, "currency", currency), nanos_to_units(s.cost));
     }
     for (const SeriesRow& row : page.rows)

@@ -17,6 +17,7 @@ input = 3.00
 output = 15.00
 cache_read = 0.30
 cache_write = 3.75
+cache_write_1h = 6.00
 
 [[pricing]]
 provider = "openai"

@@ -53,7 +53,14 @@ class RawStatement {
                          &s.cache_read_tokens,
                          &s.cache_write_tokens,
                          &s.cached_tokens,
-                         &s.cost};
+                         &s.cost,
+                         &s.details[kCacheWrite1h],
+                         &s.details[kAudioInput],
+                         &s.details[kImageInput],
+                         &s.details[kReasoning],
+                         &s.details[kAudioOutput],
+                         &s.details[kImageOutput]};
+    static_assert(std::size(f) == kSums);
     for (int i = 0; i < kSums; ++i) *f[i] = sign * sqlite3_column_int64(st_, first + i);
     return s;
   }

@@ -36,7 +36,14 @@ void bind_sums(SQLite::Statement& st, int first, const UsageSums& s) {
                             s.cache_read_tokens,
                             s.cache_write_tokens,
                             s.cached_tokens,
-                            s.cost};
+                            s.cost,
+                            s.details[kCacheWrite1h],
+                            s.details[kAudioInput],
+                            s.details[kImageInput],
+                            s.details[kReasoning],
+                            s.details[kAudioOutput],
+                            s.details[kImageOutput]};
+  static_assert(std::size(v) == kSums);
   for (int i = 0; i < kSums; ++i) st.bind(first + i, static_cast<std::int64_t>(v[i]));
 }
 

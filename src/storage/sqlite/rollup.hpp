@@ -38,9 +38,10 @@ struct SqliteStore::Rollup : SeriesNames {
     // Roll-ups update rows all over the current hour's and month's: keep them cached (32 MiB).
     db.exec("PRAGMA cache_size = -32768");
     // Files of schema v5 stores name the last record by id alone (NULL project): kept, not rebuilt.
-    if (db.execAndGet("PRAGMA user_version").getInt() == kRollupVersion &&
-        !rollup_names_project(db, "main"))
+    const int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version >= 1 && version <= kRollupVersion && !rollup_names_project(db, "main"))
       db.exec("ALTER TABLE rollup_state ADD COLUMN rolled_up_project TEXT");
+    if (version == 1) upgrade_rollups_v2(db);
     // The last record rolled up must still be there: not a rollup file of a newer copy.
     const std::optional<std::int64_t> position = rollup_position(db, "main", store_id, last_key);
     if (position) rolled = *position;

@@ -18,15 +18,22 @@ void sql_month_bucket(sqlite3_context* ctx, int, sqlite3_value** argv) {
 }
 
 // One record's contribution to each sum column, in kSumNames order (columns of ai_usage).
-constexpr const char* kRecordValues[kSums] = {"1",
-                                              "cached",
-                                              "1 - priced",
-                                              "CASE WHEN cached THEN 0 ELSE prompt_tokens END",
-                                              "CASE WHEN cached THEN 0 ELSE completion_tokens END",
-                                              "CASE WHEN cached THEN 0 ELSE cache_read_tokens END",
-                                              "CASE WHEN cached THEN 0 ELSE cache_write_tokens END",
-                                              "CASE WHEN cached THEN total_tokens ELSE 0 END",
-                                              "cost_nanos"};
+constexpr const char* kRecordValues[kSums] = {
+    "1",
+    "cached",
+    "1 - priced",
+    "CASE WHEN cached THEN 0 ELSE prompt_tokens END",
+    "CASE WHEN cached THEN 0 ELSE completion_tokens END",
+    "CASE WHEN cached THEN 0 ELSE cache_read_tokens END",
+    "CASE WHEN cached THEN 0 ELSE cache_write_tokens END",
+    "CASE WHEN cached THEN total_tokens ELSE 0 END",
+    "cost_nanos",
+    "CASE WHEN cached THEN 0 ELSE cache_write_1h_tokens END",
+    "CASE WHEN cached THEN 0 ELSE audio_input_tokens END",
+    "CASE WHEN cached THEN 0 ELSE image_input_tokens END",
+    "CASE WHEN cached THEN 0 ELSE reasoning_tokens END",
+    "CASE WHEN cached THEN 0 ELSE audio_output_tokens END",
+    "CASE WHEN cached THEN 0 ELSE image_output_tokens END"};
 
 }  // namespace
 
@@ -47,7 +54,7 @@ constexpr const char* kDimColumns[kDims] = {"provider", "model", "project_id", "
 // rollup per label value lets unfiltered month-long statistics read ~1k rows instead of 100k.
 std::string migration_v3() {
   std::string sums, cols;
-  for (int i = 0; i < kSums; ++i) {
+  for (int i = 0; i < kLegacySums; ++i) {
     sums += std::string(", sum(m.") + kSumNames[i] + ")";
     cols += std::string(", ") + kSumNames[i] + " INTEGER NOT NULL";
   }
@@ -59,8 +66,8 @@ std::string migration_v3() {
     sql += "INSERT INTO usage_monthly_label SELECT m.month_ms, " + std::to_string(d) + ", s." +
            kDimColumns[d] + sums +
            " FROM usage_monthly m JOIN series s ON s.id = m.series_id GROUP BY 1, 3;\n";
-  for (const char* col : kSumNames)
-    sql += std::string("ALTER TABLE series DROP COLUMN ") + col + ";\n";
+  for (int i = 0; i < kLegacySums; ++i)
+    sql += std::string("ALTER TABLE series DROP COLUMN ") + kSumNames[i] + ";\n";
   return sql;
 }
 
@@ -173,6 +180,15 @@ INSERT INTO rollup_state SELECT 0, coalesce(max(seq), 0) FROM ai_usage;
 DROP INDEX ai_usage_id_idx;
 CREATE UNIQUE INDEX ai_usage_project_id_idx ON ai_usage(project_id, id);
 )SQL",
+    // v7: the detail token classes, parts of prompt_tokens or completion_tokens (0 before).
+    R"SQL(
+ALTER TABLE ai_usage ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ai_usage ADD COLUMN audio_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ai_usage ADD COLUMN image_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ai_usage ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ai_usage ADD COLUMN audio_output_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ai_usage ADD COLUMN image_output_tokens INTEGER NOT NULL DEFAULT 0;
+)SQL",
 };
 static_assert(std::size(kMigrations) == static_cast<std::size_t>(SqliteStore::kSchemaVersion));
 constexpr int kRollupsMoved = 4;  // the migration from this version is migrate_v5()
@@ -187,7 +203,7 @@ void migrate_v5(SQLite::Database& db, const std::string& rollup_path) {
   {
     SQLite::Transaction tx(db);
     db.exec(rollup_schema("r"));
-    const std::string sums = kSumColumns;
+    const std::string sums = kLegacySumColumns;  // the detail columns default to 0
     db.exec("INSERT INTO r.usage_hourly (hour_ms, series_id, " + sums +
             ") SELECT hour_ms, series_id, " + sums + " FROM main.usage_hourly");
     db.exec("INSERT INTO r.usage_monthly (month_ms, series_id, " + sums +
@@ -244,7 +260,8 @@ void migrate(SQLite::Database& db, const std::string& path) {
 // The rollup tables in schema `s`, dropped first when they exist.
 std::string rollup_schema(const std::string& s) {
   std::string cols;
-  for (const char* name : kSumNames) cols += std::string(", ") + name + " INTEGER NOT NULL";
+  for (const char* name : kSumNames)
+    cols += std::string(", ") + name + " INTEGER NOT NULL DEFAULT 0";
   std::string sql;
   for (const char* t : {"usage_hourly", "usage_monthly", "usage_monthly_label", "rollup_state"})
     sql += "DROP TABLE IF EXISTS " + s + "." + t + ";\n";
@@ -261,6 +278,16 @@ std::string rollup_schema(const std::string& s) {
          "rolled_up_seq INTEGER NOT NULL, rolled_up_id TEXT NOT NULL, rolled_up_project TEXT);"
          "\nPRAGMA " +
          s + ".user_version = " + std::to_string(kRollupVersion) + ";\n";
+}
+
+void upgrade_rollups_v2(SQLite::Database& db) {
+  SQLite::Transaction tx(db);
+  for (const char* t : {"usage_hourly", "usage_monthly", "usage_monthly_label"})
+    for (int i = kLegacySums; i < kSums; ++i)
+      db.exec(std::string("ALTER TABLE ") + t + " ADD COLUMN " + kSumNames[i] +
+              " INTEGER NOT NULL DEFAULT 0");
+  db.exec("PRAGMA user_version = 2");
+  tx.commit();
 }
 
 void attach(SQLite::Database& db, const std::string& path, const char* as) {

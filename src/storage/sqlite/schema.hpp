@@ -10,10 +10,17 @@
 
 namespace aiusage {
 
+// The sum columns of rollups and answers, in the order of UsageSums' fields; the detail classes
+// (kTokenDetailInfo, "<name>_tokens") last. Stores of schema v6 and older had the first 9.
 constexpr const char* kSumColumns =
     "calls, cache_hits, unpriced, prompt_tokens, completion_tokens, cache_read_tokens, "
+    "cache_write_tokens, cached_tokens, cost_nanos, cache_write_1h_tokens, audio_input_tokens, "
+    "image_input_tokens, reasoning_tokens, audio_output_tokens, image_output_tokens";
+constexpr const char* kLegacySumColumns =
+    "calls, cache_hits, unpriced, prompt_tokens, completion_tokens, cache_read_tokens, "
     "cache_write_tokens, cached_tokens, cost_nanos";
-constexpr int kSums = 9;
+constexpr int kLegacySums = 9;
+constexpr int kSums = 15;
 constexpr const char* kSumNames[kSums] = {"calls",
                                           "cache_hits",
                                           "unpriced",
@@ -22,7 +29,13 @@ constexpr const char* kSumNames[kSums] = {"calls",
                                           "cache_read_tokens",
                                           "cache_write_tokens",
                                           "cached_tokens",
-                                          "cost_nanos"};
+                                          "cost_nanos",
+                                          "cache_write_1h_tokens",
+                                          "audio_input_tokens",
+                                          "image_input_tokens",
+                                          "reasoning_tokens",
+                                          "audio_output_tokens",
+                                          "image_output_tokens"};
 
 // The sum columns of one record as select columns (see kSumNames), each summed when `summed`.
 std::string record_columns(bool summed);
@@ -36,7 +49,10 @@ void migrate(SQLite::Database& db, const std::string& path);
 
 // The rollup file: derived from the records, so it is rebuilt (empty, then rolled up again) when
 // its version, its store id or its position does not match the records file.
-constexpr int kRollupVersion = 1;
+constexpr int kRollupVersion = 2;  // 2: the detail token classes
+
+// Version 1 of the rollup file to 2 in place: the detail sum columns, 0 (no record had them).
+void upgrade_rollups_v2(SQLite::Database& db);
 
 // The rollup tables in schema `s`, dropped first when they exist.
 std::string rollup_schema(const std::string& s);

@@ -21,8 +21,10 @@ struct SqliteStore::Writer {
             db,
             "INSERT INTO ai_usage (id, user_id, project_id, provider, model, prompt_tokens, "
             "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, "
-            "priced, cached, timestamp_ms, received_ms, fingerprint, series_id) VALUES (?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING"),
+            "priced, cached, timestamp_ms, received_ms, fingerprint, series_id, "
+            "cache_write_1h_tokens, audio_input_tokens, image_input_tokens, reasoning_tokens, "
+            "audio_output_tokens, image_output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING"),
         lookup(db,
                "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE project_id = ? AND "
                "id = ?"),
@@ -49,6 +51,8 @@ struct SqliteStore::Writer {
     insert.bind(15, static_cast<std::int64_t>(r.received_ms));
     insert.bindNoCopy(16, r.fingerprint);
     insert.bind(17, static_cast<std::int64_t>(series));
+    for (std::size_t d = 0; d < kTokenDetails; ++d)
+      insert.bind(18 + static_cast<int>(d), static_cast<std::int64_t>(r.details[d]));
     insert.exec();
   }
 

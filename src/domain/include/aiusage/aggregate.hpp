@@ -66,6 +66,7 @@ struct UsageSums {
   std::int64_t cache_write_tokens = 0;
   std::int64_t cached_tokens = 0;  // tokens of records answered from the response cache
   Nanos cost = 0;
+  TokenDetails details{};  // billed records only, parts of prompt or completion tokens
 
   void add(const UsageRecord& r) {
     ++calls;
@@ -77,6 +78,7 @@ struct UsageSums {
       completion_tokens += r.completion_tokens;
       cache_read_tokens += r.cache_read_tokens;
       cache_write_tokens += r.cache_write_tokens;
+      for (std::size_t d = 0; d < kTokenDetails; ++d) details[d] += r.details[d];
     }
     if (!r.priced) ++unpriced;
     cost += r.cost;
@@ -91,12 +93,24 @@ struct UsageSums {
     cache_write_tokens += o.cache_write_tokens;
     cached_tokens += o.cached_tokens;
     cost += o.cost;
+    for (std::size_t d = 0; d < kTokenDetails; ++d) details[d] += o.details[d];
     return *this;
   }
   bool operator==(const UsageSums&) const = default;
   std::int64_t tokens() const { return prompt_tokens + completion_tokens; }
+  // The uncached text part of the prompt tokens.
   std::int64_t input_tokens() const {
-    return prompt_tokens - cache_read_tokens - cache_write_tokens;
+    std::int64_t n = prompt_tokens - cache_read_tokens - cache_write_tokens;
+    for (std::size_t d = 0; d < kTokenDetails; ++d)
+      if (kTokenDetailInfo[d].of_prompt) n -= details[d];
+    return n;
+  }
+  // The completion tokens outside the detail classes.
+  std::int64_t output_tokens() const {
+    std::int64_t n = completion_tokens;
+    for (std::size_t d = 0; d < kTokenDetails; ++d)
+      if (!kTokenDetailInfo[d].of_prompt) n -= details[d];
+    return n;
   }
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 // Price table and exact cost of one record.
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,21 +13,70 @@
 
 namespace aiusage {
 
-// Tokens of one call split by price class; `input` is the uncached part of the prompt.
+// Token classes priced apart from the four basic ones, each a part of a record's prompt or of its
+// completion; their names are the price keys and the metrics' token_type values.
+enum TokenDetail : std::size_t {
+  kCacheWrite1h,  // prompt tokens written to a 1-hour cache (cache_write: the 5-minute class)
+  kAudioInput,    // parts of the uncached prompt
+  kImageInput,
+  kReasoning,  // parts of the completion
+  kAudioOutput,
+  kImageOutput,
+  kTokenDetails
+};
+enum class BasicClass { input, output, cache_read, cache_write };
+struct TokenDetailInfo {
+  std::string_view name;      // price key, token_type
+  std::string_view api_name;  // the record's usage field and the statistics' key
+  bool of_prompt;
+  BasicClass priced_as;  // the class whose price applies when the entry names none
+};
+inline constexpr std::array<TokenDetailInfo, kTokenDetails> kTokenDetailInfo = {{
+    {"cache_write_1h", "cacheWrite1hTokens", true, BasicClass::cache_write},
+    {"audio_input", "audioInputTokens", true, BasicClass::input},
+    {"image_input", "imageInputTokens", true, BasicClass::input},
+    {"reasoning", "reasoningTokens", false, BasicClass::output},
+    {"audio_output", "audioOutputTokens", false, BasicClass::output},
+    {"image_output", "imageOutputTokens", false, BasicClass::output},
+}};
+using TokenDetails = std::array<std::int64_t, kTokenDetails>;
+
+// Tokens of one call split by price class; `input` is the uncached text part of the prompt and
+// `output` the completion without its detail classes.
 struct TokenCounts {
   std::int64_t input = 0;
   std::int64_t cache_read = 0;
   std::int64_t cache_write = 0;
   std::int64_t output = 0;
+  TokenDetails details{};
 };
 
-// Prices of the four classes per 1M tokens in nano-units of the entry's currency.
+// Prices per 1M tokens in nano-units of the entry's currency, every class resolved (a detail
+// class the configuration omits carries its priced_as class's price, see with_detail_defaults).
 struct ClassPrices {
   Nanos input = 0;
   Nanos output = 0;
   Nanos cache_read = 0;
   Nanos cache_write = 0;
+  std::array<Nanos, kTokenDetails> details{};
+
+  Nanos of(BasicClass c) const {
+    switch (c) {
+      case BasicClass::input:
+        return input;
+      case BasicClass::output:
+        return output;
+      case BasicClass::cache_read:
+        return cache_read;
+      case BasicClass::cache_write:
+        return cache_write;
+    }
+    return 0;
+  }
 };
+
+// Sets every detail class not in `given` to its priced_as class's price.
+void with_detail_defaults(ClassPrices& c, const std::array<bool, kTokenDetails>& given);
 
 // A long-context tier: the prices of a whole request whose promptTokens exceed the threshold.
 struct PriceTier : ClassPrices {
@@ -68,8 +118,8 @@ class PriceBook {
   // matches: the exact model; a name followed by one version suffix (the longest name); an
   // alias; a `match` pattern (the first in file order); the provider's "*". Else nullptr.
   const Price* find(std::string_view provider, std::string_view model, std::int64_t at_ms) const;
-  // Σ tokens × price / 1e6 at the highest tier whose threshold the prompt (input + cache read +
-  // cache write) exceeds, converted to the billing currency, rounded half-even once.
+  // Σ tokens × price / 1e6 at the highest tier whose threshold the prompt (every class of
+  // it) exceeds, converted to the billing currency, rounded half-even once.
   CostQuote quote(std::string_view provider, std::string_view model, std::int64_t at_ms,
                   const TokenCounts& tokens) const;
   const std::string& billing_currency() const { return billing_currency_; }
@@ -89,7 +139,8 @@ inline constexpr std::int64_t kMaxTokens = 100'000'000;
 inline constexpr Nanos kMaxPriceNanos = 10'000 * kNanosPerUnit;
 inline constexpr Nanos kMaxRateNanos = 10'000 * kNanosPerUnit;
 // Largest cost of one record: prompt and completion of kMaxTokens each at the largest price,
-// 2 × 1e8 tokens × 1e13 nanos / 1e6 tokens = 2e15 nanos (2 million units).
+// 2 × 1e8 tokens × 1e13 nanos / 1e6 tokens = 2e15 nanos (2 million units); a record above it is
+// refused.
 inline constexpr Nanos kMaxRecordCostNanos = 2 * kMaxTokens * (kMaxPriceNanos / 1'000'000);
 
 }  // namespace aiusage

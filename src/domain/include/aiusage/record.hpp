@@ -22,7 +22,7 @@ struct UsageRecord {
   std::int64_t prompt_tokens = 0;  // includes cache_read and cache_write tokens
   std::int64_t completion_tokens = 0;
   std::int64_t cache_read_tokens = 0;
-  std::int64_t cache_write_tokens = 0;
+  std::int64_t cache_write_tokens = 0;  // the 5-minute class
   bool cached = false;  // answered from the application's response cache: never billed
   std::int64_t timestamp_ms = 0;
   std::int64_t received_ms = 0;
@@ -30,12 +30,16 @@ struct UsageRecord {
   bool priced = false;
   std::string fingerprint;     // digest of the submitted content, for idempotent retries
   std::int64_t series_id = 0;  // the store's id of its labels, when already known (0: not)
+  TokenDetails details{};      // parts of prompt_tokens or completion_tokens (kTokenDetailInfo)
 
   // Billed tokens by price class; all zero for a cached record.
   TokenCounts billed() const {
     if (cached) return {};
-    return {prompt_tokens - cache_read_tokens - cache_write_tokens, cache_read_tokens,
-            cache_write_tokens, completion_tokens};
+    TokenCounts t{prompt_tokens - cache_read_tokens - cache_write_tokens, cache_read_tokens,
+                  cache_write_tokens, completion_tokens, details};
+    for (std::size_t d = 0; d < kTokenDetails; ++d)
+      (kTokenDetailInfo[d].of_prompt ? t.input : t.output) -= details[d];
+    return t;
   }
   std::int64_t total_tokens() const { return prompt_tokens + completion_tokens; }
   bool operator==(const UsageRecord&) const = default;

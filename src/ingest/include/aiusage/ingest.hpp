@@ -87,6 +87,7 @@ struct RecordFields {
   std::string_view id, user, project, provider, model;  // project "": none
   std::int64_t prompt_tokens = 0, completion_tokens = 0, cache_read_tokens = 0,
                cache_write_tokens = 0;
+  TokenDetails details{};
   std::optional<std::int64_t> timestamp_ms;  // nullopt: the time of receipt
 };
 

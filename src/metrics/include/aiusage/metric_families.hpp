@@ -87,12 +87,29 @@ inline constexpr FamilyInfo kFolded{
 inline constexpr FamilyInfo kBuild{
     "ai_usage_build_info", "Version and revision of this exporter; always 1.", MetricType::Gauge};
 
-inline constexpr const char* kTokenTypes[] = {"input", "cache_read", "cache_write", "output"};
+// The four basic price classes, on every series, then the detail classes (kTokenDetailInfo),
+// each on a series once it has some.
+inline constexpr std::size_t kBasicTokenTypes = 4;
+inline constexpr std::array<std::string_view, kBasicTokenTypes + kTokenDetails> kTokenTypes = {
+    "input",
+    "cache_read",
+    "cache_write",
+    "output",
+    kTokenDetailInfo[kCacheWrite1h].name,
+    kTokenDetailInfo[kAudioInput].name,
+    kTokenDetailInfo[kImageInput].name,
+    kTokenDetailInfo[kReasoning].name,
+    kTokenDetailInfo[kAudioOutput].name,
+    kTokenDetailInfo[kImageOutput].name};
 
-// Token counts by price class, in kTokenTypes order.
-inline std::array<double, 4> token_values(const UsageSums& s) {
-  return {static_cast<double>(s.input_tokens()), static_cast<double>(s.cache_read_tokens),
-          static_cast<double>(s.cache_write_tokens), static_cast<double>(s.completion_tokens)};
+// Token counts by price class, in kTokenTypes order; they add up to the series' tokens.
+inline std::array<double, kTokenTypes.size()> token_values(const UsageSums& s) {
+  std::array<double, kTokenTypes.size()> v = {
+      static_cast<double>(s.input_tokens()), static_cast<double>(s.cache_read_tokens),
+      static_cast<double>(s.cache_write_tokens), static_cast<double>(s.output_tokens())};
+  for (std::size_t d = 0; d < kTokenDetails; ++d)
+    v[kBasicTokenTypes + d] = static_cast<double>(s.details[d]);
+  return v;
 }
 
 inline double hit_ratio(std::int64_t hits, std::int64_t calls) {
