@@ -120,3 +120,100 @@ TEST_CASE("http pricing - every token class at its price, in statistics and on /
           std::string::npos);
   }
 }
+
+namespace {
+
+const char* const kTierPrices = R"TOML(
+[[pricing]]
+provider = "openai"
+model = "gpt-5.4"
+input = 2.5
+output = 15
+per_request = 0.01
+tool_calls = { web_search = 10 }
+
+[[pricing]]
+provider = "openai"
+model = "gpt-5.4"
+service_tier = "priority"
+input = 5
+output = 30
+)TOML";
+
+std::string call(const std::string& id, const std::string& extra) {
+  return R"({"id":")" + id + R"(","userId":"u","provider":"openai","model":"gpt-5.4-2026-03-05",
+      "usage":{"promptTokens":1000,"completionTokens":100})" +
+         extra + "}";
+}
+
+}  // namespace
+
+TEST_CASE("http pricing - service tiers, tool fees and the pricing note of each record") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(1'794'736'800'000);  // 2026-11-15T10:00:00Z
+  struct Case {
+    const char* id;
+    std::string extra;
+    std::int64_t cost_nanos;
+    const char* tier;
+    const char* requested;  // nullptr: the same
+  };
+  const Case cases[] = {
+      // 1000 × 2.50 + 100 × 15 = 4000 per 1M → 4,000,000 + 0.01 per request
+      {"std", "", 14'000'000, "standard", nullptr},
+      // 1000 × 5 + 100 × 30 = 8000 per 1M; the priority entry has no request fee
+      {"prio", R"(,"serviceTier":"priority")", 8'000'000, "priority", nullptr},
+      {"flex", R"(,"serviceTier":"flex")", 14'000'000, "standard", "flex"},
+      // + 3 searches × 10.00 / 1000 = 0.03; code_interpreter has no price: free, counted
+      {"tools", R"(,"toolCalls":{"web_search":3,"code_interpreter":2})", 44'000'000, "standard",
+       nullptr},
+      {"cached", R"(,"cached":true,"toolCalls":{"web_search":5})", 0, "standard", nullptr},
+  };
+  {
+    TestServer ts(test_config(dir.file("usage.db"), kTierPrices), clock.clock());
+    for (const Case& c : cases) {
+      CAPTURE(c.id);
+      auto r = http_post_json(ts.port(), "/api/v1/usage", call(c.id, c.extra));
+      INFO(r.body);
+      REQUIRE(r.status == 200);
+      rapidjson::Document d;
+      d.Parse(r.body.c_str());
+      const auto& rec = d["records"][0];
+      CHECK(rec["costNanos"].GetInt64() == c.cost_nanos);
+      REQUIRE(rec.HasMember("pricing"));
+      const auto& p = rec["pricing"];
+      CHECK(std::string(p["entry"].GetString()) == "openai/gpt-5.4");
+      CHECK(p["tier"].IsNull());
+      CHECK(std::string(p["serviceTier"].GetString()) == c.tier);
+      CHECK(p.HasMember("requestedServiceTier") == (c.requested != nullptr));
+      if (c.requested) CHECK(std::string(p["requestedServiceTier"].GetString()) == c.requested);
+      CHECK_THAT(p["source"].GetString(), Catch::Matches(".*:[0-9]+:[0-9]+"));
+    }
+    CHECK(http_get(ts.port(), "/metrics")
+              .body.find("ai_usage_tool_calls_total{provider=\"openai\",model=\"gpt-5.4-2026-03-"
+                         "05\",tool=\"web_search\"} 3\n") != std::string::npos);
+    SECTION("a re-sent record is a duplicate without a note; a changed tier or tool is a 409") {
+      auto dup = http_post_json(ts.port(), "/api/v1/usage", call("tools", cases[3].extra));
+      CHECK(dup.status == 200);
+      CHECK(dup.body.find("\"pricing\"") == std::string::npos);
+      CHECK(http_post_json(ts.port(), "/api/v1/usage",
+                           call("tools", R"(,"toolCalls":{"web_search":4,"code_interpreter":2})"))
+                .status == 409);
+      CHECK(http_post_json(ts.port(), "/api/v1/usage", call("prio", R"(,"serviceTier":"batch")"))
+                .status == 409);
+    }
+  }
+  // The counters come back from the store after a restart; the cached record's calls are not
+  // counted (no provider call was made).
+  TestServer again(test_config(dir.file("usage.db"), kTierPrices), clock.clock());
+  const std::string page = http_get(again.port(), "/metrics").body;
+  CHECK(page.find("ai_usage_tool_calls_total{provider=\"openai\",model=\"gpt-5.4-2026-03-05\","
+                  "tool=\"code_interpreter\"} 2\n") != std::string::npos);
+  CHECK(page.find("ai_usage_tool_calls_total{provider=\"openai\",model=\"gpt-5.4-2026-03-05\","
+                  "tool=\"web_search\"} 3\n") != std::string::npos);
+  CHECK(page.find("ai_usage_unpriced_tool_calls_total{provider=\"openai\",model=\"gpt-5.4-2026-03-"
+                  "05\",tool=\"code_interpreter\"} 2\n") != std::string::npos);
+  CHECK(page.find("ai_usage_unpriced_tool_calls_total{provider=\"openai\",model=\"gpt-5.4-2026-03-"
+                  "05\",tool=\"web_search\"}") == std::string::npos);
+}

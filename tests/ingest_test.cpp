@@ -79,6 +79,16 @@ TEST_CASE("ingest - valid records") {
     CHECK(t.output == 0);   // 500 - 300 - 100 - 100: the sums may use the whole count
   }
 
+  SECTION("serviceTier and toolCalls (kept in name order, calls of 0 left out)") {
+    auto r = parse_usage_body(
+        record(R"("serviceTier":"priority","toolCalls":{"web_search":3,"code":0,"a.b-c":1})"),
+        BodyFormat::json, kNow);
+    REQUIRE(r.ok());
+    const UsageRecord& u = r->front();
+    CHECK(u.service_tier == ServiceTier::priority);
+    CHECK(u.tool_calls == ToolCalls{{"a.b-c", 1, false}, {"web_search", 3, false}});
+  }
+
   SECTION("defaults of optional fields") {
     auto r = parse_usage_body(record(), BodyFormat::json, kNow);
     REQUIRE(r.ok());
@@ -316,6 +326,29 @@ TEST_CASE("ingest - invalid records") {
          "completionTokens"}}},
       {record("", R"({"promptTokens":0,"completionTokens":500,"reasoningTokens":501})"),
        {{0, "usage", "reasoningTokens must not exceed completionTokens"}}},
+
+      // serviceTier and toolCalls
+      {record(R"("serviceTier":"turbo")"),
+       {{0, "serviceTier", R"(must be "standard", "batch", "flex" or "priority")"}}},
+      {record(R"("serviceTier":1)"),
+       {{0, "serviceTier", R"(must be "standard", "batch", "flex" or "priority")"}}},
+      {record(R"("toolCalls":[1])"),
+       {{0, "toolCalls", "must be an object of tool names and counts"}}},
+      {record(R"("toolCalls":{"web_search":-1})"),
+       {{0, "toolCalls.web_search", "must be a non-negative integer"}}},
+      {record(R"("toolCalls":{"web_search":1.5})"),
+       {{0, "toolCalls.web_search", "must be a non-negative integer"}}},
+      {record(R"("toolCalls":{"web_search":1000001})"),
+       {{0, "toolCalls.web_search", "must be at most 1000000"}}},
+      {record(R"("toolCalls":{"web_search":1,"web_search":2})"),
+       {{0, "toolCalls.web_search", "is given twice"}}},
+      {record(R"("toolCalls":{"web search":1})"),
+       {{0, "toolCalls", R"("web search" is not a tool name (1 to 64 of A-Z a-z 0-9 _ . -))"}}},
+      {record(R"("toolCalls":{"":1})"),
+       {{0, "toolCalls", R"("" is not a tool name (1 to 64 of A-Z a-z 0-9 _ . -))"}}},
+      {record(
+           R"("toolCalls":{"t0":1,"t1":1,"t2":1,"t3":1,"t4":1,"t5":1,"t6":1,"t7":1,"t8":1,"t9":1,"ta":1,"tb":1,"tc":1,"td":1,"te":1,"tf":1,"tg":1})"),
+       {{0, "toolCalls", "must name at most 16 tools"}}},
 
       // cached
       {record(R"("cached":"yes")"), {{0, "cached", "must be a boolean"}}},
@@ -687,6 +720,9 @@ TEST_CASE("ingest - fingerprints") {
              R"("timestamp":"2024-01-15T10:00:00Z")",
              R"({"promptTokens":1000,"completionTokens":500,"reasoningTokens":0,"cacheWrite1hTokens":0})"),
          kNow, "detail classes at 0: the digest of records from before they existed"},
+        {record(
+             R"("timestamp":"2024-01-15T10:00:00Z","serviceTier":"standard","toolCalls":{"web_search":0})"),
+         kNow, "the standard tier and a tool called 0 times"},
         {R"({"timestamp":"2024-01-15T10:00:00Z","usage":{"completionTokens":500,"promptTokens":1000},
             "model":"claude-3-5-sonnet","provider":"anthropic","userId":"u1"})",
          kNow, "member order and white space"},
@@ -728,6 +764,8 @@ TEST_CASE("ingest - fingerprints") {
          "audio output"},
         {record(ts, R"({"promptTokens":1000,"completionTokens":500,"imageOutputTokens":1})"),
          "image output"},
+        {record(ts + R"(,"serviceTier":"batch")"), "service tier"},
+        {record(ts + R"(,"toolCalls":{"web_search":1})"), "tool calls"},
         {record(R"("timestamp":"2024-01-15T10:00:00.001Z")"), "time stamp"},
         {record(ts + R"(,"cached":true)"), "cached"},
         {record(ts + R"(,"projectId":"p")"), "project"},

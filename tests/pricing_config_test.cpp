@@ -221,6 +221,48 @@ cache_write_1h = 7
   }
 }
 
+TEST_CASE("pricing config - service tiers, per-request and tool prices") {
+  const std::string base = "[[pricing]]\nprovider = \"openai\"\nmodel = \"gpt-5.4\"\n";
+  auto r = parse(base + "input = 2.5\noutput = 15\nper_request = \"0.001\"\n" +
+                 "tool_calls = { web_search = 10, \"file_search\" = 2.5 }\n" + base +
+                 "service_tier = \"priority\"\ninput = 5\noutput = 30\n");
+  REQUIRE(r.ok());
+  const Price* standard = r->prices.find("openai", "gpt-5.4", kSometime);
+  const Price* priority = r->prices.find("openai", "gpt-5.4", kSometime, ServiceTier::priority);
+  REQUIRE(standard != nullptr);
+  REQUIRE(priority != nullptr);
+  CHECK(standard->per_request == 1'000'000);
+  CHECK(standard->tool_prices.at("web_search") == 10 * kUnit);
+  CHECK(standard->tool_prices.at("file_search") == 2'500'000'000);
+  CHECK(standard->source == "test.toml:1:1");
+  CHECK(priority->service_tier == ServiceTier::priority);
+  CHECK(priority->input == 5 * kUnit);
+
+  struct Case {
+    std::string toml;
+    const char* message;
+  };
+  const Case errors[] = {
+      {base + "input = 1\noutput = 1\nservice_tier = \"turbo\"\n",
+       "pricing[0].service_tier: \"turbo\" is not one of"},
+      {base + "input = 1\noutput = 1\ntool_calls = 3\n", "pricing[0].tool_calls: expected a table"},
+      {base + "input = 1\noutput = 1\ntool_calls = { \"web search\" = 1 }\n",
+       "\"web search\" is not a tool name"},
+      {base + "input = 1\noutput = 1\ntool_calls = { web_search = -1 }\n",
+       "pricing[0].tool_calls.web_search: must not be negative"},
+      {base + "input = 1\noutput = 1\nper_request = 10001\n",
+       "pricing[0].per_request: must be at most"},
+      {base + "input = 1\noutput = 1\n" + base + "input = 2\noutput = 2\n",
+       "duplicate price for openai/gpt-5.4"},
+  };
+  for (const Case& c : errors) {
+    CAPTURE(c.toml);
+    auto bad = parse(c.toml);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Catch::Contains(c.message));
+  }
+}
+
 TEST_CASE("pricing config - tier errors name file:line") {
   const std::string P = "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n";
   auto tier = [](const std::string& body) { return "[[pricing.tiers]]\n" + body; };

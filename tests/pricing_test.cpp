@@ -482,6 +482,75 @@ TEST_CASE("pricing - detail token classes") {
   }
 }
 
+TEST_CASE("pricing - service tiers, per-request and tool fees") {
+  // gpt-5.4-like: standard 2.50 / 15.00, priority 5.00 / 30.00 (2x), batch 1.25 / 7.50 (0.5x);
+  // web search 10.00 per 1,000 calls, a made-up 0.01 per request on the standard entry.
+  Price standard = price("openai", "gpt-5.4", 2'500'000'000, 15 * kUnit);
+  standard.per_request = 10'000'000;
+  standard.tool_prices = {{"web_search", 10 * kUnit}};
+  Price priority = price("openai", "gpt-5.4", 5 * kUnit, 30 * kUnit);
+  priority.service_tier = ServiceTier::priority;
+  Price batch = price("openai", "gpt-5.4", 1'250'000'000, 7'500'000'000);
+  batch.service_tier = ServiceTier::batch;
+  const PriceBook book({standard, priority, batch}, "USD", {});
+  const TokenCounts tokens{1000, 0, 0, 100};  // 1000 in, 100 out
+
+  struct Case {
+    ServiceTier tier;
+    ServiceTier applied;
+    Nanos expected;
+    const char* why;
+  };
+  const Case cases[] = {
+      // 1000 × 2.50 + 100 × 15 = 4000 per 1M = 4,000,000 nanos, + 0.01 per request
+      {ServiceTier::standard, ServiceTier::standard, 14'000'000, "standard + its request fee"},
+      {ServiceTier::priority, ServiceTier::priority, 8'000'000, "priority: 2x, no request fee"},
+      {ServiceTier::batch, ServiceTier::batch, 2'000'000, "batch: 0.5x"},
+      {ServiceTier::flex, ServiceTier::standard, 14'000'000, "flex has no entry: standard's"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.why);
+    BilledCall call{tokens};
+    call.tier = c.tier;
+    const CostQuote q = book.quote_call("openai", "gpt-5.4", kSometime, call);
+    REQUIRE(q.priced);
+    CHECK(q.entry->service_tier == c.applied);
+    CHECK(q.cost == c.expected);
+    const std::optional<PriceNote> note = price_note(q, c.tier);
+    REQUIRE(note);
+    CHECK(note->entry == "openai/gpt-5.4");
+    CHECK(note->service_tier == c.applied);
+    CHECK(note->requested_service_tier ==
+          (c.tier == c.applied ? std::nullopt : std::optional<ServiceTier>(c.tier)));
+  }
+
+  SECTION("tool calls: per 1,000 calls; a tool without a price is free and named") {
+    const ToolCalls tools = {{"code_interpreter", 2, false}, {"web_search", 3, false}};
+    BilledCall call{tokens};
+    call.tools = &tools;
+    const CostQuote q = book.quote_call("openai", "gpt-5.4", kSometime, call);
+    // 4,000,000 + 10,000,000 request + 3 × 10.00 / 1000 = 0.03 → 44,000,000
+    CHECK(q.cost == 44'000'000);
+    CHECK(q.unpriced_tools == std::vector<std::size_t>{0});
+  }
+  SECTION("a record answered from the cache costs nothing, fees included") {
+    const ToolCalls tools = {{"web_search", 3, false}};
+    UsageRecord r;
+    r.prompt_tokens = 1000;
+    r.completion_tokens = 100;
+    r.cached = true;
+    r.tool_calls = tools;
+    const CostQuote q = book.quote_call("openai", "gpt-5.4", kSometime, r.billing());
+    CHECK(q.priced);
+    CHECK(q.cost == 0);
+  }
+  SECTION("a tier entry only prices records of its tier") {
+    const PriceBook only_priority({priority}, "USD", {});
+    CHECK(only_priority.find("openai", "gpt-5.4", kSometime) == nullptr);
+    CHECK(only_priority.find("openai", "gpt-5.4", kSometime, ServiceTier::priority) != nullptr);
+  }
+}
+
 TEST_CASE("pricing - long-context tiers") {
   // gemini-2.5-pro: 1.25 / 10.00 / cache_read 0.125; above 200k prompt tokens 2.50 / 15.00 /
   // 0.25 (cache_write 2.50); a made-up second tier above 1M at 5.00 / 30.00 / 0.50.

@@ -216,3 +216,28 @@ TEST_CASE("usage formats - errors name the provider's field") {
     CHECK(r.error().details == c.expected);
   }
 }
+
+TEST_CASE("usage formats - anthropic's server tool use and service tier") {
+  auto r = parse_both(record("anthropic", R"({"input_tokens":10,"output_tokens":5,
+                 "server_tool_use":{"web_search_requests":2},"service_tier":"priority"})"));
+  REQUIRE(r.ok());
+  CHECK(r->front().tool_calls == ToolCalls{{"web_search", 2, false}});
+  CHECK(r->front().service_tier == ServiceTier::priority);
+
+  SECTION("the record's own serviceTier and toolCalls win") {
+    auto own = parse_both(record("anthropic", R"({"input_tokens":10,"output_tokens":5,
+                 "server_tool_use":{"web_search_requests":2},"service_tier":"priority"})",
+                                 R"(,"serviceTier":"batch","toolCalls":{"web_fetch":1})"));
+    REQUIRE(own.ok());
+    CHECK(own->front().tool_calls == ToolCalls{{"web_fetch", 1, false}});
+    CHECK(own->front().service_tier == ServiceTier::batch);
+  }
+  SECTION("an unknown tier is refused") {
+    auto bad = parse_both(
+        record("anthropic", R"({"input_tokens":1,"output_tokens":1,"service_tier":"turbo"})"));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().details ==
+          std::vector<FieldError>{
+              {0, "usage.service_tier", R"(must be "standard", "batch", "flex" or "priority")"}});
+  }
+}

@@ -88,11 +88,29 @@ std::vector<PriceTier> read_tiers(const std::string& src, const toml::node& node
   return out;
 }
 
+// tool_calls = { web_search = 10.0 }: a price per 1,000 calls of each named tool.
+std::map<std::string, Nanos, std::less<>> read_tool_prices(const std::string& src,
+                                                           const toml::node& node,
+                                                           const std::string& path) {
+  auto t = node.as_table();
+  if (!t) fail(src, node, path + ": expected a table of tool names and prices per 1,000 calls");
+  std::map<std::string, Nanos, std::less<>> out;
+  for (const auto& [key, value] : *t) {
+    const std::string name(key.str());
+    if (!valid_tool_name(name))
+      fail(src, value,
+           path + ": \"" + name + "\" is not a tool name (1 to " +
+               std::to_string(kMaxToolNameBytes) + " of A-Z a-z 0-9 _ . -)");
+    out[name] = get_money(src, value, path + "." + name, kMaxPriceNanos);
+  }
+  return out;
+}
+
 Price read_price(const std::string& src, const toml::table& t, const std::string& path,
                  const std::string& currency, const MonthCalendar& cal) {
-  check_keys(
-      src, t, path,
-      class_keys({"provider", "model", "currency", "effective_from", "aliases", "match", "tiers"}));
+  check_keys(src, t, path,
+             class_keys({"provider", "model", "currency", "effective_from", "aliases", "match",
+                         "tiers", "service_tier", "per_request", "tool_calls"}));
   Price p;
   auto required = [&](const char* key) -> const toml::node& {
     if (auto n = t.get(key)) return *n;
@@ -110,6 +128,18 @@ Price read_price(const std::string& src, const toml::table& t, const std::string
   if (auto n = t.get("aliases")) p.aliases = read_aliases(src, *n, path + ".aliases");
   if (auto n = t.get("match")) p.match = read_pattern(src, *n, path + ".match", p);
   if (auto n = t.get("tiers")) p.tiers = read_tiers(src, *n, path + ".tiers");
+  if (auto n = t.get("service_tier")) {
+    const std::string name = get_string(src, *n, path + ".service_tier");
+    auto tier = service_tier_named(name);
+    if (!tier)
+      fail(src, *n,
+           path + ".service_tier: \"" + name +
+               "\" is not one of \"standard\", \"batch\", \"flex\", \"priority\"");
+    p.service_tier = *tier;
+  }
+  if (auto n = t.get("per_request"))
+    p.per_request = get_money(src, *n, path + ".per_request", kMaxPriceNanos);
+  if (auto n = t.get("tool_calls")) p.tool_prices = read_tool_prices(src, *n, path + ".tool_calls");
   return p;
 }
 
@@ -119,19 +149,21 @@ void parse_prices(const std::string& src, const toml::node& node, const std::str
                   const MonthCalendar& cal, PriceDraft& d) {
   auto arr = node.as_array();
   if (!arr) fail(src, node, "pricing: expected [[pricing]] tables");
-  std::set<std::tuple<std::string, std::string, std::int64_t>> seen;
+  std::set<std::tuple<std::string, std::string, std::int64_t, ServiceTier>> seen;
   for (std::size_t i = 0; i < arr->size(); ++i) {
     const std::string path = "pricing[" + std::to_string(i) + "]";
     auto t = (*arr)[i].as_table();
     if (!t) fail(src, (*arr)[i], path + ": expected a table");
     Price p = read_price(src, *t, path, currency, cal);
-    if (!seen.insert({p.provider, p.model, p.effective_from_ms}).second)
+    p.source = where(src, t->source());
+    if (!seen.insert({p.provider, p.model, p.effective_from_ms, p.service_tier}).second)
       fail(src, *t, path + ": duplicate price for " + p.provider + "/" + p.model);
     // A later file (the including one) overrides an earlier price for the same model and date.
     bool replaced = false;
     for (std::size_t k = 0; k < d.prices.size(); ++k) {
       if (d.prices[k].provider == p.provider && d.prices[k].model == p.model &&
-          d.prices[k].effective_from_ms == p.effective_from_ms) {
+          d.prices[k].effective_from_ms == p.effective_from_ms &&
+          d.prices[k].service_tier == p.service_tier) {
         d.prices[k] = p;
         d.sources[k] = where(src, t->source());
         replaced = true;
@@ -148,15 +180,15 @@ namespace {
 
 // An alias names one entry per provider and date, and never another entry's model.
 void check_aliases(const PriceDraft& d) {
-  std::map<std::tuple<std::string, std::string, std::int64_t>, std::size_t> names;
+  std::map<std::tuple<std::string, std::string, std::int64_t, ServiceTier>, std::size_t> names;
   for (std::size_t k = 0; k < d.prices.size(); ++k) {
     const Price& p = d.prices[k];
-    names.insert({{p.provider, p.model, p.effective_from_ms}, k});
+    names.insert({{p.provider, p.model, p.effective_from_ms, p.service_tier}, k});
   }
   for (std::size_t k = 0; k < d.prices.size(); ++k) {
     const Price& p = d.prices[k];
     for (const std::string& a : p.aliases) {
-      auto [it, fresh] = names.insert({{p.provider, a, p.effective_from_ms}, k});
+      auto [it, fresh] = names.insert({{p.provider, a, p.effective_from_ms, p.service_tier}, k});
       if (!fresh)
         throw ConfigError{d.sources[k] + ": pricing.aliases: \"" + a + "\" of " + p.provider + "/" +
                           p.model + " already names " + p.provider + "/" +

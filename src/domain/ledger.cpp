@@ -103,11 +103,22 @@ void Ledger::add_short_windows(SeriesKeyView key, std::int64_t at_ms, const Mont
     if (WindowUsage& u = state_.window(w); holds(u.period, at_ms)) add_subjects(u, key, billed);
 }
 
+void Ledger::reset_tools(const std::vector<ToolCallTotal>& totals) {
+  auto lock = write_lock();
+  state_.tools.clear();
+  for (const ToolCallTotal& t : totals) {
+    auto& [calls, unpriced] = state_.tools[{t.provider, t.model, t.tool}];
+    calls += t.calls;
+    unpriced += t.unpriced;
+  }
+}
+
 void Ledger::clear_all_time() {
   slots_.clear();
   state_.series.clear();
   series_index_.clear();
   state_.unpriced.clear();
+  state_.tools.clear();
   state_.records = 0;
 }
 
@@ -201,6 +212,12 @@ void Ledger::apply(const std::vector<const UsageRecord*>& records,
     }
     s->sums->total += one;
     if (!r.priced) ++state_.unpriced[{r.provider, r.model}];
+    if (!r.cached)
+      for (const ToolCall& t : r.tool_calls) {
+        auto& [calls, unpriced] = state_.tools[{r.provider, r.model, t.name}];
+        calls += t.calls;
+        if (!t.priced) unpriced += t.calls;
+      }
     ++state_.records;
     if (short_windows) add_short_windows(key, r.timestamp_ms, {one.tokens(), one.cost});
     if (!holds(month, r.timestamp_ms)) continue;

@@ -87,8 +87,40 @@ PriceBook::PriceBook(std::vector<Price> prices, std::string billing_currency,
   });
 }
 
-const Price* PriceBook::find(std::string_view provider, std::string_view model,
-                             std::int64_t at_ms) const {
+bool valid_tool_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxToolNameBytes) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+std::optional<ServiceTier> service_tier_named(std::string_view name) {
+  for (std::size_t i = 0; i < kServiceTierNames.size(); ++i)
+    if (kServiceTierNames[i] == name) return static_cast<ServiceTier>(i);
+  return std::nullopt;
+}
+
+std::optional<PriceNote> price_note(const CostQuote& q, ServiceTier requested) {
+  if (!q.priced || q.entry == nullptr) return std::nullopt;
+  PriceNote n;
+  n.entry = q.entry->provider + "/" + q.entry->model;
+  if (q.tier != nullptr) n.above_prompt_tokens = q.tier->above_prompt_tokens;
+  n.service_tier = q.entry->service_tier;
+  if (requested != n.service_tier) n.requested_service_tier = requested;
+  n.source = q.entry->source;
+  return n;
+}
+
+const Price* PriceBook::find(std::string_view provider, std::string_view model, std::int64_t at_ms,
+                             ServiceTier tier) const {
+  if (tier != ServiceTier::standard)
+    if (const Price* p = find_in_tier(provider, model, at_ms, tier)) return p;
+  return find_in_tier(provider, model, at_ms, ServiceTier::standard);
+}
+
+const Price* PriceBook::find_in_tier(std::string_view provider, std::string_view model,
+                                     std::int64_t at_ms, ServiceTier tier) const {
   // Only the provider's prices, in file order (why: docs/design.md).
   auto name = [this](std::size_t i) { return std::string_view(prices_[i].provider); };
   auto first = std::lower_bound(by_provider_.begin(), by_provider_.end(), provider,
@@ -102,7 +134,7 @@ const Price* PriceBook::find(std::string_view provider, std::string_view model,
     if (patterns && best_rank > (1ULL << 32)) break;
     for (auto it = first; it != last; ++it) {
       const Price& p = prices_[*it];
-      if (p.effective_from_ms > at_ms) continue;
+      if (p.effective_from_ms > at_ms || p.service_tier != tier) continue;
       std::uint64_t rank = match_rank(p, model, patterns);
       if (rank == 0) continue;
       if (rank > best_rank ||
@@ -115,9 +147,10 @@ const Price* PriceBook::find(std::string_view provider, std::string_view model,
   return best;
 }
 
-CostQuote PriceBook::quote(std::string_view provider, std::string_view model, std::int64_t at_ms,
-                           const TokenCounts& tokens) const {
-  const Price* p = find(provider, model, at_ms);
+CostQuote PriceBook::quote_call(std::string_view provider, std::string_view model,
+                                std::int64_t at_ms, const BilledCall& call) const {
+  const TokenCounts& tokens = call.tokens;
+  const Price* p = find(provider, model, at_ms, call.tier);
   if (p == nullptr) return {};
   std::int64_t prompt = tokens.input + tokens.cache_read + tokens.cache_write;
   for (std::size_t d = 0; d < kTokenDetails; ++d)
@@ -134,14 +167,30 @@ CostQuote PriceBook::quote(std::string_view provider, std::string_view model, st
                static_cast<Int128>(tokens.output) * c.output;
   for (std::size_t d = 0; d < kTokenDetails; ++d)
     sum += static_cast<Int128>(tokens.details[d]) * c.details[d];
+  // Fees, in the same millionths: a request's fee × 1e6, a tool's price per 1,000 calls × 1e3.
+  // Each term ≤ kMaxToolCalls × kMaxPriceNanos × 1e3 = 1e22; with kMaxTools of them and the
+  // rate still < 2^127.
+  sum += static_cast<Int128>(call.requests) * p->per_request * 1'000'000;
+  std::vector<std::size_t> unpriced_tools;
+  if (call.tools != nullptr) {
+    for (std::size_t i = 0; i < call.tools->size(); ++i) {
+      const ToolCall& t = (*call.tools)[i];
+      auto price = p->tool_prices.find(t.name);
+      if (price == p->tool_prices.end()) {
+        unpriced_tools.push_back(i);
+        continue;
+      }
+      if (call.requests > 0) sum += static_cast<Int128>(t.calls) * price->second * 1'000;
+    }
+  }
   Int128 den = 1'000'000;
   if (p->currency != billing_currency_) {
     sum *= rates_.at(p->currency);
     den *= kNanosPerUnit;
   }
   Int128 cost = div_round_half_even(sum, den);
-  if (cost > kMaxRecordCostNanos) return {0, true, true, p, tier};
-  return {static_cast<Nanos>(cost), true, false, p, tier};
+  if (cost > kMaxRecordCostNanos) return {0, true, true, p, tier, std::move(unpriced_tools)};
+  return {static_cast<Nanos>(cost), true, false, p, tier, std::move(unpriced_tools)};
 }
 
 }  // namespace aiusage

@@ -28,6 +28,32 @@ void money(Writer& w, const char* name, Nanos n) {
   w.Int64(n);
 }
 
+void text(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+// "pricing": {"entry", "tier", "serviceTier", ["requestedServiceTier"], "source"}.
+void price_note(Writer& w, const PriceNote& n) {
+  w.Key("pricing");
+  w.StartObject();
+  w.Key("entry");
+  str(w, n.entry);
+  w.Key("tier");
+  if (n.above_prompt_tokens)
+    w.Int64(*n.above_prompt_tokens);
+  else
+    w.Null();
+  w.Key("serviceTier");
+  text(w, to_string(n.service_tier));
+  if (n.requested_service_tier) {
+    w.Key("requestedServiceTier");
+    text(w, to_string(*n.requested_service_tier));
+  }
+  w.Key("source");
+  str(w, n.source);
+  w.EndObject();
+}
+
 void group(Writer& w, const char* name, const std::map<std::string, UsageSums>& m) {
   w.Key(name);
   w.StartObject();
@@ -206,6 +232,8 @@ std::string ingest_outcome(const IngestOutcome& o, const std::string& currency) 
     w.Bool(r.priced);
     w.Key("duplicate");
     w.Bool(o.duplicate[i]);
+    // A duplicate carries the stored cost, priced when first stored: no note of today's price.
+    if (i < o.pricing.size() && o.pricing[i] && !o.duplicate[i]) price_note(w, *o.pricing[i]);
     w.EndObject();
   }
   w.EndArray();

@@ -48,6 +48,8 @@ class FieldsValue {
   std::optional<std::size_t> array_size() const { return std::nullopt; }
   template <class Fn>
   void for_each_element(Fn&&) const {}
+  template <class Fn>
+  void for_each_member(Fn&& fn) const;  // of an object: fn(name, value)
 
  private:
   enum class Kind { null, string, integer, object };
@@ -68,6 +70,12 @@ inline std::optional<FieldsValue> FieldsValue::find(const char* key) const {
     if (std::strcmp(members_[i].key, key) == 0 && !members_[i].value.is_null())
       return members_[i].value;
   return std::nullopt;
+}
+
+template <class Fn>
+void FieldsValue::for_each_member(Fn&& fn) const {
+  for (std::size_t i = 0; i < count_; ++i)
+    if (!members_[i].value.is_null()) fn(std::string_view(members_[i].key), members_[i].value);
 }
 
 }  // namespace aiusage

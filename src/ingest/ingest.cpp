@@ -22,9 +22,12 @@ namespace aiusage {
 namespace {
 
 // Every member read_record looks at: RapidJSON's records keep these only (json_stream.hpp).
-constexpr std::string_view kRecordKeys[] = {"id",    "userId", "projectId", "provider",   "model",
-                                            "usage", "cached", "timestamp", "usageFormat"};
-constexpr RecordShape::Child kRecordChildren[] = {{"usage", &kUsageShape}};
+constexpr std::string_view kRecordKeys[] = {"id",          "userId",      "projectId", "provider",
+                                            "model",       "usage",       "cached",    "timestamp",
+                                            "usageFormat", "serviceTier", "toolCalls"};
+constexpr RecordShape kToolCallsShape{{}, {}, true};
+constexpr RecordShape::Child kRecordChildren[] = {{"usage", &kUsageShape},
+                                                  {"toolCalls", &kToolCallsShape}};
 constexpr RecordShape kRecordShape{kRecordKeys, kRecordChildren};
 // 9999-12-31T23:59:59.999Z: the largest epoch-milliseconds timestamp accepted.
 constexpr std::int64_t kMaxTimestampMs = 253'402'300'799'999;
@@ -42,6 +45,48 @@ void check_window(RecordReader& r, std::int64_t ts, const IngestPolicy& policy) 
     r.error("timestamp",
             "must not be older than " + format_duration_ms(*policy.window.max_age_ms) + received());
   }
+}
+
+// toolCalls: {"web_search": 3, …}, at most kMaxTools names, each at most kMaxToolCalls; calls of
+// 0 are left out, the rest kept in name order.
+template <class V>
+void read_tool_calls(const V& v, RecordReader& r, UsageRecord& rec) {
+  if (!v.is_object()) return r.error("toolCalls", "must be an object of tool names and counts");
+  std::size_t named = 0;
+  v.for_each_member([&](std::string_view, const V&) { ++named; });
+  if (named > kMaxTools)
+    return r.error("toolCalls", "must name at most " + std::to_string(kMaxTools) + " tools");
+  ToolCalls calls;
+  bool ok = true;
+  v.for_each_member([&](std::string_view name, const V& count) {
+    if (!valid_tool_name(name)) {
+      ok = false;
+      const std::string shown = to_valid_utf8(name.substr(0, kMaxToolNameBytes + 1));
+      return r.error("toolCalls", "\"" + shown + "\" is not a tool name (1 to " +
+                                      std::to_string(kMaxToolNameBytes) + " of A-Z a-z 0-9 _ . -)");
+    }
+    const std::string field = "toolCalls." + std::string(name);
+    auto n = count.int64();
+    if (!n || *n < 0) {
+      ok = false;
+      return r.error(field, "must be a non-negative integer");
+    }
+    if (*n > kMaxToolCalls) {
+      ok = false;
+      return r.error(field, "must be at most " + std::to_string(kMaxToolCalls));
+    }
+    for (const ToolCall& t : calls)
+      if (t.name == name) {
+        ok = false;
+        return r.error(field, "is given twice");
+      }
+    calls.push_back({std::string(name), *n, false});
+  });
+  if (!ok) return;
+  std::erase_if(calls, [](const ToolCall& t) { return t.calls == 0; });
+  std::sort(calls.begin(), calls.end(),
+            [](const ToolCall& a, const ToolCall& b) { return a.name < b.name; });
+  rec.tool_calls = std::move(calls);
 }
 
 // Fills `rec` from one JSON value; returns whether "timestamp" was given.
@@ -75,6 +120,17 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
   } else if (auto format = usage_format_of(v, *usage, rec.provider, r)) {
     read_usage(*usage, *format, r, rec);
   }
+
+  // Given at the top level, these replace what a provider usage object said.
+  if (auto tier = v.find("serviceTier"); tier && !tier->is_null()) {
+    auto name = tier->string();
+    auto named = name ? service_tier_named(*name) : std::nullopt;
+    if (named)
+      rec.service_tier = *named;
+    else
+      r.error("serviceTier", "must be \"standard\", \"batch\", \"flex\" or \"priority\"");
+  }
+  if (auto tools = v.find("toolCalls"); tools && !tools->is_null()) read_tool_calls(*tools, r, rec);
 
   auto cached = v.find("cached");
   if (cached && !cached->is_null()) {
@@ -149,6 +205,17 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
   if (std::any_of(r.details.begin(), r.details.end(), [](std::int64_t n) { return n != 0; })) {
     put("details");
     for (std::int64_t n : r.details) put(std::to_string(n));
+  }
+  if (r.service_tier != ServiceTier::standard) {
+    put("tier");
+    put(to_string(r.service_tier));
+  }
+  if (!r.tool_calls.empty()) {
+    put("tools");
+    for (const ToolCall& t : r.tool_calls) {
+      put(t.name);
+      put(std::to_string(t.calls));
+    }
   }
   return to_hex(sha256(canon), 16);
 }

@@ -78,6 +78,11 @@ class RecordBuilder {
     if (skipped_ > 0) return true;
     Frame& f = frames_.back();
     const std::string_view key(s, n);
+    if (f.shape->any_keys) {
+      if (f.object.MemberCount() + 1 > 64) return drop_next_ = true;
+      f.pending_key = JsonValue(s, n, pool_);  // RapidJSON's key buffer does not last
+      return true;
+    }
     const auto& keys = f.shape->keys;
     for (std::size_t i = 0; i < keys.size() && i < 64; ++i) {
       if (keys[i] != key || (f.seen & (std::uint64_t{1} << i)) != 0) continue;
@@ -95,6 +100,7 @@ class RecordBuilder {
     const RecordShape* shape;
     std::uint64_t seen = 0;  // which of `keys` it has
     std::string_view pending;
+    JsonValue pending_key;  // the copied name of the next member of an any_keys object
   };
 
   template <class Make>
@@ -125,7 +131,7 @@ class RecordBuilder {
       if (split_array_ && type == rapidjson::kArrayType) return in_records_ = true;
     }
     if (const RecordShape* shape = shape_of_next(); shape && type == rapidjson::kObjectType) {
-      frames_.push_back(Frame{JsonValue(rapidjson::kObjectType), shape, 0, {}});
+      frames_.push_back(Frame{JsonValue(rapidjson::kObjectType), shape, 0, {}, {}});
       return true;
     }
     skipped_ = 1;  // kept empty: its contents are read, not stored
@@ -165,6 +171,10 @@ class RecordBuilder {
       return;
     }
     Frame& f = frames_.back();
+    if (f.shape->any_keys) {
+      f.object.AddMember(f.pending_key, v, pool_);  // moves the name out
+      return;
+    }
     f.object.AddMember(JsonValue(rapidjson::StringRef(f.pending.data(), f.pending.size())), v,
                        pool_);
   }

@@ -29,6 +29,8 @@ struct RecordShape {
   struct Child;
   std::span<const std::string_view> keys;
   std::span<const Child> children;
+  // Keeps its first 64 members whatever their names (repeats included), scalars only.
+  bool any_keys = false;
 };
 struct RecordShape::Child {
   std::string_view key;  // also one of the parent's `keys`

@@ -72,6 +72,11 @@ class RapidValue {
   void for_each_element(Fn&& fn) const {  // of an array
     for (const JsonValue& e : v_->GetArray()) fn(RapidValue(e));
   }
+  template <class Fn>
+  void for_each_member(Fn&& fn) const {  // of an object: fn(name, value), repeats included
+    for (const auto& m : v_->GetObject())
+      fn(std::string_view(m.name.GetString(), m.name.GetStringLength()), RapidValue(m.value));
+  }
 
  private:
   const JsonValue* v_;
@@ -114,6 +119,12 @@ class SimdValue {
     simdjson::dom::array a;
     if (e_.get_array().get(a) != simdjson::SUCCESS) return;
     for (simdjson::dom::element e : a) fn(SimdValue(e));
+  }
+  template <class Fn>
+  void for_each_member(Fn&& fn) const {  // of an object: fn(name, value), repeats included
+    simdjson::dom::object o;
+    if (e_.get_object().get(o) != simdjson::SUCCESS) return;
+    for (auto field : o) fn(field.key, SimdValue(field.value));
   }
 
  private:

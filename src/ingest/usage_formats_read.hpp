@@ -163,8 +163,19 @@ void read_anthropic(const V& u, RecordReader& r, UsageRecord& rec) {
   const auto [w5m, w1h] = details(
       u, "cache_creation",
       std::array<const char*, 2>{"ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"}, r);
-  details(u, "server_tool_use", std::array<const char*, 1>{"web_search_requests"}, r);
-  r.text(u, "service_tier", "usage.service_tier", false, 64);
+  const auto [searches] =
+      details(u, "server_tool_use", std::array<const char*, 1>{"web_search_requests"}, r);
+  if (searches && *searches > kMaxToolCalls)
+    r.error("usage.server_tool_use.web_search_requests",
+            "must be at most " + std::to_string(kMaxToolCalls));
+  else if (searches && *searches > 0)
+    rec.tool_calls = {{"web_search", *searches, false}};
+  if (auto tier = r.text(u, "service_tier", "usage.service_tier", false, 64)) {
+    if (auto named = service_tier_named(*tier))
+      rec.service_tier = *named;
+    else
+      r.error("usage.service_tier", "must be \"standard\", \"batch\", \"flex\" or \"priority\"");
+  }
   std::int64_t writes = c.write.value_or(0);
   if (w5m || w1h) {
     const std::int64_t split = w5m.value_or(0) + w1h.value_or(0);

@@ -116,6 +116,9 @@ struct PageData {
   SeriesSnapshot series;
   std::int64_t accepted = 0;
   std::vector<std::pair<std::pair<std::string, std::string>, std::int64_t>> unpriced;
+  std::vector<std::pair<std::tuple<std::string, std::string, std::string>,
+                        std::pair<std::int64_t, std::int64_t>>>
+      tools;
   IngestCounters ingest;
   std::int64_t folded = 0, folded_month = 0;  // usage series summed into "__other__" rows
   QuotaPage quota;
@@ -138,6 +141,7 @@ PageData gather(UsageService& service,
   service.ledger().read([&](const LedgerState& st) {
     d.accepted = st.records;
     d.unpriced.assign(st.unpriced.begin(), st.unpriced.end());
+    d.tools.assign(st.tools.begin(), st.tools.end());
   });
   d.ingest = service.ingest_counters();
   const std::shared_ptr<const LiveConfig> live = service.current();
@@ -263,6 +267,19 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
     ex::label(block, "model", key.second);
     ex::sample(out, kUnpriced.name, block, static_cast<double>(n));
     if (!page.flush_if_full()) return false;
+  }
+  for (const FamilyInfo* f : {&kToolCalls, &kUnpricedToolCalls}) {
+    header(out, *f);
+    for (const auto& [key, n] : d.tools) {
+      const std::int64_t v = f == &kToolCalls ? n.first : n.second;
+      if (f == &kUnpricedToolCalls && v == 0) continue;
+      block.clear();
+      ex::label(block, "provider", std::get<0>(key), true);
+      ex::label(block, "model", std::get<1>(key));
+      ex::label(block, "tool", std::get<2>(key));
+      ex::sample(out, f->name, block, static_cast<double>(v));
+      if (!page.flush_if_full()) return false;
+    }
   }
   header(out, kFolded);
   for (const FamilyInfo* f : kUsageFolded) {

@@ -51,17 +51,23 @@ IngestError over_limit(const BatchOutcome& o, const StoreLimits& limits,
       std::nullopt};
 }
 
-// Gives each record an id (when it has none), its cost and whether it was priced; returns the
-// indices of records that cost more than one record may.
-std::vector<std::size_t> price(std::vector<UsageRecord>& records, const LiveConfig& live) {
+// Gives each record an id (when it has none), its cost, whether it and each tool call was priced
+// and, in `notes` when given, which price applied; returns the indices of records that cost more
+// than one record may.
+std::vector<std::size_t> price(std::vector<UsageRecord>& records, const LiveConfig& live,
+                               std::vector<std::optional<PriceNote>>* notes = nullptr) {
   std::vector<std::size_t> too_large;
+  if (notes) notes->resize(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
     UsageRecord& r = records[i];
     if (r.id.empty()) r.id = make_uuid();
-    CostQuote q = live.prices.quote(r.provider, r.model, r.timestamp_ms, r.billed());
+    CostQuote q = live.prices.quote_call(r.provider, r.model, r.timestamp_ms, r.billing());
     if (q.too_large && !r.cached) too_large.push_back(i);
     r.cost = r.cached ? 0 : q.cost;
     r.priced = q.priced;
+    for (ToolCall& t : r.tool_calls) t.priced = q.priced;
+    for (std::size_t k : q.unpriced_tools) r.tool_calls[k].priced = false;
+    if (notes) (*notes)[i] = price_note(q, r.service_tier);
   }
   return too_large;
 }
@@ -122,6 +128,7 @@ UsageService::UsageService(Config config, Clock clock, const StoreLimits& limits
       ledger_, config_.group_commit ? 4096 : 1, [this](const UsageStore& store) {
         Period month = calendar_.month_of(clock_());
         ledger_.reset(store.series_table(month_filter(month)), month);
+        ledger_.reset_tools(store.tool_call_totals());
       });
   live_ = std::make_shared<const LiveConfig>(std::move(static_cast<LiveConfig&>(config)));
 }
@@ -164,7 +171,9 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   }
   std::vector<UsageRecord>& records = *parsed;
   std::vector<FieldError> too_large;
-  for (std::size_t i : price(records, *live)) too_large.push_back({i, "usage", too_costly(*live)});
+  std::vector<std::optional<PriceNote>> notes;
+  for (std::size_t i : price(records, *live, &notes))
+    too_large.push_back({i, "usage", too_costly(*live)});
   if (!too_large.empty()) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return IngestError{IngestErrorKind::invalid,
@@ -198,6 +207,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   for (bool d : o.duplicate) (d ? out.duplicates : out.accepted)++;
   counters_->duplicate += static_cast<std::int64_t>(out.duplicates);
   out.records = std::move(records);
+  out.pricing = std::move(notes);
   return out;
 }
 

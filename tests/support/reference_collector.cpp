@@ -56,7 +56,8 @@ class UsageCollector : public prometheus::Collectable {
     const LabelSet& set = service_.config().labels;
     const std::string& currency = service_.config().currency;
     MetricFamily requests = family(kRequests), tokens = family(kTokens), cost = family(kCost),
-                 unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest);
+                 unpriced = family(kUnpriced), hits = family(kHitRatio), ingest = family(kIngest),
+                 tools = family(kToolCalls), unpriced_tools = family(kUnpricedToolCalls);
     service_.ensure_current_windows();
     const FoldedPage page = folded_series(service_);
     for (const SeriesRow& row : page.rows) {
@@ -77,6 +78,13 @@ class UsageCollector : public prometheus::Collectable {
     service_.ledger().read([&](const LedgerState& st) {
       for (const auto& [key, n] : st.unpriced)
         add(unpriced, {{"provider", key.first}, {"model", key.second}}, static_cast<double>(n));
+      for (const auto& [key, n] : st.tools) {
+        const Labels l{{"provider", std::get<0>(key)},
+                       {"model", std::get<1>(key)},
+                       {"tool", std::get<2>(key)}};
+        add(tools, l, static_cast<double>(n.first));
+        if (n.second > 0) add(unpriced_tools, l, static_cast<double>(n.second));
+      }
       add(ingest, {{"result", "accepted"}}, static_cast<double>(st.records));
     });
     IngestCounters c = service_.ingest_counters();
@@ -119,8 +127,9 @@ class UsageCollector : public prometheus::Collectable {
     for (const FamilyInfo* f : kQuotaFolded)
       add(folded, {{"family", f->name}}, static_cast<double>(q.folded));
     std::vector<MetricFamily> out;
-    for (MetricFamily* f : {&build, &cost, &hits, &ingest, &otlp, &limit, &used, &ratio, &projected,
-                            &alert, &window_end, &requests, &tokens, &unpriced, &folded})
+    for (MetricFamily* f :
+         {&build, &cost, &hits, &ingest, &otlp, &limit, &used, &ratio, &projected, &alert,
+          &window_end, &requests, &tokens, &unpriced, &tools, &unpriced_tools, &folded})
       out.push_back(std::move(*f));
     return out;
   }

@@ -102,6 +102,21 @@ std::int64_t SqliteStore::record_count() const {
   return reader_->db.execAndGet("SELECT count(*) FROM ai_usage").getInt64();
 }
 
+std::vector<ToolCallTotal> SqliteStore::tool_call_totals() const {
+  std::lock_guard lock(reader_mutex_);
+  SQLite::Statement st(reader_->db,
+                       "SELECT s.provider, s.model, t.tool, sum(t.calls), sum(CASE WHEN t.priced "
+                       "THEN 0 ELSE t.calls END) FROM record_tools t JOIN ai_usage a ON a.seq = "
+                       "t.seq JOIN series s ON s.id = a.series_id WHERE NOT a.cached GROUP BY 1, "
+                       "2, 3");
+  std::vector<ToolCallTotal> out;
+  while (st.executeStep())
+    out.push_back({st.getColumn(0).getString(), st.getColumn(1).getString(),
+                   st.getColumn(2).getString(), st.getColumn(3).getInt64(),
+                   st.getColumn(4).getInt64()});
+  return out;
+}
+
 std::string SqliteStore::integrity_check() const {
   std::lock_guard lock(reader_mutex_);
   return reader_->db.execAndGet("PRAGMA integrity_check").getString();

@@ -189,6 +189,15 @@ ALTER TABLE ai_usage ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ai_usage ADD COLUMN audio_output_tokens INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ai_usage ADD COLUMN image_output_tokens INTEGER NOT NULL DEFAULT 0;
 )SQL",
+    // v8: the service tier a record asked for, and its tool calls (whether each tool had a price
+    // when the record was stored), for the tool-call counters.
+    R"SQL(
+ALTER TABLE ai_usage ADD COLUMN service_tier TEXT NOT NULL DEFAULT 'standard';
+CREATE TABLE record_tools (
+  seq INTEGER NOT NULL, tool TEXT NOT NULL, calls INTEGER NOT NULL, priced INTEGER NOT NULL,
+  PRIMARY KEY (seq, tool)
+) WITHOUT ROWID;
+)SQL",
 };
 static_assert(std::size(kMigrations) == static_cast<std::size_t>(SqliteStore::kSchemaVersion));
 constexpr int kRollupsMoved = 4;  // the migration from this version is migrate_v5()

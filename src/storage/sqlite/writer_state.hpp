@@ -23,8 +23,10 @@ struct SqliteStore::Writer {
             "completion_tokens, total_tokens, cache_read_tokens, cache_write_tokens, cost_nanos, "
             "priced, cached, timestamp_ms, received_ms, fingerprint, series_id, "
             "cache_write_1h_tokens, audio_input_tokens, image_input_tokens, reasoning_tokens, "
-            "audio_output_tokens, image_output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO NOTHING"),
+            "audio_output_tokens, image_output_tokens, service_tier) VALUES (?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO "
+            "NOTHING"),
+        insert_tool(db, "INSERT INTO record_tools (seq, tool, calls, priced) VALUES (?, ?, ?, ?)"),
         lookup(db,
                "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE project_id = ? AND "
                "id = ?"),
@@ -53,7 +55,21 @@ struct SqliteStore::Writer {
     insert.bind(17, static_cast<std::int64_t>(series));
     for (std::size_t d = 0; d < kTokenDetails; ++d)
       insert.bind(18 + static_cast<int>(d), static_cast<std::int64_t>(r.details[d]));
+    const std::string_view tier = to_string(r.service_tier);
+    insert.bindNoCopy(24, tier.data());  // a NUL-terminated literal
     insert.exec();
+  }
+
+  // The tool calls of the record just inserted as `seq`.
+  void insert_tools(const UsageRecord& r, std::int64_t seq) {
+    for (const ToolCall& t : r.tool_calls) {
+      insert_tool.reset();
+      insert_tool.bind(1, static_cast<std::int64_t>(seq));
+      insert_tool.bindNoCopy(2, t.name);
+      insert_tool.bind(3, static_cast<std::int64_t>(t.calls));
+      insert_tool.bind(4, t.priced ? 1 : 0);
+      insert_tool.exec();
+    }
   }
 
   // The series' id; a new series gets its row now and is listed in `added`.
@@ -111,7 +127,7 @@ struct SqliteStore::Writer {
   }
 
   SQLite::Database& db;
-  SQLite::Statement insert, lookup, new_series;
+  SQLite::Statement insert, insert_tool, lookup, new_series;
   // Open addressing: a lookup costs one or two cache misses, and resolve_series() prefetches them.
   using Ids = absl::flat_hash_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>;
   Ids ids;  // committed series; changed by the writer's thread under ids_mutex

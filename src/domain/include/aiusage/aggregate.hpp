@@ -114,6 +114,13 @@ struct UsageSums {
   }
 };
 
+// All-time calls of one tool of one model; `unpriced` of them had no price when stored.
+struct ToolCallTotal {
+  std::string provider, model, tool;
+  std::int64_t calls = 0, unpriced = 0;
+  bool operator==(const ToolCallTotal&) const = default;
+};
+
 struct SeriesSums {
   SeriesKey key;
   UsageSums sums;

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -41,6 +42,9 @@ struct WindowUsage {
 struct LedgerState {
   std::map<SeriesKey, SeriesUsage> series;  // keys folded by the label set
   std::map<std::pair<std::string, std::string>, std::int64_t> unpriced;  // (provider, model)
+  // All-time tool calls by (provider, model, tool): calls, and those without a price.
+  std::map<std::tuple<std::string, std::string, std::string>, std::pair<std::int64_t, std::int64_t>>
+      tools;
   std::int64_t records = 0;
   std::array<WindowUsage, 3> windows;  // indexed by Window; the month is always tracked
   const WindowUsage& window(Window w) const { return windows[static_cast<std::size_t>(w)]; }
@@ -61,6 +65,8 @@ class Ledger {
   // Label values that are not valid UTF-8 (stored by earlier versions) are read as
   // to_valid_utf8() makes them, here and in reset_month(): series then equal are summed.
   void reset(const SeriesTable& table, Period month);
+  // Replaces the all-time tool-call counts (reset() empties them).
+  void reset_tools(const std::vector<ToolCallTotal>& totals);
   // Replaces the current-month part only.
   void reset_month(Period month, const std::vector<SeriesSums>& month_rows);
   // Tracks the day or week window `period` with the subjects' usage in `rows` (the store's

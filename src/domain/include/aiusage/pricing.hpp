@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -51,6 +52,29 @@ struct TokenCounts {
   TokenDetails details{};
 };
 
+// A record's processing tier; an entry of a tier prices only records of that tier.
+enum class ServiceTier { standard, batch, flex, priority };
+inline constexpr std::array<std::string_view, 4> kServiceTierNames = {"standard", "batch", "flex",
+                                                                      "priority"};
+inline std::string_view to_string(ServiceTier t) {
+  return kServiceTierNames[static_cast<std::size_t>(t)];
+}
+std::optional<ServiceTier> service_tier_named(std::string_view name);
+
+// Calls of one server-side tool (web_search, …) in one record; `priced` is set when pricing.
+struct ToolCall {
+  std::string name;
+  std::int64_t calls = 0;
+  bool priced = false;
+  bool operator==(const ToolCall&) const = default;
+};
+using ToolCalls = std::vector<ToolCall>;                  // by name, distinct, calls > 0
+inline constexpr std::int64_t kMaxToolCalls = 1'000'000;  // of one tool in one record
+inline constexpr std::size_t kMaxTools = 16;              // tools named in one record
+inline constexpr std::size_t kMaxToolNameBytes = 64;
+// 1 to kMaxToolNameBytes of A-Z a-z 0-9 _ . - (a label value and a TOML bare key).
+bool valid_tool_name(std::string_view name);
+
 // Prices per 1M tokens in nano-units of the entry's currency, every class resolved (a detail
 // class the configuration omits carries its priced_as class's price, see with_detail_defaults).
 struct ClassPrices {
@@ -91,6 +115,19 @@ struct Price : ClassPrices {
   std::vector<std::string> aliases;         // further exact names of this entry
   std::shared_ptr<const std::regex> match;  // whole-name pattern, or none
   std::vector<PriceTier> tiers;             // ascending above_prompt_tokens, all distinct
+  ServiceTier service_tier = ServiceTier::standard;
+  Nanos per_request = 0;                                  // per call, in the entry's currency
+  std::map<std::string, Nanos, std::less<>> tool_prices;  // per 1,000 calls of each tool
+  std::string source;  // where it was configured: "file:line:col", "<catalog>:<key>"
+};
+
+// What one call is billed for: its tokens by class, one request (none when answered from the
+// application's cache), its tool calls, in its service tier.
+struct BilledCall {
+  TokenCounts tokens;
+  std::int64_t requests = 1;
+  const ToolCalls* tools = nullptr;
+  ServiceTier tier = ServiceTier::standard;
 };
 
 struct CostQuote {
@@ -99,7 +136,21 @@ struct CostQuote {
   bool too_large = false;  // above kMaxRecordCostNanos; cost is then 0 and the record is refused
   const Price* entry = nullptr;     // the entry applied (priced), owned by the PriceBook
   const PriceTier* tier = nullptr;  // its tier applied, or nullptr for the entry's own prices
+  // Indexes into the call's tools of those the entry has no price for (their calls cost 0).
+  std::vector<std::size_t> unpriced_tools;
 };
+
+// Which price applied to a record, for its answer: the entry as configured, its long-context
+// tier's threshold, its service tier (and the record's when that had no entry), its source.
+struct PriceNote {
+  std::string entry;  // "<provider>/<model as configured>"
+  std::optional<std::int64_t> above_prompt_tokens;
+  ServiceTier service_tier = ServiceTier::standard;
+  std::optional<ServiceTier> requested_service_tier;  // set when it differs
+  std::string source;
+};
+// The note of a priced quote for a call in tier `requested`; nullopt when unpriced.
+std::optional<PriceNote> price_note(const CostQuote& q, ServiceTier requested);
 
 // True when `tail`, what follows a configured name in a model name, is one version suffix:
 // "-" then a date (8 digits, YYYY-MM-DD, 4 or 3 digits), "-latest", "-vN", "-vN:M", "@..." or
@@ -117,15 +168,24 @@ class PriceBook {
   // The entry in force at `at_ms` (latest effective_from not after it) of the first rule that
   // matches: the exact model; a name followed by one version suffix (the longest name); an
   // alias; a `match` pattern (the first in file order); the provider's "*". Else nullptr.
-  const Price* find(std::string_view provider, std::string_view model, std::int64_t at_ms) const;
+  // Among the entries of service tier `tier` first; without one, among the standard entries.
+  const Price* find(std::string_view provider, std::string_view model, std::int64_t at_ms,
+                    ServiceTier tier = ServiceTier::standard) const;
   // Σ tokens × price / 1e6 at the highest tier whose threshold the prompt (every class of
   // it) exceeds, converted to the billing currency, rounded half-even once.
+  // Plus the entry's per_request fee per request and its tool prices per 1,000 calls.
+  CostQuote quote_call(std::string_view provider, std::string_view model, std::int64_t at_ms,
+                       const BilledCall& call) const;
   CostQuote quote(std::string_view provider, std::string_view model, std::int64_t at_ms,
-                  const TokenCounts& tokens) const;
+                  const TokenCounts& tokens) const {
+    return quote_call(provider, model, at_ms, BilledCall{tokens});
+  }
   const std::string& billing_currency() const { return billing_currency_; }
   const std::vector<Price>& prices() const { return prices_; }
 
  private:
+  const Price* find_in_tier(std::string_view provider, std::string_view model, std::int64_t at_ms,
+                            ServiceTier tier) const;
   std::vector<Price> prices_;
   std::vector<std::size_t> by_provider_;  // indexes of prices_ by provider, file order within one
   std::string billing_currency_ = "USD";

@@ -1,6 +1,7 @@
 #pragma once
 // One LLM call as stored in the ledger.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,10 @@ struct UsageRecord {
   std::string fingerprint;     // digest of the submitted content, for idempotent retries
   std::int64_t series_id = 0;  // the store's id of its labels, when already known (0: not)
   TokenDetails details{};      // parts of prompt_tokens or completion_tokens (kTokenDetailInfo)
+  ServiceTier service_tier = ServiceTier::standard;  // as requested by the client
+  ToolCalls tool_calls;
+  // The service tier of the entry that priced it, when not the requested one (no entry of it).
+  std::optional<ServiceTier> priced_tier;
 
   // Billed tokens by price class; all zero for a cached record.
   TokenCounts billed() const {
@@ -41,6 +46,8 @@ struct UsageRecord {
       (kTokenDetailInfo[d].of_prompt ? t.input : t.output) -= details[d];
     return t;
   }
+  // What the record is billed for: nothing but its tool calls' count when cached (cost 0).
+  BilledCall billing() const { return {billed(), cached ? 0 : 1, &tool_calls, service_tier}; }
   std::int64_t total_tokens() const { return prompt_tokens + completion_tokens; }
   bool operator==(const UsageRecord&) const = default;
 };

@@ -32,13 +32,21 @@ inline constexpr FamilyInfo kRequests{
     MetricType::Counter};
 inline constexpr FamilyInfo kTokens{
     "ai_usage_tokens_total",
-    "Billed tokens by price class: input (uncached prompt), cache_read, cache_write, output.",
+    "Billed tokens by price class: input (uncached text prompt), cache_read, cache_write, output "
+    "(text), and where used cache_write_1h, audio_input, image_input, reasoning, audio_output, "
+    "image_output.",
     MetricType::Counter};
 inline constexpr FamilyInfo kCost{
     "ai_usage_cost_total", "Cost of recorded calls in the billing currency.", MetricType::Counter};
 inline constexpr FamilyInfo kUnpriced{
     "ai_usage_unpriced_requests_total",
     "Calls of models without a configured price (stored with cost 0).", MetricType::Counter};
+inline constexpr FamilyInfo kToolCalls{
+    "ai_usage_tool_calls_total",
+    "Server-side tool calls (web_search, ...) of recorded calls, by tool.", MetricType::Counter};
+inline constexpr FamilyInfo kUnpricedToolCalls{
+    "ai_usage_unpriced_tool_calls_total",
+    "Tool calls whose entry has no price for the tool (they cost 0).", MetricType::Counter};
 inline constexpr FamilyInfo kHitRatio{
     "ai_usage_cache_hit_ratio",
     "Share of this calendar month's calls answered from the response cache.", MetricType::Gauge};

@@ -28,6 +28,7 @@ namespace aiusage {
 
 struct IngestOutcome {
   std::vector<UsageRecord> records;
+  std::vector<std::optional<PriceNote>> pricing;  // by record; none when unpriced
   std::vector<bool> duplicate;
   std::size_t accepted = 0;
   std::size_t duplicates = 0;

@@ -75,6 +75,8 @@ class UsageStore {
   // and period calls are both 0 are left out.
   virtual SeriesTable series_table(const UsageFilter& period) const = 0;
   virtual std::int64_t record_count() const = 0;
+  // All-time tool calls of records not answered from the cache, by provider, model and tool.
+  virtual std::vector<ToolCallTotal> tool_call_totals() const = 0;
 };
 
 }  // namespace aiusage

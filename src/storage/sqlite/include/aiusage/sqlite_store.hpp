@@ -55,7 +55,7 @@ class SqliteStore final : public UsageStore {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
   // At most this many per roll-up (~12 MB of sums in memory); the rest follows in the next slice.
   static constexpr std::size_t kRollUpLimit = 65536;
   // No commit for this long counts as idle (time to roll up).
@@ -88,6 +88,7 @@ class SqliteStore final : public UsageStore {
   std::vector<SeriesSums> series_totals() const override;
   SeriesTable series_table(const UsageFilter& period) const override;
   std::int64_t record_count() const override;
+  std::vector<ToolCallTotal> tool_call_totals() const override;
 
   // Loads the writer's map of series ids from the series the reader knows (~0.1 s for 100k
   // series) and the all-time totals StoreLimits bounds (from the last all-time read when no
