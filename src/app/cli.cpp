@@ -17,6 +17,8 @@ namespace aiusage {
 std::string usage_text() {
   return "usage: ai-usage-exporter [--config FILE] [--web.listen-address HOST:PORT] "
          "[--storage.path FILE]\n"
+         "       ai-usage-exporter price [--config FILE] [--prompt-tokens N] [--service-tier T] "
+         "PROVIDER MODEL\n"
          "\n"
          "Prices, stores and exports the token usage and cost of LLM calls.\n"
          "\n"
@@ -58,6 +60,8 @@ Result<CliOptions> parse_cli(const std::vector<std::string>& args) {
 }
 
 int run_main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "price")
+    return run_price(std::vector<std::string>(argv + 2, argv + argc), stdout, stderr);
   auto cli = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
   if (!cli) {
     std::fprintf(stderr, "ai-usage-exporter: %s\n\n%s", cli.error().message.c_str(),

@@ -87,6 +87,13 @@ PriceBook::PriceBook(std::vector<Price> prices, std::string billing_currency,
   });
 }
 
+const PriceTier* tier_for(const Price& p, std::int64_t prompt_tokens) {
+  const PriceTier* tier = nullptr;
+  for (const PriceTier& t : p.tiers)
+    if (prompt_tokens > t.above_prompt_tokens) tier = &t;  // ascending: the last one exceeded
+  return tier;
+}
+
 bool valid_tool_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxToolNameBytes) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -155,10 +162,7 @@ CostQuote PriceBook::quote_call(std::string_view provider, std::string_view mode
   std::int64_t prompt = tokens.input + tokens.cache_read + tokens.cache_write;
   for (std::size_t d = 0; d < kTokenDetails; ++d)
     if (kTokenDetailInfo[d].of_prompt) prompt += tokens.details[d];
-  const PriceTier* tier = nullptr;
-  for (const PriceTier& t : p->tiers) {
-    if (prompt > t.above_prompt_tokens) tier = &t;  // ascending: the last one exceeded
-  }
+  const PriceTier* tier = tier_for(*p, prompt);
   const ClassPrices& c = tier ? static_cast<const ClassPrices&>(*tier) : *p;
   // Bounded by kMaxTokens × kMaxPriceNanos × 10 × kMaxRateNanos < 2^127.
   Int128 sum = static_cast<Int128>(tokens.input) * c.input +

@@ -121,6 +121,9 @@ struct Price : ClassPrices {
   std::string source;  // where it was configured: "file:line:col", "<catalog>:<key>"
 };
 
+// The highest of `p`'s long-context tiers whose threshold `prompt_tokens` exceeds, or nullptr.
+const PriceTier* tier_for(const Price& p, std::int64_t prompt_tokens);
+
 // What one call is billed for: its tokens by class, one request (none when answered from the
 // application's cache), its tool calls, in its service tier.
 struct BilledCall {
