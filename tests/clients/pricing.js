@@ -27,7 +27,8 @@ function readPricing(path) {
     if (!cur || !kv) continue;
     const [, key, value] = kv;
     if (['input', 'output', 'cache_read', 'cache_write'].includes(key)) cur[key] = decimal(value);
-    else cur[key] = JSON.parse(value);
+    else if (['provider', 'model', 'currency', 'effective_from', 'service_tier'].includes(key))
+      cur[key] = JSON.parse(value);
   }
   for (const e of entries) {
     e.cache_read = e.cache_read || e.input;
@@ -39,7 +40,8 @@ function readPricing(path) {
 // The entry the README's matching rule picks for provider/model at an ISO date (YYYY-MM-DD, UTC):
 // exact name, else the longest prefix ending at '-', ':' or '@', else '*'; latest effective_from.
 function priceFor(entries, provider, model, isoDate) {
-  const own = entries.filter((e) => e.provider === provider);
+  // Standard-tier entries only: the spans these tests send name no service tier.
+  const own = entries.filter((e) => e.provider === provider && !e.service_tier);
   const matches = (name) => name === model ||
     (model.startsWith(name) && '-:@'.includes(model[name.length]));
   const names = [...new Set(own.map((e) => e.model))].filter((n) => n !== '*' && matches(n));
