@@ -112,6 +112,17 @@ TEST_CASE("config - what a reload may change and what needs a restart") {
        }) {
     SECTION(c.name) { CHECK(changed(c.toml) == c.restart); }
   }
+  SECTION("any difference in a restart-only member is refused, named or not") {
+    auto running = parse(base);
+    REQUIRE(running.ok());
+    StaticConfig next = *running;
+    CHECK(restart_required(*running, next).empty());
+    next.labels.model = false;
+    CHECK(restart_required(*running, next) == std::vector<std::string>{"metrics.labels"});
+    next = *running;
+    next.tls_certificate = "cert.pem";
+    CHECK(restart_required(*running, next) == std::vector<std::string>{"server.tls_certificate"});
+  }
   SECTION("the listen address") {
     auto running = parse(base), next = parse("[server]\nlisten = \"127.0.0.1:9001\"\n");
     REQUIRE(next.ok());

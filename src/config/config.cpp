@@ -454,6 +454,8 @@ std::vector<std::string> restart_required(const StaticConfig& a, const StaticCon
   std::vector<std::string> changed;
   for (const auto& [differs, name] : checks)
     if (differs) changed.emplace_back(name);
+  // A member added to StaticConfig without a name above is still never reloaded silently.
+  if (changed.empty() && !(a == b)) changed.emplace_back("a setting that needs a restart");
   return changed;
 }
 

@@ -33,6 +33,7 @@ struct ServerSettings {
   std::size_t body_memory_budget = std::size_t{256} * 1024 * 1024;
   std::int64_t drain_timeout_ms = 10'000;  // on SIGTERM, wait this long for in-flight requests
   std::string tls_certificate;             // PEM with certificate and key; empty: plain HTTP
+  bool operator==(const ServerSettings&) const = default;
 };
 
 // [storage]. Applied at startup only.
@@ -40,6 +41,7 @@ struct StorageSettings {
   std::string storage_path = "ai-usage.db";
   bool synchronous_full = true;  // false: synchronous = "normal", acknowledged before the flush
   bool group_commit = true;      // false: one transaction per request
+  bool operator==(const StorageSettings&) const = default;
 };
 
 // What only a restart applies: the listener, the store, and what stored sums and /metrics
@@ -49,6 +51,7 @@ struct StaticConfig : ServerSettings, StorageSettings {
   std::string timezone = "UTC";
   LabelSet labels;               // [metrics] labels
   GovernorLimits series_limits;  // [metrics] max_series and top_k
+  bool operator==(const StaticConfig&) const = default;
 };
 
 // What a reload (SIGHUP, POST /-/reload) swaps in while serving; requests read one snapshot.
@@ -67,7 +70,8 @@ struct LiveConfig {
 struct Config : StaticConfig, LiveConfig {};
 
 // The settings (TOML keys) that differ between `running` and `next` and only apply after a
-// restart, in file order; empty when `next` can be reloaded. Its list covers StaticConfig.
+// restart, in file order; empty only when `next` equals `running` in every StaticConfig member
+// (a member without a name of its own is reported as "a setting that needs a restart").
 std::vector<std::string> restart_required(const StaticConfig& running, const StaticConfig& next);
 
 // The configuration file and each included file must be a regular file of at most this size

@@ -28,6 +28,7 @@ struct LabelSet {
   bool project = true;
   bool user = true;
   bool model = true;
+  bool operator==(const LabelSet&) const = default;
 };
 
 // A series key borrowed from a key or a record, for lookups that copy no strings.
