@@ -65,6 +65,7 @@ TEST_CASE("config - defaults") {
     CHECK(c.http_threads == 2048);
     CHECK(c.currency == "USD");
     CHECK(c.timezone == "UTC");
+    CHECK_FALSE(c.reject_unknown_models);
     CHECK(c.prices.prices().empty());
     CHECK(c.prices.billing_currency() == "USD");
     CHECK(c.quotas.empty());
@@ -145,6 +146,7 @@ TEST_CASE("config - every key") {
     CHECK(c.currency == "EUR");
     CHECK(c.prices.billing_currency() == "EUR");
     CHECK(c.timezone == "Europe/Berlin");
+    CHECK(c.reject_unknown_models);
     CHECK(c.labels.project);
     CHECK(c.labels.model);
     CHECK_FALSE(c.labels.user);
@@ -438,6 +440,8 @@ TEST_CASE("config - errors name file:line:col") {
       {"[server]\nport = 80", "test.toml:2:8: unknown key \"server.port\""},
       {"[billing]\nzone = \"UTC\"", "test.toml:2:8: unknown key \"billing.zone\""},
       {"[metrics]\ndrop = []", "test.toml:2:8: unknown key \"metrics.drop\""},
+      {"[billing]\nunknown_models = \"free\"",
+       "test.toml:2:18: billing.unknown_models: expected \"store\" or \"reject\", not \"free\""},
       {P + "input = 1\noutput = 1\nprice = 1", "test.toml:6:9: unknown key \"pricing[0].price\""},
       {"[[quota]]\nscope = \"user\"\nlimit = 1", "test.toml:3:9: unknown key \"quota[0].limit\""},
 

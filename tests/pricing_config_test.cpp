@@ -66,6 +66,24 @@ output = 4
   }
 }
 
+TEST_CASE("pricing config - provider names are normalized as records' are") {
+  auto r = parse(R"([[pricing]]
+provider = "Gemini"
+model = "gemini-2.5-pro"
+input = 1
+output = 2
+)");
+  REQUIRE(r.ok());
+  REQUIRE(r->prices.prices().size() == 1);
+  CHECK(r->prices.prices()[0].provider == "google");
+  for (const char* provider : {"google", "gemini", "vertex_ai", "GCP.Vertex_AI"}) {
+    CAPTURE(provider);
+    const Price* p = r->prices.find(provider, "gemini-2.5-pro", kSometime);
+    REQUIRE(p != nullptr);
+    CHECK(p->input == kUnit);
+  }
+}
+
 TEST_CASE("pricing config - errors name the entry") {
   const std::string P = "[[pricing]]\nprovider = \"p\"\nmodel = \"m\"\ninput = 1\noutput = 1\n";
   struct Case {

@@ -11,6 +11,7 @@
 
 #include "aiusage/money.hpp"
 #include "aiusage/pricing.hpp"
+#include "aiusage/provider.hpp"
 #include "aiusage/record.hpp"
 
 using namespace aiusage;
@@ -220,7 +221,7 @@ TEST_CASE("pricing - model matching") {
       {"groq", "llama-3-70b", nullptr, "no rule"},
       {"unknown", "gpt-4", nullptr, "unknown provider"},
       {"", "gpt-4", nullptr, "empty provider"},
-      {"OpenAI", "gpt-4", nullptr, "provider names are case-sensitive"},
+      {"OpenAI", "gpt-4", "gpt-4", "provider names are normalized (lower case)"},
   };
 
   SECTION("find") {
@@ -231,7 +232,7 @@ TEST_CASE("pricing - model matching") {
         CHECK(p == nullptr);
       } else {
         REQUIRE(p != nullptr);
-        CHECK(p->provider == c.provider);
+        CHECK(p->provider == normalize_provider(c.provider));
         CHECK(p->model == c.expected);
       }
     }

@@ -196,7 +196,13 @@ void parse_storage(const std::string& src, const toml::table& t, Config& c) {
 }
 
 void parse_billing(const std::string& src, const toml::table& t, Draft& d) {
-  check_keys(src, t, "billing", {"currency", "timezone", "rates"});
+  check_keys(src, t, "billing", {"currency", "timezone", "rates", "unknown_models"});
+  if (auto n = t.get("unknown_models")) {
+    const std::string v = get_string(src, *n, "billing.unknown_models");
+    if (v != "store" && v != "reject")
+      fail(src, *n, "billing.unknown_models: expected \"store\" or \"reject\", not \"" + v + "\"");
+    d.config.reject_unknown_models = v == "reject";
+  }
   if (auto n = t.get("currency")) d.config.currency = get_string(src, *n, "billing.currency");
   if (auto n = t.get("timezone")) {
     d.config.timezone = get_string(src, *n, "billing.timezone");

@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "aiusage/provider.hpp"
 #include "toml_values.hpp"
 
 namespace aiusage::config_toml {
@@ -116,7 +117,7 @@ Price read_price(const std::string& src, const toml::table& t, const std::string
     if (auto n = t.get(key)) return *n;
     fail(src, t, path + "." + key + ": missing");
   };
-  p.provider = get_string(src, required("provider"), path + ".provider");
+  p.provider = normalize_provider(get_string(src, required("provider"), path + ".provider"));
   p.model = get_string(src, required("model"), path + ".model");
   if (p.provider.empty()) fail(src, t, path + ".provider: must not be empty");
   if (p.model.empty()) fail(src, t, path + ".model: must not be empty");

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "aiusage/provider.hpp"
+
 namespace aiusage {
 
 namespace {
@@ -121,13 +123,21 @@ std::optional<PriceNote> price_note(const CostQuote& q, ServiceTier requested) {
 
 const Price* PriceBook::find(std::string_view provider, std::string_view model, std::int64_t at_ms,
                              ServiceTier tier) const {
-  if (tier != ServiceTier::standard)
-    if (const Price* p = find_in_tier(provider, model, at_ms, tier)) return p;
-  return find_in_tier(provider, model, at_ms, ServiceTier::standard);
+  const std::string own = normalize_provider(provider);
+  std::vector<PriceKey> keys;  // the other forms, computed on the first miss
+  for (ServiceTier t : {tier, ServiceTier::standard}) {
+    if (const Price* p = find_in(own, model, at_ms, t, false)) return p;
+    if (keys.empty()) keys = price_keys(own, model);
+    for (std::size_t i = 1; i < keys.size(); ++i)
+      if (const Price* p = find_in(keys[i].provider, keys[i].model, at_ms, t, false)) return p;
+    if (const Price* p = find_in(own, model, at_ms, t, true)) return p;
+    if (tier == ServiceTier::standard) break;
+  }
+  return nullptr;
 }
 
-const Price* PriceBook::find_in_tier(std::string_view provider, std::string_view model,
-                                     std::int64_t at_ms, ServiceTier tier) const {
+const Price* PriceBook::find_in(std::string_view provider, std::string_view model,
+                                std::int64_t at_ms, ServiceTier tier, bool wildcard) const {
   // Only the provider's prices, in file order (why: docs/design.md).
   auto name = [this](std::size_t i) { return std::string_view(prices_[i].provider); };
   auto first = std::lower_bound(by_provider_.begin(), by_provider_.end(), provider,
@@ -136,12 +146,13 @@ const Price* PriceBook::find_in_tier(std::string_view provider, std::string_view
                                [&](std::string_view v, std::size_t i) { return v < name(i); });
   const Price* best = nullptr;
   std::uint64_t best_rank = 0;
-  // Patterns (regex, the slowest rule) only when no cheaper rule above "*" matched.
+  // Patterns (regex, the slowest rule) only when no cheaper rule matched.
   for (bool patterns : {false, true}) {
-    if (patterns && best_rank > (1ULL << 32)) break;
+    if (patterns && (wildcard || best != nullptr)) break;
     for (auto it = first; it != last; ++it) {
       const Price& p = prices_[*it];
-      if (p.effective_from_ms > at_ms || p.service_tier != tier) continue;
+      if (p.effective_from_ms > at_ms || p.service_tier != tier || (p.model == "*") != wildcard)
+        continue;
       std::uint64_t rank = match_rank(p, model, patterns);
       if (rank == 0) continue;
       if (rank > best_rank ||

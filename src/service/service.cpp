@@ -51,30 +51,34 @@ IngestError over_limit(const BatchOutcome& o, const StoreLimits& limits,
       std::nullopt};
 }
 
+std::string too_costly(const LiveConfig& live) {
+  return "costs more than " + format_nanos(kMaxRecordCostNanos, 0) + " " +
+         live.prices.billing_currency() + ", the most one record may cost";
+}
+
 // Gives each record an id (when it has none), its cost, whether it and each tool call was priced
-// and, in `notes` when given, which price applied; returns the indices of records that cost more
-// than one record may.
-std::vector<std::size_t> price(std::vector<UsageRecord>& records, const LiveConfig& live,
-                               std::vector<std::optional<PriceNote>>* notes = nullptr) {
-  std::vector<std::size_t> too_large;
+// and, in `notes` when given, which price applied; returns the records refused: those that cost
+// more than one record may and, under [billing] unknown_models = "reject", those without a price.
+std::vector<FieldError> price(std::vector<UsageRecord>& records, const LiveConfig& live,
+                              std::vector<std::optional<PriceNote>>* notes = nullptr) {
+  std::vector<FieldError> refused;
   if (notes) notes->resize(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
     UsageRecord& r = records[i];
     if (r.id.empty()) r.id = make_uuid();
     CostQuote q = live.prices.quote_call(r.provider, r.model, r.timestamp_ms, r.billing());
-    if (q.too_large && !r.cached) too_large.push_back(i);
+    if (q.too_large && !r.cached) refused.push_back({i, "usage", too_costly(live)});
+    if (!q.priced && live.reject_unknown_models)
+      refused.push_back({i, "model",
+                         "no price for " + r.provider + "/" + r.model +
+                             " and [billing] unknown_models is \"reject\""});
     r.cost = r.cached ? 0 : q.cost;
     r.priced = q.priced;
     for (ToolCall& t : r.tool_calls) t.priced = q.priced;
     for (std::size_t k : q.unpriced_tools) r.tool_calls[k].priced = false;
     if (notes) (*notes)[i] = price_note(q, r.service_tier);
   }
-  return too_large;
-}
-
-std::string too_costly(const LiveConfig& live) {
-  return "costs more than " + format_nanos(kMaxRecordCostNanos, 0) + " " +
-         live.prices.billing_currency() + ", the most one record may cost";
+  return refused;
 }
 
 IngestError write_failed(const WriteError& e) {
@@ -170,16 +174,14 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
     return parsed.error();
   }
   std::vector<UsageRecord>& records = *parsed;
-  std::vector<FieldError> too_large;
   std::vector<std::optional<PriceNote>> notes;
-  for (std::size_t i : price(records, *live, &notes))
-    too_large.push_back({i, "usage", too_costly(*live)});
-  if (!too_large.empty()) {
+  std::vector<FieldError> refused = price(records, *live, &notes);
+  if (!refused.empty()) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return IngestError{IngestErrorKind::invalid,
-                       std::to_string(too_large.size()) + " of " + std::to_string(records.size()) +
+                       std::to_string(refused.size()) + " of " + std::to_string(records.size()) +
                            " records are invalid; nothing was stored",
-                       std::move(too_large), std::nullopt, records.size()};
+                       std::move(refused), std::nullopt, records.size()};
   }
   storage_->writable_store()->resolve_series(records);  // on the request's thread, not the writer's
   auto result = writer->submit(records);
@@ -221,7 +223,8 @@ Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<Usa
   RecordsOutcome out;
   out.refused.resize(records.size());
   out.duplicate.resize(records.size());
-  for (std::size_t i : price(records, *live)) out.refused[i] = "usage: " + too_costly(*live);
+  for (const FieldError& e : price(records, *live))
+    if (out.refused[e.index].empty()) out.refused[e.index] = e.field + ": " + e.message;
   // The batch is what is left; a record the store refuses leaves it and the rest is submitted
   // again (the store commits all of a batch or nothing).
   std::vector<std::size_t> at;

@@ -57,6 +57,9 @@ struct StaticConfig : ServerSettings, StorageSettings {
 // What a reload (SIGHUP, POST /-/reload) swaps in while serving; requests read one snapshot.
 struct LiveConfig {
   PriceBook prices;
+  // [billing] unknown_models = "reject": a record no price applies to is refused (400), not
+  // stored unpriced.
+  bool reject_unknown_models = false;
   std::vector<QuotaRule> quotas;
   // Quotas of "*" rules below this share of a limit (and below every threshold) are summed into
   // one subject="__other__" row per scope and window on /metrics; 0 shows them all.

@@ -170,8 +170,9 @@ class PriceBook {
 
   // The entry in force at `at_ms` (latest effective_from not after it) of the first rule that
   // matches: the exact model; a name followed by one version suffix (the longest name); an
-  // alias; a `match` pattern (the first in file order); the provider's "*". Else nullptr.
-  // Among the entries of service tier `tier` first; without one, among the standard entries.
+  // alias; a `match` pattern (the first in file order); tried for each of price_keys() in
+  // turn (provider.hpp); then the provider's "*". Else nullptr. Among the entries of service
+  // tier `tier` first; without one, among the standard entries.
   const Price* find(std::string_view provider, std::string_view model, std::int64_t at_ms,
                     ServiceTier tier = ServiceTier::standard) const;
   // Σ tokens × price / 1e6 at the highest tier whose threshold the prompt (every class of
@@ -187,8 +188,9 @@ class PriceBook {
   const std::vector<Price>& prices() const { return prices_; }
 
  private:
-  const Price* find_in_tier(std::string_view provider, std::string_view model, std::int64_t at_ms,
-                            ServiceTier tier) const;
+  // The best entry of `provider` in `tier` for `model` by the rules above "*", or only "*".
+  const Price* find_in(std::string_view provider, std::string_view model, std::int64_t at_ms,
+                       ServiceTier tier, bool wildcard) const;
   std::vector<Price> prices_;
   std::vector<std::size_t> by_provider_;  // indexes of prices_ by provider, file order within one
   std::string billing_currency_ = "USD";
