@@ -184,7 +184,10 @@ TEST_CASE("catalog - a reload reads the catalog again; a bad one keeps the old p
     d.Parse(http_post_json(ts.port(), "/api/v1/usage", body).body.c_str());
     REQUIRE(d.IsObject());
     REQUIRE(d.HasMember("records"));
-    return d["records"][0]["costNanos"].GetInt64();
+    const auto& rec = d["records"][0];
+    CHECK(std::string(rec["pricing"]["source"].GetString()) ==
+          dir.file("litellm.json") + ":gpt-cat");
+    return rec["costNanos"].GetInt64();
   };
   CHECK(cost() == 2'000'000);  // 1000 × 1 + 500 × 2 per 1M tokens
   write(catalog("2e-06"));
