@@ -24,7 +24,7 @@ say "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: 
   "on $(df "$OUT" | awk 'NR==2 {print $1}'); $(date -u +%FT%TZ)"
 
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DAIUSAGE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target aiusage_bench otlp_bench ai-usage-exporter >/dev/null
+cmake --build "$BUILD" -j2 --target aiusage_bench otlp_bench catalog_bench ai-usage-exporter >/dev/null
 B=$BUILD/bench/aiusage_bench
 EXPORTER=$BUILD/ai-usage-exporter
 "$B" models >"$OUT/models.txt"
@@ -92,6 +92,15 @@ echo "== OTLP export vs JSON batch" >&2
 mkdir -p "$OUT/otlp"
 "$BUILD/bench/otlp_bench" "$OUT/otlp" 5 | collect ""
 rm -rf "$OUT/otlp"
+
+echo "== LiteLLM catalog load" >&2
+# The shared catalog beside the repository, when there is one (BENCH_CATALOG overrides).
+CATALOG=${BENCH_CATALOG:-../shared/data/litellm-model-prices.json}
+if [ -f "$CATALOG" ]; then
+  "$BUILD/bench/catalog_bench" "$(realpath "$CATALOG")" 21 2>/dev/null | collect ""
+else
+  echo "bench: no $CATALOG, catalog load not measured" >&2
+fi
 
 echo "== single-record ingest (wrk, c=32)" >&2
 # NAME: wrk against the server on $PORT, one record per POST; prints req/s, p50 and p99 (ms).

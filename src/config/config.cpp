@@ -11,6 +11,7 @@
 #include "aiusage/build_info.hpp"
 #include "aiusage/duration.hpp"
 #include "aiusage/ingest.hpp"
+#include "catalog_toml.hpp"
 #include "config_file.hpp"
 #include "pricing_toml.hpp"
 #include "toml_values.hpp"
@@ -354,7 +355,7 @@ void parse_table(const toml::table& root, const std::string& source, const std::
   } else {
     check_keys(source, root, "",
                {"include", "server", "storage", "billing", "metrics", "ingest", "otlp", "auth",
-                "pricing", "quota"});
+                "pricing", "quota", "catalog"});
     auto section = [&](const char* name) -> const toml::table* {
       auto n = root.get(name);
       if (!n) return nullptr;
@@ -368,6 +369,8 @@ void parse_table(const toml::table& root, const std::string& source, const std::
     if (auto t = section("ingest")) parse_ingest(source, *t, d.config);
     if (auto t = section("otlp")) parse_otlp(source, *t, d.config);
     if (auto t = section("auth")) parse_auth(source, *t, d.config);
+    // Catalogs first: the files' own [[pricing]] entries replace theirs.
+    if (auto n = root.get("catalog")) parse_catalogs(source, *n, base_dir, d.read_file, d.pricing);
     if (auto n = root.get("include")) {
       auto arr = n->as_array();
       if (!arr) fail(source, *n, "include: expected an array of file names");

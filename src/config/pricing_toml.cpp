@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "aiusage/price_classes.hpp"
 #include "aiusage/provider.hpp"
 #include "toml_values.hpp"
 
@@ -11,30 +12,26 @@ namespace aiusage::config_toml {
 
 namespace {
 
-// input and output required; cache_read and cache_write default to this table's input, and each
-// detail class to its priced_as class of this table (cache_write_1h to cache_write).
+// input and output required; the omitted classes as resolve_classes defaults them, from this
+// table's prices.
 void read_classes(const std::string& src, const toml::table& t, const std::string& path,
                   ClassPrices& c) {
   auto required = [&](const char* key) -> const toml::node& {
     if (auto n = t.get(key)) return *n;
     fail(src, t, path + "." + key + ": missing");
   };
-  c.input = get_money(src, required("input"), path + ".input", kMaxPriceNanos);
-  c.output = get_money(src, required("output"), path + ".output", kMaxPriceNanos);
-  c.cache_read = c.cache_write = c.input;
+  GivenClasses g;
+  g.input = get_money(src, required("input"), path + ".input", kMaxPriceNanos);
+  g.output = get_money(src, required("output"), path + ".output", kMaxPriceNanos);
   if (auto n = t.get("cache_read"))
-    c.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
+    g.cache_read = get_money(src, *n, path + ".cache_read", kMaxPriceNanos);
   if (auto n = t.get("cache_write"))
-    c.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
-  std::array<bool, kTokenDetails> given{};
+    g.cache_write = get_money(src, *n, path + ".cache_write", kMaxPriceNanos);
   for (std::size_t d = 0; d < kTokenDetails; ++d) {
     const std::string key(kTokenDetailInfo[d].name);
-    if (auto n = t.get(key)) {
-      c.details[d] = get_money(src, *n, path + "." + key, kMaxPriceNanos);
-      given[d] = true;
-    }
+    if (auto n = t.get(key)) g.details[d] = get_money(src, *n, path + "." + key, kMaxPriceNanos);
   }
-  with_detail_defaults(c, given);
+  c = resolve_classes(g);
 }
 
 // The keys of a table of prices: the basic classes and the detail classes.
@@ -159,29 +156,60 @@ void parse_prices(const std::string& src, const toml::node& node, const std::str
     p.source = where(src, t->source());
     if (!seen.insert({p.provider, p.model, p.effective_from_ms, p.service_tier}).second)
       fail(src, *t, path + ": duplicate price for " + p.provider + "/" + p.model);
-    // A later file (the including one) overrides an earlier price for the same model and date.
-    bool replaced = false;
-    for (std::size_t k = 0; k < d.prices.size(); ++k) {
-      if (d.prices[k].provider == p.provider && d.prices[k].model == p.model &&
-          d.prices[k].effective_from_ms == p.effective_from_ms &&
-          d.prices[k].service_tier == p.service_tier) {
-        d.prices[k] = p;
-        d.sources[k] = where(src, t->source());
-        replaced = true;
-      }
-    }
-    if (!replaced) {
-      d.prices.push_back(std::move(p));
-      d.sources.push_back(where(src, t->source()));
-    }
+    put_price(d, std::move(p));
+  }
+}
+
+void put_price(PriceDraft& d, Price p, bool from_catalog) {
+  auto [at, fresh] =
+      d.index.insert({{p.provider, p.model, p.effective_from_ms, p.service_tier}, d.prices.size()});
+  if (fresh) {
+    d.sources.push_back(p.source);
+    d.prices.push_back(std::move(p));
+    d.from_catalog.push_back(from_catalog);
+  } else {
+    d.sources[at->second] = p.source;
+    d.prices[at->second] = std::move(p);
+    d.from_catalog[at->second] = from_catalog;
   }
 }
 
 namespace {
 
+using PriceKey = std::tuple<std::string, std::string, std::int64_t, ServiceTier>;
+
+// A catalog entry named by an alias of a file's entry (same provider, date and service tier) is
+// dropped: the file's entry claims the name.
+void drop_aliased_catalog_entries(PriceDraft& d) {
+  std::set<PriceKey> aliased;
+  for (std::size_t k = 0; k < d.prices.size(); ++k) {
+    const Price& p = d.prices[k];
+    if (d.from_catalog[k]) continue;
+    for (const std::string& a : p.aliases)
+      aliased.insert({p.provider, a, p.effective_from_ms, p.service_tier});
+  }
+  if (aliased.empty()) return;
+  std::size_t kept = 0;
+  for (std::size_t k = 0; k < d.prices.size(); ++k) {
+    const Price& p = d.prices[k];
+    if (d.from_catalog[k] &&
+        aliased.count({p.provider, p.model, p.effective_from_ms, p.service_tier}))
+      continue;
+    if (kept != k) {
+      d.prices[kept] = std::move(d.prices[k]);
+      d.sources[kept] = std::move(d.sources[k]);
+      d.from_catalog[kept] = d.from_catalog[k];
+    }
+    ++kept;
+  }
+  d.prices.resize(kept);
+  d.sources.resize(kept);
+  d.from_catalog.resize(kept);
+}
+
 // An alias names one entry per provider and date, and never another entry's model.
 void check_aliases(const PriceDraft& d) {
-  std::map<std::tuple<std::string, std::string, std::int64_t, ServiceTier>, std::size_t> names;
+  std::map<PriceKey, std::size_t> names;
   for (std::size_t k = 0; k < d.prices.size(); ++k) {
     const Price& p = d.prices[k];
     names.insert({{p.provider, p.model, p.effective_from_ms, p.service_tier}, k});
@@ -201,6 +229,7 @@ void check_aliases(const PriceDraft& d) {
 }  // namespace
 
 PriceBook assemble_prices(PriceDraft& d, const std::string& currency) {
+  drop_aliased_catalog_entries(d);
   for (std::size_t k = 0; k < d.prices.size(); ++k) {
     const Price& p = d.prices[k];
     if (p.currency != currency && !d.rates.count(p.currency))
