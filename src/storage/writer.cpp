@@ -2,6 +2,9 @@
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
+#include <pthread.h>
+
+#include "aiusage/stop_thread.hpp"
 
 namespace aiusage {
 
@@ -53,87 +56,73 @@ GroupCommitWriter::GroupCommitWriter(UsageStore& store, Ledger& ledger, std::siz
       max_batches_(max_batches == 0 ? 1 : max_batches),
       ack_seconds_({.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
       flush_seconds_({.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}),
-      collector_(std::make_shared<StorageCollector>(ack_seconds_, flush_seconds_, store_)) {}
+      collector_(std::make_shared<StorageCollector>(ack_seconds_, flush_seconds_, store_)) {
+  // Named for top -H and perf.
+  for (std::thread& t : sync_threads_)
+    t = std::thread([this] {
+      pthread_setname_np(pthread_self(), "aiusage-sync");
+      run_sync();
+    });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "aiusage-writer");
+    run();
+  });
+}
 
 GroupCommitWriter::~GroupCommitWriter() {
-  std::unique_lock lock(mutex_);
-  stopping_ = true;
-  idle_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  // In this order: the writer commits what is queued, the sync threads acknowledge it.
+  stop_thread(mutex_, work_cv_, stopping_, thread_);
+  for (std::thread& t : sync_threads_) stop_thread(sync_mutex_, sync_cv_, committing_done_, t);
 }
 
 WriteResult GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
   Job job;
   job.records = &records;
   job.start = std::chrono::steady_clock::now();
-  std::unique_lock lock(mutex_);
-  if (stopping_) return WriteError{WriteError::Kind::not_stored, "shutting down"};
-  queue_.push_back(&job);
-  ++in_flight_;
-  for (;;) {
-    if (job.done) break;
-    if (!job.taken && !leading_) {
-      lead(lock);  // commits this job, unless more than max_batches_ were queued before it
-      continue;
-    }
-    job.cv.wait(lock);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return WriteError{WriteError::Kind::not_stored, "shutting down"};
+    queue_.push_back(&job);
   }
-  if (--in_flight_ == 0 && stopping_) idle_cv_.notify_all();
+  work_cv_.notify_one();
+  std::unique_lock lock(job.mutex);
+  job.cv.wait(lock, [&] { return job.done; });
   return std::move(*job.result);
 }
 
-void GroupCommitWriter::lead(std::unique_lock<std::mutex>& lock) {
-  leading_ = true;
-  std::vector<Job*> jobs;
-  while (!queue_.empty() && jobs.size() < max_batches_) {
-    jobs.push_back(queue_.front());
-    jobs.back()->taken = true;
-    queue_.pop_front();
+void GroupCommitWriter::run() {
+  for (;;) {
+    std::vector<Job*> jobs;
+    {
+      std::unique_lock lock(mutex_);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      while (!queue_.empty() && jobs.size() < max_batches_) {
+        jobs.push_back(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    commit(jobs);
+    std::lock_guard commit_lock(commit_mutex_);  // not while exclusive() runs
+    store_.after_commit();
   }
-  lock.unlock();
+}
+
+void GroupCommitWriter::commit(std::vector<Job*>& jobs) {
   std::vector<std::vector<UsageRecord>*> batches;
   for (Job* j : jobs) batches.push_back(j->records);
   {
-    std::lock_guard commit_lock(commit_mutex_);  // not while exclusive() runs
+    std::lock_guard commit_lock(commit_mutex_);
     auto outcome = store_.commit(batches);
     for (std::size_t b = 0; b < jobs.size(); ++b)
       jobs[b]->result =
           outcome ? WriteResult(std::move((*outcome)[b]))
                   : WriteResult(WriteError{WriteError::Kind::not_stored, outcome.error().message});
-    {
-      std::lock_guard sync_lock(sync_mutex_);
-      handed_ += jobs.size();
-    }
-    store_.after_commit();
+    std::lock_guard lock(sync_mutex_);
+    committed_.insert(committed_.end(), jobs.begin(), jobs.end());
+    handed_ += jobs.size();
   }
-  lock.lock();
-  leading_ = false;
-  if (!queue_.empty()) queue_.front()->cv.notify_one();  // the next leader commits meanwhile
-  lock.unlock();
-  // One flush covers this commit. The ledger counts what was committed even when the flush fails,
-  // as the database does while the process lives.
-  const auto flush_start = std::chrono::steady_clock::now();
-  auto synced = store_.make_durable();
-  if (store_.flushes()) flush_seconds_.Observe(seconds_since(flush_start));
-  apply(jobs);
-  {
-    std::lock_guard sync_lock(sync_mutex_);
-    applied_ += jobs.size();
-  }
-  applied_cv_.notify_all();
-  for (Job* j : jobs) {
-    if (!synced && j->result->ok())
-      j->result =
-          WriteResult(WriteError{WriteError::Kind::unconfirmed,
-                                 std::string(kUnconfirmed) + ": " + synced.error().message});
-    // Observed here, not by each waiting worker: one histogram mutex they would contend for.
-    ack_seconds_.Observe(seconds_since(j->start));
-  }
-  lock.lock();
-  // Notified under the lock: once it is released a waiter may return and free its job.
-  for (Job* j : jobs) {
-    j->done = true;
-    j->cv.notify_one();
-  }
+  sync_cv_.notify_one();
 }
 
 void GroupCommitWriter::apply(const std::vector<Job*>& jobs) {
@@ -149,6 +138,41 @@ void GroupCommitWriter::apply(const std::vector<Job*>& jobs) {
       }
   }
   ledger_.apply(records, series);
+}
+
+void GroupCommitWriter::run_sync() {
+  for (;;) {
+    std::vector<Job*> jobs;
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_cv_.wait(lock, [&] { return committing_done_ || !committed_.empty(); });
+      if (committed_.empty()) return;
+      jobs.swap(committed_);
+    }
+    // One flush covers every commit handed over before it started. The ledger counts what was
+    // committed even when the flush fails, as the database does while the process lives.
+    const auto flush_start = std::chrono::steady_clock::now();
+    auto synced = store_.make_durable();
+    if (store_.flushes()) flush_seconds_.Observe(seconds_since(flush_start));
+    apply(jobs);
+    {
+      std::lock_guard lock(sync_mutex_);
+      applied_ += jobs.size();
+    }
+    applied_cv_.notify_all();
+    for (Job* j : jobs) {
+      if (!synced && j->result->ok())
+        j->result =
+            WriteResult(WriteError{WriteError::Kind::unconfirmed,
+                                   std::string(kUnconfirmed) + ": " + synced.error().message});
+      // Observed here, not by the 32 waiting workers: one histogram mutex they would contend for.
+      ack_seconds_.Observe(seconds_since(j->start));
+      // Notified under the lock: once it is released the waiter may return and free the job.
+      std::lock_guard lock(j->mutex);
+      j->done = true;
+      j->cv.notify_one();
+    }
+  }
 }
 
 }  // namespace aiusage

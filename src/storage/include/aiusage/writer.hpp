@@ -1,8 +1,7 @@
 #pragma once
-// Leader/follower group commit, on the submitting threads themselves: the first waiting request
-// becomes the leader, commits every waiting batch in one transaction, hands the leadership on,
-// then makes the commit durable (UsageStore::make_durable) and acknowledges every batch of it; the
-// next leader commits while that flush runs. No thread of its own, no hand-off to one.
+// Group commit in two stages: one thread commits every waiting batch in one transaction; two sync
+// threads make the commits durable (UsageStore::make_durable) and only then acknowledge them, so
+// the next commit runs while the disk flushes and need not wait for a slow flush before its own.
 // The store's own upkeep (checkpoints, roll-ups) is its business (UsageStore::after_commit).
 #include <array>
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <prometheus/histogram.h>
@@ -40,7 +40,7 @@ class GroupCommitWriter {
  public:
   // `max_batches` per transaction; 1 gives one transaction per request.
   GroupCommitWriter(UsageStore& store, Ledger& ledger, std::size_t max_batches);
-  // Refuses new batches and waits until every submitted one is acknowledged.
+  // Commits and acknowledges what is queued, then stops.
   ~GroupCommitWriter();
 
   // Blocks until `records` is committed and durable (or refused); duplicates get their stored
@@ -61,21 +61,22 @@ class GroupCommitWriter {
   }
 
  private:
-  // Each job is woken alone, through its own condition variable (on mutex_), when it is to lead
-  // or its result is set (why: docs/design.md).
+  // Each job is woken alone, through its own condition variable, when its result is set (why:
+  // docs/design.md).
   struct Job {
     std::vector<UsageRecord>* records = nullptr;
     std::optional<WriteResult> result;
+    std::mutex mutex;
     std::condition_variable cv;
-    bool taken = false;  // by a leader, into its commit
     bool done = false;
     std::chrono::steady_clock::time_point start;  // submitted
   };
-  // As the leader: commits up to max_batches_ queued jobs, hands the leadership on, flushes,
-  // adds the records to the ledger and acknowledges the jobs. Called and returns with `lock` held.
-  void lead(std::unique_lock<std::mutex>& lock);
-  // Adds the records `jobs` committed to the ledger. Leaders may apply batches out of commit
-  // order; the ledger's sums do not depend on it.
+  void run();
+  void run_sync();
+  // Commits `jobs` and hands them to the sync threads, which add them to the ledger.
+  void commit(std::vector<Job*>& jobs);
+  // Adds the records `jobs` committed to the ledger. The two sync threads may apply batches out of
+  // commit order; the ledger's sums do not depend on it.
   void apply(const std::vector<Job*>& jobs);
 
   UsageStore& store_;
@@ -83,17 +84,21 @@ class GroupCommitWriter {
   std::size_t max_batches_;
   prometheus::Histogram ack_seconds_, flush_seconds_;
   std::shared_ptr<prometheus::Collectable> collector_;
-  std::mutex mutex_;           // queue_, leading_, in_flight_, stopping_ and every Job's flags
-  std::deque<Job*> queue_;     // submitted, not yet taken by a leader
-  bool leading_ = false;       // a leader is committing
-  std::size_t in_flight_ = 0;  // jobs submitted and not yet acknowledged
-  std::condition_variable idle_cv_;
+  std::mutex mutex_;
+  std::condition_variable work_cv_;
+  std::deque<Job*> queue_;
   bool stopping_ = false;
   std::mutex commit_mutex_;
   std::mutex sync_mutex_;
-  // Jobs committed, and those added to the ledger (under sync_mutex_).
+  std::condition_variable sync_cv_;
+  std::vector<Job*> committed_;  // awaiting UsageStore::make_durable
+  // Jobs handed to the sync threads, and those added to the ledger (under sync_mutex_).
   std::uint64_t handed_ = 0, applied_ = 0;
   std::condition_variable applied_cv_;
+  bool committing_done_ = false;
+  std::thread thread_;
+  // Two: a commit made while one flush runs starts its own flush (docs/design.md).
+  std::array<std::thread, 2> sync_threads_;
 };
 
 }  // namespace aiusage
