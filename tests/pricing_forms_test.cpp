@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "aiusage/config.hpp"
 #include "aiusage/pricing.hpp"
 #include "aiusage/provider.hpp"
 
@@ -149,5 +150,29 @@ TEST_CASE("pricing - records priced through the normalized names") {
     CAPTURE(c.provider, c.model, c.why);
     const Price* p = book.find(c.provider, c.model, 0, c.tier);
     CHECK((p == nullptr ? 0 : p->input) == c.input);
+  }
+}
+
+TEST_CASE("pricing - the shipped table prices other tools' names") {
+  const Config c = default_config();
+  struct Case {
+    const char* provider;
+    const char* model;
+    Nanos input;  // per 1M tokens, of the entry found; 0 = none
+  };
+  const Case cases[] = {
+      {"bedrock", "us.meta.llama4-scout-17b-instruct-v1:0", 170'000'000},
+      {"bedrock", "meta.llama4-maverick-17b-instruct-v1:0", 240'000'000},
+      {"together_ai", "meta-llama/Llama-4-Scout-17B-16E-Instruct", 180'000'000},
+      {"bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", 3 * kNanosPerUnit},
+      {"vertex_ai", "claude-sonnet-4-5@20250929", 3 * kNanosPerUnit},
+      {"gemini", "models/gemini-2.5-pro", 1'250'000'000},
+      {"zai", "glm-4", 100 * kNanosPerUnit},                     // CNY
+      {"bedrock", "us.meta.llama4-scout-17b-instruct-v2:0", 0},  // another revision
+  };
+  for (const Case& k : cases) {
+    CAPTURE(k.provider, k.model);
+    const Price* p = c.prices.find(k.provider, k.model, 1'794'736'800'000);
+    CHECK((p == nullptr ? 0 : p->input) == k.input);
   }
 }
