@@ -46,6 +46,7 @@ Response statistics(HandlerContext& c, Exchange& ex, const Principal& who) {
   Statistics s = c.service.statistics(*f);
   for (auto* by : {&s.by_provider, &s.by_model, &s.by_project, &s.by_user})
     keep_largest(*by, *limit);
+  if (s.by_tag) keep_largest(*s.by_tag, *limit);
   return json_response(200, json::statistics(s, c.service.config().currency));
 }
 

@@ -275,6 +275,7 @@ std::string statistics(const Statistics& s, const std::string& currency) {
   group(w, "byModel", s.by_model);
   group(w, "byProject", s.by_project);
   group(w, "byUser", s.by_user);
+  if (s.by_tag) group(w, "byTag", *s.by_tag);
   w.EndObject();
   return done(buf);
 }

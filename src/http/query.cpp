@@ -41,10 +41,10 @@ std::optional<std::string> get(const Query& q, const char* name) {
 
 }  // namespace
 
-const std::set<std::string> kFilterParams = {"userId", "projectId", "provider",
-                                             "model",  "start",     "end"};
-const std::set<std::string> kStatisticsParams = {"userId", "projectId", "provider", "model",
-                                                 "start",  "end",       "limit"};
+const std::set<std::string> kFilterParams = {"userId", "projectId", "provider", "model",
+                                             "start",  "end",       kTagParams};
+const std::set<std::string> kStatisticsParams = {
+    "userId", "projectId", "provider", "model", "start", "end", "limit", "byTag", kTagParams};
 const std::set<std::string> kQuotaParams = {"userId", "projectId", "window", "monthlyTokenLimit",
                                             "monthlyCostLimit"};
 
@@ -58,7 +58,8 @@ Result<Query> parse_query(std::string_view s, const std::set<std::string>& allow
     std::size_t eq = part.find('=');
     std::string k = decode(part.substr(0, eq));
     std::string v = eq == std::string_view::npos ? std::string{} : decode(part.substr(eq + 1));
-    if (!allowed.count(k)) return Error{"unknown query parameter \"" + k + "\""};
+    if (!allowed.count(k) && !(k.starts_with("tag.") && allowed.count(kTagParams)))
+      return Error{"unknown query parameter \"" + k + "\""};
     if (v.empty()) return Error{"query parameter \"" + k + "\" must not be empty"};
     if (!valid_utf8(v)) return Error{"query parameter \"" + k + "\" must be valid UTF-8"};
     if (!q.emplace(k, v).second) return Error{"query parameter \"" + k + "\" is repeated"};
@@ -81,6 +82,19 @@ Result<UsageFilter> filter_from(const Query& q, const MonthCalendar& cal) {
   }
   if (f.start_ms && f.end_ms && *f.start_ms > *f.end_ms)
     return Error{"query parameter \"end\" must not be before \"start\""};
+  for (const auto& [name, value] : q) {  // in name order, so the tags in key order
+    if (!name.starts_with("tag.")) continue;
+    if (!valid_tag_key(std::string_view(name).substr(4)))
+      return Error{"query parameter \"" + name + "\": not a tag key (tag.KEY, KEY 1 to " +
+                   std::to_string(kMaxTagKeyBytes) + " of A-Z a-z 0-9 _)"};
+    f.tags.push_back({name.substr(4), value});
+  }
+  if (auto by = get(q, "byTag")) {
+    if (!valid_tag_key(*by))
+      return Error{"query parameter \"byTag\": \"" + *by + "\" is not a tag key (1 to " +
+                   std::to_string(kMaxTagKeyBytes) + " of A-Z a-z 0-9 _)"};
+    f.by_tag = *by;
+  }
   return f;
 }
 

@@ -17,9 +17,11 @@ using Query = std::map<std::string, std::string>;
 // repeated or not valid UTF-8 ones, naming the parameter.
 Result<Query> parse_query(std::string_view raw, const std::set<std::string>& allowed);
 
-// userId, projectId, provider, model, start, end.
+// In an allowed set: every parameter tag.KEY is allowed.
+inline constexpr const char* kTagParams = "tag.*";
+// userId, projectId, provider, model, start, end, tag.KEY.
 extern const std::set<std::string> kFilterParams;
-// kFilterParams and limit.
+// kFilterParams, limit and byTag.
 extern const std::set<std::string> kStatisticsParams;
 // userId or projectId, monthlyTokenLimit, monthlyCostLimit.
 extern const std::set<std::string> kQuotaParams;

@@ -24,10 +24,10 @@ namespace {
 // Every member read_record looks at: RapidJSON's records keep these only (json_stream.hpp).
 constexpr std::string_view kRecordKeys[] = {"id",          "userId",      "projectId", "provider",
                                             "model",       "usage",       "cached",    "timestamp",
-                                            "usageFormat", "serviceTier", "toolCalls"};
-constexpr RecordShape kToolCallsShape{{}, {}, true};
-constexpr RecordShape::Child kRecordChildren[] = {{"usage", &kUsageShape},
-                                                  {"toolCalls", &kToolCallsShape}};
+                                            "usageFormat", "serviceTier", "toolCalls", "tags"};
+constexpr RecordShape kAnyKeysShape{{}, {}, true};
+constexpr RecordShape::Child kRecordChildren[] = {
+    {"usage", &kUsageShape}, {"toolCalls", &kAnyKeysShape}, {"tags", &kAnyKeysShape}};
 constexpr RecordShape kRecordShape{kRecordKeys, kRecordChildren};
 // 9999-12-31T23:59:59.999Z: the largest epoch-milliseconds timestamp accepted.
 constexpr std::int64_t kMaxTimestampMs = 253'402'300'799'999;
@@ -89,6 +89,50 @@ void read_tool_calls(const V& v, RecordReader& r, UsageRecord& rec) {
   rec.tool_calls = std::move(calls);
 }
 
+// tags: {"feature": "chat", …}, at most kMaxTags keys (valid_tag_key), each value a non-empty
+// string of at most kMaxTagValueBytes bytes of UTF-8; kept in key order.
+template <class V>
+void read_tags(const V& v, RecordReader& r, UsageRecord& rec) {
+  if (!v.is_object()) return r.error("tags", "must be an object of string keys and values");
+  std::size_t named = 0;
+  v.for_each_member([&](std::string_view, const V&) { ++named; });
+  if (named > kMaxTags)
+    return r.error("tags", "must have at most " + std::to_string(kMaxTags) + " keys");
+  Tags tags;
+  bool ok = true;
+  v.for_each_member([&](std::string_view key, const V& value) {
+    auto fail = [&](const std::string& field, const std::string& message) {
+      ok = false;
+      r.error(field, message);
+    };
+    if (!valid_tag_key(key)) {
+      const std::string shown = to_valid_utf8(key.substr(0, kMaxTagKeyBytes + 1));
+      return fail("tags", "\"" + shown + "\" is not a tag key (1 to " +
+                              std::to_string(kMaxTagKeyBytes) +
+                              " of A-Z a-z 0-9 _, not starting with a digit or \"__\")");
+    }
+    const std::string field = "tags." + std::string(key);
+    auto text = value.string();
+    if (!text) return fail(field, "must be a string");
+    if (text->empty()) return fail(field, "must not be empty (leave the key out)");
+    if (!r.utf8(field, *text)) {
+      ok = false;
+      return;
+    }
+    if (text->size() > kMaxTagValueBytes)
+      return fail(field, "must be at most " + std::to_string(kMaxTagValueBytes) + " bytes");
+    if (*text == kOtherLabel)
+      return fail(field,
+                  "\"__other__\" is reserved: it names the sum of the values not shown apart");
+    for (const Tag& t : tags)
+      if (t.key == key) return fail(field, "is given twice");
+    tags.push_back({std::string(key), std::string(*text)});
+  });
+  if (!ok) return;
+  std::sort(tags.begin(), tags.end(), [](const Tag& a, const Tag& b) { return a.key < b.key; });
+  rec.tags = std::move(tags);
+}
+
 // Fills `rec` from one JSON value; returns whether "timestamp" was given.
 template <class V>
 bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, UsageRecord& rec,
@@ -131,6 +175,7 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
       r.error("serviceTier", "must be \"standard\", \"batch\", \"flex\" or \"priority\"");
   }
   if (auto tools = v.find("toolCalls"); tools && !tools->is_null()) read_tool_calls(*tools, r, rec);
+  if (auto tags = v.find("tags"); tags && !tags->is_null()) read_tags(*tags, r, rec);
 
   auto cached = v.find("cached");
   if (cached && !cached->is_null()) {
@@ -215,6 +260,13 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
     for (const ToolCall& t : r.tool_calls) {
       put(t.name);
       put(std::to_string(t.calls));
+    }
+  }
+  if (!r.tags.empty()) {
+    put("tags");
+    for (const Tag& t : r.tags) {
+      put(t.key);
+      put(t.value);
     }
   }
   return to_hex(sha256(canon), 16);

@@ -99,6 +99,7 @@ bool SqliteStore::Writer::store_batch(std::vector<UsageRecord>& records, BatchOu
       ++a.inserted;
       a.last_seq = db.getLastInsertRowid();
       if (!r.tool_calls.empty()) insert_tools(r, a.last_seq);
+      if (!r.tags.empty()) insert_tags(r, a.last_seq);
       a.fresh.push_back({a.last_seq, series, r.timestamp_ms, {}});
       a.fresh.back().sums.add(r);
     } else if (same_as_stored(r)) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <stdexcept>
 
 #include "aiusage/sqlite_store.hpp"
 #include "reader.hpp"
@@ -10,6 +11,7 @@
 namespace aiusage {
 
 std::vector<SeriesSums> SqliteStore::aggregate(const UsageFilter& f) const {
+  if (!f.tags.empty() || f.by_tag) throw std::logic_error("aggregate() by tags");
   std::lock_guard lock(reader_mutex_);
   std::vector<UsageSums> acc = reader_->accumulate(f, nullptr);
   std::vector<SeriesSums> rows;
@@ -26,7 +28,12 @@ Breakdown SqliteStore::breakdown(const UsageFilter& f) const {
   const Reader& r = *reader_;
   // Folds by name index first, so each name is looked up in a map once, not once per series.
   std::vector<UsageSums> by[kDims];
-  std::vector<UsageSums> acc = reader_->accumulate(f, by);
+  Breakdown out;
+  const bool tagged = !f.tags.empty() || f.by_tag;
+  if (f.by_tag) out.by_tag.emplace();
+  std::vector<UsageSums> acc =
+      tagged ? reader_->accumulate_tagged(f, out.by_tag ? &*out.by_tag : nullptr)
+             : reader_->accumulate(f, by);
   for (int d = 0; d < kDims; ++d) by[d].resize(r.names[d].size());
   // Per-series sums may be signed corrections (zero calls, nonzero tokens): fold all of them.
   const UsageSums zero;
@@ -34,7 +41,6 @@ Breakdown SqliteStore::breakdown(const UsageFilter& f) const {
     if (acc[id] == zero) continue;
     for (int d = 0; d < kDims; ++d) by[d][static_cast<std::size_t>(r.dims[id][d])] += acc[id];
   }
-  Breakdown out;
   for (const UsageSums& s : by[kProvider]) out.total += s;
   std::map<std::string, UsageSums>* maps[kDims] = {&out.by_provider, &out.by_model, &out.by_project,
                                                    &out.by_user};

@@ -30,6 +30,12 @@ class RawStatement {
     int i = 0;
     for (std::int64_t p : params) sqlite3_bind_int64(st_, ++i, p);
   }
+  // Rewinds; then bind() sets parameter `i` (from 1) to an integer or a text (copied).
+  void reset() { sqlite3_reset(st_); }
+  void bind(int i, std::int64_t v) { sqlite3_bind_int64(st_, i, v); }
+  void bind(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
   // Releases the statement's read of the database without stepping to its end.
   void finish() { sqlite3_reset(st_); }
   bool step() {

@@ -225,4 +225,57 @@ std::vector<UsageSums> SqliteStore::Reader::accumulate_in(const UsageFilter& f,
   return std::move(q.acc);
 }
 
+std::vector<UsageSums> SqliteStore::Reader::accumulate_tagged(
+    const UsageFilter& f, std::map<std::string, UsageSums>* by_value) {
+  // The first tag's index (key, value, seq) drives the scan; records before schema v4 have no
+  // series_id, so the series is found by its labels, as the raw rollup read does.
+  std::string sql =
+      "SELECT s.id, " + std::string(by_value ? "tv.value, " : "") + record_columns(true) + " FROM ";
+  for (std::size_t i = 0; i < f.tags.size(); ++i) {
+    const std::string t = "t" + std::to_string(i);
+    sql += i == 0 ? "record_tags t0 CROSS JOIN ai_usage a ON a.seq = t0.seq"
+                  : " JOIN record_tags " + t + " ON " + t + ".seq = a.seq";
+    sql += " AND " + t + ".key = ? AND " + t + ".value = ?";
+  }
+  if (f.tags.empty()) sql += "ai_usage a";
+  sql +=
+      " CROSS JOIN series s ON s.provider = a.provider AND s.model = a.model AND s.project_id = "
+      "a.project_id AND s.user_id = a.user_id";
+  if (by_value) sql += " LEFT JOIN record_tags tv ON tv.seq = a.seq AND tv.key = ?";
+  sql += " WHERE a.timestamp_ms >= ? AND a.timestamp_ms < ?";
+  const std::pair<const char*, const std::optional<std::string>*> labels[] = {
+      {"provider", &f.provider},
+      {"model", &f.model},
+      {"project_id", &f.project},
+      {"user_id", &f.user}};
+  for (const auto& [column, value] : labels)
+    if (*value) sql += std::string(" AND a.") + column + " = ?";
+  sql += by_value ? " GROUP BY s.id, tv.value" : " GROUP BY s.id";
+  RawStatement st(db.getHandle(), sql);
+  int n = 0;
+  for (const Tag& t : f.tags) {
+    st.bind(++n, t.key);
+    st.bind(++n, t.value);
+  }
+  if (by_value) st.bind(++n, *f.by_tag);
+  st.bind(++n, f.start_ms.value_or(std::numeric_limits<std::int64_t>::min()));
+  st.bind(++n, f.end_ms.value_or(std::numeric_limits<std::int64_t>::max()));
+  for (const auto& [column, value] : labels)
+    if (*value) st.bind(++n, **value);
+
+  SQLite::Transaction tx(db);  // the series and the records of one snapshot
+  refresh();
+  std::vector<UsageSums> acc(static_cast<std::size_t>(max_id) + 1);
+  const int first = by_value ? 2 : 1;
+  while (st.step()) {
+    const std::int64_t id = st.i64(0);
+    if (id <= 0 || id > max_id) throw std::logic_error("record of an unknown series");
+    const UsageSums sums = st.sums(first);
+    acc[static_cast<std::size_t>(id)] += sums;
+    if (by_value) (*by_value)[st.text(1)] += sums;
+  }
+  tx.commit();
+  return acc;
+}
+
 }  // namespace aiusage

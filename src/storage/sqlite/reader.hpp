@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,12 @@ struct SqliteStore::Reader : SeriesNames {
   std::vector<UsageSums> accumulate(const UsageFilter& f, std::vector<UsageSums>* by_label);
   // The same inside the caller's read transaction (several reads, one snapshot).
   std::vector<UsageSums> accumulate_in(const UsageFilter& f, std::vector<UsageSums>* by_label);
+
+  // Sums by series id of the records matching `f` and all its tags, read from the records (tags
+  // have no rollups), in one snapshot; with `by_value`, also by the value of tag `*f.by_tag` of
+  // each record ("" for a record without it).
+  std::vector<UsageSums> accumulate_tagged(const UsageFilter& f,
+                                           std::map<std::string, UsageSums>* by_value);
 
   Recent& recent;
   SQLite::Database db;

@@ -198,6 +198,13 @@ CREATE TABLE record_tools (
   PRIMARY KEY (seq, tool)
 ) WITHOUT ROWID;
 )SQL",
+    // v9: a record's tags, found by key and value for tag.KEY=VALUE filters and byTag.
+    R"SQL(
+CREATE TABLE record_tags (
+  seq INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (seq, key)
+) WITHOUT ROWID;
+CREATE INDEX record_tags_key_value ON record_tags (key, value, seq);
+)SQL",
 };
 static_assert(std::size(kMigrations) == static_cast<std::size_t>(SqliteStore::kSchemaVersion));
 constexpr int kRollupsMoved = 4;  // the migration from this version is migrate_v5()

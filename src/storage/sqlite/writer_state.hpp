@@ -27,6 +27,7 @@ struct SqliteStore::Writer {
             "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, id) DO "
             "NOTHING"),
         insert_tool(db, "INSERT INTO record_tools (seq, tool, calls, priced) VALUES (?, ?, ?, ?)"),
+        insert_tag(db, "INSERT INTO record_tags (seq, key, value) VALUES (?, ?, ?)"),
         lookup(db,
                "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE project_id = ? AND "
                "id = ?"),
@@ -69,6 +70,17 @@ struct SqliteStore::Writer {
       insert_tool.bind(3, static_cast<std::int64_t>(t.calls));
       insert_tool.bind(4, t.priced ? 1 : 0);
       insert_tool.exec();
+    }
+  }
+
+  // The tags of the record just inserted as `seq`.
+  void insert_tags(const UsageRecord& r, std::int64_t seq) {
+    for (const Tag& t : r.tags) {
+      insert_tag.reset();
+      insert_tag.bind(1, static_cast<std::int64_t>(seq));
+      insert_tag.bindNoCopy(2, t.key);
+      insert_tag.bindNoCopy(3, t.value);
+      insert_tag.exec();
     }
   }
 
@@ -127,7 +139,7 @@ struct SqliteStore::Writer {
   }
 
   SQLite::Database& db;
-  SQLite::Statement insert, insert_tool, lookup, new_series;
+  SQLite::Statement insert, insert_tool, insert_tag, lookup, new_series;
   // Open addressing: a lookup costs one or two cache misses, and resolve_series() prefetches them.
   using Ids = absl::flat_hash_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>;
   Ids ids;  // committed series; changed by the writer's thread under ids_mutex

@@ -12,6 +12,7 @@
 
 #include "aiusage/money.hpp"
 #include "aiusage/record.hpp"
+#include "aiusage/tags.hpp"
 
 namespace aiusage {
 
@@ -149,6 +150,8 @@ struct Breakdown {
   std::map<std::string, UsageSums> by_model;
   std::map<std::string, UsageSums> by_project;
   std::map<std::string, UsageSums> by_user;
+  // By the value of the filter's by_tag, when it names one ("": records without that tag).
+  std::optional<std::map<std::string, UsageSums>> by_tag;
 };
 
 // Keeps the `limit` entries of largest cost (ties: more tokens, more calls, then name order) and
@@ -163,6 +166,8 @@ struct UsageFilter {
   std::optional<std::string> model;
   std::optional<std::int64_t> start_ms;
   std::optional<std::int64_t> end_ms;
+  Tags tags;  // every one must be on the record (ascending keys); breakdown() only
+  std::optional<std::string> by_tag;  // breakdown() also sums by this tag's value
 };
 
 }  // namespace aiusage

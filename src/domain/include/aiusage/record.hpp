@@ -7,6 +7,7 @@
 
 #include "aiusage/money.hpp"
 #include "aiusage/pricing.hpp"
+#include "aiusage/tags.hpp"
 
 namespace aiusage {
 
@@ -34,6 +35,7 @@ struct UsageRecord {
   TokenDetails details{};      // parts of prompt_tokens or completion_tokens (kTokenDetailInfo)
   ServiceTier service_tier = ServiceTier::standard;  // as requested by the client
   ToolCalls tool_calls;
+  Tags tags;
   // The service tier of the entry that priced it, when not the requested one (no entry of it).
   std::optional<ServiceTier> priced_tier;
 

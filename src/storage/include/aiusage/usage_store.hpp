@@ -65,9 +65,10 @@ class UsageStore {
   // Records committed but not yet in the backend's summaries (reads count them all the same).
   virtual std::size_t pending_records() const = 0;
 
-  // Sums by series over records matching `filter`, in key order; exact for any range.
+  // Sums by series over records matching `filter` (which names no tags), in key order; exact for
+  // any range.
   virtual std::vector<SeriesSums> aggregate(const UsageFilter& filter) const = 0;
-  // The same sums folded by label.
+  // The same sums folded by label; the filter's tags too, and by one tag's value when by_tag.
   virtual Breakdown breakdown(const UsageFilter& filter) const = 0;
   // All-time sums by series, in no particular order.
   virtual std::vector<SeriesSums> series_totals() const = 0;
