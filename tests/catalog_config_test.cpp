@@ -78,6 +78,42 @@ TEST_CASE("catalog - [[catalog]] in the configuration") {
     // The catalog's names match as configured ones do: a version suffix.
     CHECK(r->prices.find("anthropic", "claude-test-20250929", kSometime) == claude);
   }
+  SECTION("a file's entry by any rule beats a catalog's, even its exact name") {
+    const std::map<std::string, std::string> dated = {
+        {"/cfg/prices/litellm.json",
+         R"({"claude-x-20250101": {"litellm_provider": "anthropic", "mode": "chat",
+             "input_cost_per_token": 7e-06, "output_cost_per_token": 8e-06},
+             "claude-y-20250101": {"litellm_provider": "anthropic", "mode": "chat",
+             "input_cost_per_token": 7e-06, "output_cost_per_token": 8e-06}})"}};
+    auto r = parse(kCatalog +
+                       "[[pricing]]\nprovider = \"anthropic\"\nmodel = \"claude-x\"\ninput = 1\n"
+                       "output = 2\n[[pricing]]\nprovider = \"anthropic\"\nmodel = \"other\"\n"
+                       "match = \"claude-y-[0-9]+\"\ninput = 3\noutput = 4\n",
+                   dated);
+    REQUIRE(r.ok());
+    struct Case {
+      const char* model;
+      Nanos input;
+    };
+    const Case cases[] = {
+        {"claude-x-20250101", 1 * kUnit},  // the file's claude-x + version suffix
+        {"claude-x", 1 * kUnit},
+        {"claude-y-20250101", 3 * kUnit},     // the file's pattern
+        {"claude-y-20250101-v1", 7 * kUnit},  // the catalog's, by suffix: the pattern is anchored
+    };
+    for (const Case& c : cases) {
+      CAPTURE(c.model);
+      const Price* p = r->prices.find("anthropic", c.model, kSometime);
+      CHECK((p == nullptr ? 0 : p->input) == c.input);
+    }
+    auto catalog_only = parse(kCatalog, dated);
+    REQUIRE(catalog_only.ok());
+    const Price* p = catalog_only->prices.find("anthropic", "claude-x-20250101", kSometime);
+    REQUIRE(p != nullptr);
+    CHECK(p->input == 7 * kUnit);
+    CHECK(p->from_catalog);
+  }
+
   SECTION("an alias of a file's entry claims a catalog entry's name") {
     auto r = parse(kCatalog +
                        "[[pricing]]\nprovider = \"openai\"\nmodel = \"o-mine\"\ninput = 1\n"

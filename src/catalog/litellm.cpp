@@ -204,6 +204,7 @@ class Importer {
     }
     base.currency = "USD";
     base.source = name_ + ":" + e.key;
+    base.from_catalog = true;
     base.per_request = g.per_request;
     if (g.web_search) base.tool_prices["web_search"] = *g.web_search;
     ++out_.imported;

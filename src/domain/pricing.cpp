@@ -45,6 +45,9 @@ bool is_v_revision(std::string_view s) {
 
 // How specific a match is; 0 = none. Exact > name + version suffix (longer name first) > alias >
 // pattern > "*". Patterns are tried only when `patterns` is set.
+// Added to the rank of a configuration file's entry: above every rule of a catalog's.
+constexpr std::uint64_t kFileRank = 8ULL << 32;
+
 std::uint64_t match_rank(const Price& p, std::string_view model, bool patterns) {
   constexpr std::uint64_t kExact = 5ULL << 32, kSuffix = 4ULL << 32, kAlias = 3ULL << 32,
                           kPattern = 2ULL << 32, kWildcard = 1ULL << 32;
@@ -146,15 +149,16 @@ const Price* PriceBook::find_in(std::string_view provider, std::string_view mode
                                [&](std::string_view v, std::size_t i) { return v < name(i); });
   const Price* best = nullptr;
   std::uint64_t best_rank = 0;
-  // Patterns (regex, the slowest rule) only when no cheaper rule matched.
+  // Patterns (regex, the slowest rule) only when no cheaper rule matched a file's entry.
   for (bool patterns : {false, true}) {
-    if (patterns && (wildcard || best != nullptr)) break;
+    if (patterns && (wildcard || (best != nullptr && !best->from_catalog))) break;
     for (auto it = first; it != last; ++it) {
       const Price& p = prices_[*it];
       if (p.effective_from_ms > at_ms || p.service_tier != tier || (p.model == "*") != wildcard)
         continue;
       std::uint64_t rank = match_rank(p, model, patterns);
       if (rank == 0) continue;
+      if (!p.from_catalog) rank += kFileRank;
       if (rank > best_rank ||
           (rank == best_rank && p.effective_from_ms > best->effective_from_ms)) {
         best = &p;

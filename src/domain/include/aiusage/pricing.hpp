@@ -118,7 +118,8 @@ struct Price : ClassPrices {
   ServiceTier service_tier = ServiceTier::standard;
   Nanos per_request = 0;                                  // per call, in the entry's currency
   std::map<std::string, Nanos, std::less<>> tool_prices;  // per 1,000 calls of each tool
-  std::string source;  // where it was configured: "file:line:col", "<catalog>:<key>"
+  std::string source;         // where it was configured: "file:line:col", "<catalog>:<key>"
+  bool from_catalog = false;  // imported ([[catalog]]): any rule of a file's entry beats it
 };
 
 // The highest of `p`'s long-context tiers whose threshold `prompt_tokens` exceeds, or nullptr.
@@ -170,8 +171,9 @@ class PriceBook {
 
   // The entry in force at `at_ms` (latest effective_from not after it) of the first rule that
   // matches: the exact model; a name followed by one version suffix (the longest name); an
-  // alias; a `match` pattern (the first in file order); tried for each of price_keys() in
-  // turn (provider.hpp); then the provider's "*". Else nullptr. Among the entries of service
+  // alias; a `match` pattern (the first in file order), the configuration files' entries by
+  // every rule before a catalog's; tried for each of price_keys() in turn (provider.hpp); then
+  // the provider's "*". Else nullptr. Among the entries of service
   // tier `tier` first; without one, among the standard entries.
   const Price* find(std::string_view provider, std::string_view model, std::int64_t at_ms,
                     ServiceTier tier = ServiceTier::standard) const;
