@@ -342,6 +342,8 @@ TEST_CASE("pricing config - the shipped long-context tiers") {
       {"openai", "gpt-5.4", 272'000, 695'000'000, 1'382'505'000},
       // 272000 × 5 + 1000 × 30 | 272001 × 10 + 1000 × 45
       {"openai", "gpt-5.5", 272'000, 1'390'000'000, 2'765'010'000},
+      // launch prices (kSometime is before every later cut): as gpt-5.4
+      {"openai", "gpt-5.6-terra", 272'000, 695'000'000, 1'382'505'000},
   };
   for (const Case& c : cases) {
     CAPTURE(c.provider, c.model);
@@ -354,4 +356,36 @@ TEST_CASE("pricing config - the shipped long-context tiers") {
     REQUIRE(above.tier != nullptr);
     CHECK(above.tier->above_prompt_tokens == c.threshold);
   }
+}
+
+TEST_CASE("pricing config - the shipped Anthropic batch prices are half the standard ones") {
+  auto r = load_config_file(AIUSAGE_SOURCE_DIR "/config/example.toml");
+  if (!r.ok()) FAIL(r.error().message);
+  std::size_t batches = 0;
+  for (const Price& b : r->prices.prices()) {
+    if (b.provider != "anthropic" || b.service_tier != ServiceTier::batch) continue;
+    ++batches;
+    CAPTURE(b.model);
+    const Price* s = r->prices.find("anthropic", b.model, kSometime);
+    REQUIRE(s != nullptr);
+    REQUIRE(s->service_tier == ServiceTier::standard);
+    CHECK(2 * b.input == s->input);
+    CHECK(2 * b.output == s->output);
+    CHECK(2 * b.cache_read == s->cache_read);
+    CHECK(2 * b.cache_write == s->cache_write);
+    for (std::size_t d = 0; d < kTokenDetails; ++d) CHECK(2 * b.details[d] == s->details[d]);
+    REQUIRE(b.tiers.size() == s->tiers.size());
+    for (std::size_t t = 0; t < b.tiers.size(); ++t) {
+      CHECK(b.tiers[t].above_prompt_tokens == s->tiers[t].above_prompt_tokens);
+      CHECK(2 * b.tiers[t].input == s->tiers[t].input);
+      CHECK(2 * b.tiers[t].output == s->tiers[t].output);
+    }
+    CHECK(b.tool_prices == s->tool_prices);  // the web search fee is not discounted
+  }
+  CHECK(batches == 12);
+  // A batch record finds its entry: 1000 × 1.50 + 100 × 7.50 = 2250 per 1M.
+  BilledCall call{{1000, 0, 0, 100}};
+  call.tier = ServiceTier::batch;
+  CHECK(r->prices.quote_call("anthropic", "claude-sonnet-4-5-20250929", kSometime, call).cost ==
+        2'250'000);
 }
