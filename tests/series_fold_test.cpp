@@ -107,4 +107,22 @@ TEST_CASE("series fold - decisions follow first-seen order, not arrival order") 
                           kOtherLabel.data()};
     CHECK(costs(late).at(other) == 70);
   }
+  SECTION("a decision kept by number is not reused for another series of that number") {
+    SeriesFolder folder(limits);
+    folder.fold({all[0], all[1]});
+    SeriesEntry renamed = entry(1, "z", 1, 15);  // number 1 again, as after a reset
+    const FoldedPage page = folder.fold({renamed, all[1], all[2]});
+    CHECK(sum_rows(page).cost == 65);
+    CHECK(costs(page).count(renamed.key) == 1);
+    CHECK(costs(page).count(all[0].key) == 0);
+  }
+  SECTION("pages after the first give the rows a fresh folder gives") {
+    SeriesFolder kept(limits);
+    kept.fold({all[0]});
+    kept.fold({all[0], all[1]});
+    const FoldedPage a = kept.fold(all);
+    const FoldedPage b = SeriesFolder(limits).fold(all);
+    CHECK(costs(a) == costs(b));
+    CHECK(a.folded == b.folded);
+  }
 }

@@ -1,7 +1,6 @@
 #include "aiusage/series_fold.hpp"
 
 #include <algorithm>
-#include <map>
 #include <tuple>
 
 namespace aiusage {
@@ -14,43 +13,89 @@ bool before(const SeriesEntry& a, const SeriesEntry& b) {
 
 }  // namespace
 
+void SeriesFolder::restart() {
+  governor_.emplace(limits_);
+  decisions_.clear();
+  row_ids_.clear();
+  last_.reset();
+}
+
 FoldedPage SeriesFolder::fold(std::vector<SeriesEntry> entries) {
-  std::sort(entries.begin(), entries.end(), before);
+  return fold([&entries](const Visitor& visit) {
+    for (SeriesEntry& e : entries) {
+      e.usage.first_id = e.first_id;
+      visit(e.key, e.usage);
+    }
+  });
+}
+
+FoldedPage SeriesFolder::fold(const Walk& walk) {
+  std::lock_guard lock(mutex_);
+  if (!governor_) restart();
+  const SeriesKeyHash hash;
   FoldedPage page;
-  std::map<SeriesKey, SeriesRow> rows;
-  {
-    std::lock_guard lock(mutex_);
-    // The entries up to the last decided one must be exactly those decided before.
-    std::size_t known = 0;
-    if (last_) {
-      const SeriesEntry probe{last_->first, last_->second, {}};
-      known = static_cast<std::size_t>(
-          std::upper_bound(entries.begin(), entries.end(), probe, before) - entries.begin());
+  std::vector<SeriesRow> rows(row_ids_.size());
+  std::vector<bool> touched(row_ids_.size());
+  auto add = [&](std::size_t row, bool apart, const SeriesUsage& u) {
+    SeriesRow& r = rows[row];
+    r.total += u.total;
+    r.month_calls += u.month.calls;
+    r.month_hits += u.month.cache_hits;
+    touched[row] = true;
+    if (!apart) {
+      ++page.folded;
+      if (u.month.calls != 0) ++page.folded_month;
     }
-    if (!governor_ || known != decided_) {
-      governor_.emplace(limits_);
-      decided_ = 0;
+  };
+  std::vector<SeriesEntry> fresh;  // not decided yet
+  auto visit = [&](const SeriesKey& key, const SeriesUsage& u) {
+    const std::int64_t id = u.first_id;
+    if (id > 0 && static_cast<std::size_t>(id) < decisions_.size()) {
+      const Decision& d = decisions_[static_cast<std::size_t>(id)];
+      if (d.row >= 0 && d.hash == hash(key))
+        return add(static_cast<std::size_t>(d.row), d.apart, u);
     }
-    for (std::size_t i = decided_; i < entries.size(); ++i) governor_->observe(entries[i].key);
-    decided_ = entries.size();
-    if (!entries.empty()) last_.emplace(entries.back().first_id, entries.back().key);
-    for (const SeriesEntry& e : entries) {
-      SeriesKey row = governor_->row_of(e.key);
-      const bool apart = row == e.key;
-      SeriesRow& r = rows[std::move(row)];
-      r.total += e.usage.total;
-      r.month_calls += e.usage.month.calls;
-      r.month_hits += e.usage.month.cache_hits;
-      if (!apart) {
-        ++page.folded;
-        if (e.usage.month.calls != 0) ++page.folded_month;
-      }
-    }
+    fresh.push_back({id, key, u});
+  };
+  walk(visit);
+  std::sort(fresh.begin(), fresh.end(), before);
+  const bool in_order =
+      fresh.empty() || (fresh.front().first_id > 0 &&
+                        (!last_ || std::tie(last_->first, last_->second) <
+                                       std::tie(fresh.front().first_id, fresh.front().key)));
+  if (!in_order) {  // decide every series afresh, in first-seen order
+    restart();
+    page = {};
+    rows.clear();
+    touched.clear();
+    fresh.clear();
+    walk([&](const SeriesKey& key, const SeriesUsage& u) {
+      fresh.push_back({u.first_id, key, u});
+    });
+    std::sort(fresh.begin(), fresh.end(), before);
   }
-  page.rows.reserve(rows.size());
-  for (auto& [key, row] : rows) {
-    row.key = key;
-    page.rows.push_back(std::move(row));
+  for (const SeriesEntry& e : fresh) {
+    governor_->observe(e.key);
+    SeriesKey row = governor_->row_of(e.key);
+    const bool apart = row == e.key;
+    auto [it, added] = row_ids_.try_emplace(std::move(row), static_cast<std::int32_t>(rows.size()));
+    if (added) {
+      rows.emplace_back();
+      touched.push_back(false);
+    }
+    if (e.first_id > 0) {
+      const auto id = static_cast<std::size_t>(e.first_id);
+      if (id >= decisions_.size()) decisions_.resize(std::max(id + 1, decisions_.size() * 2));
+      decisions_[id] = {it->second, apart, hash(e.key)};
+    }
+    add(static_cast<std::size_t>(it->second), apart, e.usage);
+  }
+  if (!fresh.empty()) last_.emplace(fresh.back().first_id, fresh.back().key);
+  for (const auto& [key, row] : row_ids_) {
+    if (!touched[static_cast<std::size_t>(row)]) continue;
+    SeriesRow& r = rows[static_cast<std::size_t>(row)];
+    r.key = key;
+    page.rows.push_back(std::move(r));
   }
   return page;
 }

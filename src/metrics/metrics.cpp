@@ -300,14 +300,9 @@ bool write_page(const PageData& d, const std::string& currency, const PageSink& 
 namespace families {
 
 FoldedPage folded_series(UsageService& service) {
-  std::vector<SeriesEntry> entries;
-  std::size_t series = 0;
-  service.ledger().read([&](const LedgerState& st) { series = st.series.size(); });
-  entries.reserve(series + series / 16);
-  service.ledger().for_each_series([&](const SeriesKey& key, const SeriesUsage& u) {
-    entries.push_back({u.first_id, key, u});
-  });
-  return service.series_folder().fold(std::move(entries));
+  const Ledger& ledger = service.ledger();
+  return service.series_folder().fold(
+      [&ledger](const SeriesFolder::Visitor& visit) { ledger.for_each_series(visit); });
 }
 
 }  // namespace families
