@@ -2,6 +2,7 @@
 // order of preference (README "OTLP/HTTP traces"), then the JSON API's checks (check_record).
 #include "aiusage/otlp_mapping.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <span>
@@ -30,8 +31,9 @@ struct Key {
   consteval Key(const char* s) : name(s), hash(key_hash(name)) {}  // NOLINT: implicit by design
 };
 
-// Every span but the Vercel AI SDK's: the first attribute present of each list wins. Every input
-// count here includes the cached tokens.
+// Every span but the Vercel AI SDK's: the first attribute present of each list wins. Each input
+// count is meant to include the cached tokens (the semantic conventions say so); a library that
+// sends Anthropic's own input_tokens there without cache attributes undercounts (README).
 constexpr Key kInput[] = {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
                           "llm.usage.prompt_tokens", "llm.token_count.prompt"};
 constexpr Key kOutput[] = {"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
@@ -39,9 +41,9 @@ constexpr Key kOutput[] = {"gen_ai.usage.output_tokens", "gen_ai.usage.completio
 constexpr Key kCacheRead[] = {"gen_ai.usage.cache_read.input_tokens",
                               "gen_ai.usage.cache_read_input_tokens",
                               "llm.token_count.prompt_details.cache_read"};
-constexpr Key kCacheWrite[] = {"gen_ai.usage.cache_creation.input_tokens",
-                               "gen_ai.usage.cache_creation_input_tokens",
-                               "llm.token_count.prompt_details.cache_write"};
+constexpr Key kCacheWrite[] = {
+    "gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write"};
 constexpr Key kReasoning[] = {"gen_ai.usage.reasoning.output_tokens",
                               "llm.token_count.completion_details.reasoning"};
 constexpr Key kProvider[] = {"gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system"};
@@ -205,9 +207,20 @@ std::optional<Usage> read_usage(const Index& a, bool vercel, bool cache_excluded
 }
 
 struct Provider {
-  std::string name;         // normalized
-  std::string_view source;  // the attribute; empty when absent
+  std::string name;            // normalized
+  std::string_view source;     // the attribute; empty when absent
+  bool anthropic_api = false;  // a Vercel provider id with an "anthropic" segment
 };
+
+// Whether a dotted id ("vertex.anthropic.messages") has the segment `word`.
+bool has_segment(std::string_view id, std::string_view word) {
+  for (std::size_t at = 0; at <= id.size();) {
+    const std::size_t dot = std::min(id.find('.', at), id.size());
+    if (id.substr(at, dot - at) == word) return true;
+    at = dot + 1;
+  }
+  return false;
+}
 
 // The Vercel AI SDK's provider id ("anthropic.messages") without its API suffix, else the first
 // of kProvider.
@@ -216,7 +229,8 @@ Provider provider_of(const Index& a, bool vercel) {
   if (vercel) {
     const Value* v = a.find(kAiProvider);
     if (v != nullptr && v->kind == Value::Kind::string)
-      p = {normalize_provider(v->text.substr(0, v->text.find('.'))), kAiProvider.name};
+      p = {normalize_provider(v->text.substr(0, v->text.find('.'))), kAiProvider.name,
+           has_segment(v->text, "anthropic")};
   }
   if (p.name.empty()) {
     const Text t = text(a, kProvider);
@@ -320,8 +334,11 @@ SpanVerdict map_span(const SpanView& span, const OtlpOptions& options, const Ing
   if (vercel && operation->text.substr(operation->text.rfind('.') + 1).substr(0, 2) != "do")
     return {};
   const Provider provider = provider_of(index, vercel);
+  // Before v6 the SDK's Anthropic models (also on Vertex: "vertex.anthropic.messages") and
+  // Bedrock give Anthropic's and AWS's input count, which leaves the cache out.
   const bool cache_excluded =
-      vercel && !index.v6() && (provider.name == "anthropic" || provider.name == "bedrock");
+      vercel && !index.v6() &&
+      (provider.anthropic_api || provider.name == "anthropic" || provider.name == "bedrock");
   std::optional<Usage> usage;
   try {
     usage = read_usage(index, vercel, cache_excluded);
