@@ -554,7 +554,7 @@ TEST_CASE("config - errors name file:line:col") {
 
       // quota
       {"[[quota]]\nscope = \"team\"\ntokens = 1",
-       "test.toml:2:9: quota[0].scope: expected \"user\", \"project\" or \"global\""},
+       "test.toml:2:9: quota[0].scope: expected \"user\", \"project\", \"global\" or \"tag\""},
       {"[[quota]]\nscope = 1\ntokens = 1", "test.toml:2:9: quota[0].scope: expected a string"},
       {"[[quota]]\ntokens = 1", "test.toml:1:1: quota[0].scope: missing"},
       {"[[quota]]\nscope = \"global\"\nsubject = \"x\"\ncost = 1",

@@ -295,7 +295,8 @@ void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
     const std::string path = "quota[" + std::to_string(i) + "]";
     auto t = (*arr)[i].as_table();
     if (!t) fail(src, (*arr)[i], path + ": expected a table");
-    check_keys(src, *t, path, {"scope", "subject", "window", "tokens", "cost", "thresholds"});
+    check_keys(src, *t, path,
+               {"scope", "subject", "tag", "window", "tokens", "cost", "thresholds"});
     QuotaRule rule;
     auto scope_node = t->get("scope");
     if (!scope_node) fail(src, *t, path + ".scope: missing");
@@ -306,10 +307,23 @@ void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
       rule.scope = Scope::project;
     else if (scope == "global")
       rule.scope = Scope::global;
+    else if (scope == "tag")
+      rule.scope = Scope::tag;
     else
-      fail(src, *scope_node, path + ".scope: expected \"user\", \"project\" or \"global\"");
+      fail(src, *scope_node,
+           path + ".scope: expected \"user\", \"project\", \"global\" or \"tag\"");
     if (auto n = t->get("subject")) rule.subject = get_string(src, *n, path + ".subject");
     if (rule.subject.empty()) fail(src, *t, path + ".subject: must not be empty");
+    if (auto n = t->get("tag")) {
+      if (rule.scope != Scope::tag) fail(src, *n, path + ".tag: only for scope = \"tag\"");
+      rule.tag = get_string(src, *n, path + ".tag");
+      if (!valid_tag_key(rule.tag))
+        fail(src, *n,
+             path + ".tag: \"" + rule.tag + "\" is not a tag key (1 to " +
+                 std::to_string(kMaxTagKeyBytes) + " of A-Z a-z 0-9 _)");
+    } else if (rule.scope == Scope::tag) {
+      fail(src, *t, path + ".tag: missing (the tag key, e.g. tag = \"feature\")");
+    }
     if (rule.scope == Scope::global && rule.subject != "*")
       fail(src, *t, path + ".subject: a global quota has no subject");
     if (auto n = t->get("tokens")) rule.tokens = get_positive_int(src, *n, path + ".tokens");
@@ -325,7 +339,8 @@ void parse_quotas(const std::string& src, const toml::node& node, Config& c) {
     }
     if (auto n = t->get("thresholds")) rule.thresholds = get_thresholds(src, *n, path);
     for (const auto& other : c.quotas)
-      if (other.scope == rule.scope && other.subject == rule.subject && other.window == rule.window)
+      if (other.scope == rule.scope && other.tag == rule.tag && other.subject == rule.subject &&
+          other.window == rule.window)
         fail(src, *t,
              path + ": duplicate quota for " + scope + " " + rule.subject + " (window " +
                  to_string(rule.window) + ")");

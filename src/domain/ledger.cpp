@@ -241,6 +241,8 @@ MonthUsage Ledger::usage(Window w, Scope scope, const std::string& subject) cons
       return find(u.users);
     case Scope::project:
       return find(u.projects);
+    case Scope::tag:  // not kept here: UsageService reads tag usage from the store
+      return {};
   }
   return {};
 }

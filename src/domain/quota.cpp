@@ -15,8 +15,21 @@ const char* to_string(Scope scope) {
       return "project";
     case Scope::global:
       return "global";
+    case Scope::tag:
+      return "tag";
   }
   return "?";
+}
+
+std::string tag_subject(std::string_view key, std::string_view value) {
+  return std::string(key) + "=" + std::string(value);
+}
+
+std::optional<std::pair<std::string_view, std::string_view>> split_tag_subject(
+    std::string_view subject) {
+  const std::size_t eq = subject.find('=');
+  if (eq == std::string_view::npos) return std::nullopt;
+  return std::pair{subject.substr(0, eq), subject.substr(eq + 1)};
 }
 
 const char* to_string(AlertLevel level) {
@@ -36,9 +49,17 @@ Thresholds default_thresholds() { return {900'000, kWholeLimitPpm}; }
 QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope, const std::string& subject,
                        Window window) {
   const QuotaRule* wildcard = nullptr;
+  std::string_view name = subject;  // of the rule's subject: a tag rule's value
+  std::optional<std::pair<std::string_view, std::string_view>> tag;
+  if (scope == Scope::tag) {
+    tag = split_tag_subject(subject);
+    if (!tag) return {};
+    name = tag->second;
+  }
   for (const QuotaRule& rule : rules) {
     if (rule.scope != scope || rule.window != window) continue;
-    if (scope == Scope::global || rule.subject == subject)
+    if (tag && rule.tag != tag->first) continue;
+    if (scope == Scope::global || rule.subject == name)
       return {rule.tokens, rule.cost, rule.thresholds};
     if (rule.subject == "*" && wildcard == nullptr) wildcard = &rule;
   }

@@ -29,7 +29,8 @@ Result<QuotaAsk, Response> quota_of(Exchange& ex, const Principal& who) {
   std::optional<std::string> project;
   if (qq->scope == Scope::project) project = qq->subject;
   if (auto refused = bind_project(who, project, Binding::exact)) return json_error(403, *refused);
-  const bool bare = !q->count("userId") && !q->count("projectId") && !qq->overrides;
+  const bool bare =
+      qq->scope == Scope::global && !q->count("userId") && !q->count("projectId") && !qq->overrides;
   return QuotaAsk{*qq, bare};
 }
 

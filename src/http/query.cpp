@@ -45,8 +45,8 @@ const std::set<std::string> kFilterParams = {"userId", "projectId", "provider", 
                                              "start",  "end",       kTagParams};
 const std::set<std::string> kStatisticsParams = {
     "userId", "projectId", "provider", "model", "start", "end", "limit", "byTag", kTagParams};
-const std::set<std::string> kQuotaParams = {"userId", "projectId", "window", "monthlyTokenLimit",
-                                            "monthlyCostLimit"};
+const std::set<std::string> kQuotaParams = {
+    "userId", "projectId", "window", "monthlyTokenLimit", "monthlyCostLimit", kTagParams};
 
 Result<Query> parse_query(std::string_view s, const std::set<std::string>& allowed) {
   Query q;
@@ -120,6 +120,16 @@ Result<QuotaQuery> quota_query_from(const Query& q) {
   if (user && project) return Error{"give query parameter \"userId\" or \"projectId\", not both"};
   if (user) out.scope = Scope::user, out.subject = *user;
   if (project) out.scope = Scope::project, out.subject = *project;
+  for (const auto& [name, value] : q) {
+    if (!name.starts_with("tag.")) continue;
+    if (user || project || out.scope == Scope::tag)
+      return Error{"give one of query parameters \"userId\", \"projectId\" or one tag.KEY"};
+    if (!valid_tag_key(std::string_view(name).substr(4)))
+      return Error{"query parameter \"" + name + "\": not a tag key (tag.KEY, KEY 1 to " +
+                   std::to_string(kMaxTagKeyBytes) + " of A-Z a-z 0-9 _)"};
+    out.scope = Scope::tag;
+    out.subject = tag_subject(std::string_view(name).substr(4), value);
+  }
   if (auto v = get(q, "window")) {
     auto w = parse_window(*v);
     if (!w) return Error{"query parameter \"window\" must be \"day\", \"week\" or \"month\""};

@@ -23,7 +23,8 @@ inline constexpr const char* kTagParams = "tag.*";
 extern const std::set<std::string> kFilterParams;
 // kFilterParams, limit and byTag.
 extern const std::set<std::string> kStatisticsParams;
-// userId or projectId, monthlyTokenLimit, monthlyCostLimit.
+// userId, projectId or one tag.KEY (scope tag, subject "KEY=VALUE"), window, monthlyTokenLimit,
+// monthlyCostLimit.
 extern const std::set<std::string> kQuotaParams;
 
 Result<UsageFilter> filter_from(const Query& q, const MonthCalendar& cal);

@@ -342,6 +342,18 @@ void UsageService::ensure_current_windows() {
   }
 }
 
+void UsageService::with_tag_usage(
+    Window w, const std::string& key, const Period& period,
+    const std::function<void(const std::map<std::string, MonthUsage>&)>& fn) {
+  std::lock_guard lock(tag_mutex_);
+  TagWindow& t = tag_windows_[{w, key}];
+  if (t.period != period) t = TagWindow{period, 0, {}};
+  TagUsage added = reading(*storage_)->tag_usage(key, period, t.through_seq);
+  for (const auto& [value, usage] : added.by_value) t.by_value[value] += usage;
+  t.through_seq = added.through_seq;
+  fn(t.by_value);
+}
+
 QuotaReport UsageService::quota(Scope scope, const std::string& subject,
                                 const std::optional<QuotaLimits>& overrides, Window window) {
   ensure_current_windows();
@@ -358,16 +370,25 @@ QuotaReport UsageService::quota(Scope scope, const std::string& subject,
   const std::int64_t now = clock_();
   r.period = calendar_.window_of(window, now);
   MonthUsage used;
-  if (ledger_.period(window) == r.period)
+  const auto tag = scope == Scope::tag ? split_tag_subject(subject) : std::nullopt;
+  if (scope == Scope::tag) {
+    if (tag)
+      with_tag_usage(window, std::string(tag->first), r.period, [&](const auto& by_value) {
+        if (auto it = by_value.find(std::string(tag->second)); it != by_value.end())
+          used = it->second;
+      });
+  } else if (ledger_.period(window) == r.period) {
     used = ledger_.usage(window, scope, subject);
-  else  // a window no quota uses: from the store
+  } else {  // a window no quota uses: from the store
     used = subject_usage(reading(*storage_)->aggregate(month_filter(r.period)), scope, subject);
+  }
   r.status = evaluate_quota(used, limits);
   // The estimator: the window's own rate so far (used / elapsed), carried to its end.
   r.forecast = forecast({used, used, r.period.start_ms, now, r.period}, limits);
   r.configured = std::any_of(live->quotas.begin(), live->quotas.end(), [&](const QuotaRule& q) {
-    return q.scope == scope && q.window == window &&
-           (scope == Scope::global || q.subject == subject);
+    if (q.scope != scope || q.window != window) return false;
+    if (scope == Scope::tag) return tag && q.tag == tag->first && q.subject == tag->second;
+    return scope == Scope::global || q.subject == subject;
   });
   return r;
 }
@@ -404,12 +425,21 @@ std::vector<QuotaReport> UsageService::quota_reports() {
   std::set<std::pair<Window, Scope>> wildcards;
   const std::shared_ptr<const LiveConfig> live = current();
   for (const QuotaRule& rule : live->quotas) {
-    if (rule.scope == Scope::global)
+    if (rule.scope == Scope::global) {
       subjects.insert({rule.window, Scope::global, ""});
-    else if (rule.subject != "*")
+    } else if (rule.scope == Scope::tag && rule.subject != "*") {
+      subjects.insert({rule.window, Scope::tag, tag_subject(rule.tag, rule.subject)});
+    } else if (rule.scope == Scope::tag) {  // every value seen in the window
+      with_tag_usage(rule.window, rule.tag, calendar_.window_of(rule.window, clock_()),
+                     [&](const auto& by_value) {
+                       for (const auto& [value, usage] : by_value)
+                         subjects.insert({rule.window, Scope::tag, tag_subject(rule.tag, value)});
+                     });
+    } else if (rule.subject != "*") {
       subjects.insert({rule.window, rule.scope, rule.subject});
-    else
+    } else {
       wildcards.insert({rule.window, rule.scope});
+    }
   }
   if (!wildcards.empty()) {
     ledger_.read([&](const LedgerState& st) {

@@ -123,6 +123,31 @@ std::vector<ToolCallTotal> SqliteStore::tool_call_totals() const {
   return out;
 }
 
+TagUsage SqliteStore::tag_usage(const std::string& key, const Period& period,
+                                std::int64_t after_seq) const {
+  std::lock_guard lock(reader_mutex_);
+  SQLite::Database& db = reader_->db;
+  SQLite::Transaction tx(db);  // the newest record and the sums of one snapshot
+  TagUsage out;
+  out.through_seq = db.execAndGet("SELECT coalesce(max(seq), 0) FROM ai_usage").getInt64();
+  // By the tags' primary key (seq, key): only the records after `after_seq` are read.
+  SQLite::Statement st(db,
+                       "SELECT t.value, sum(CASE WHEN a.cached THEN 0 ELSE a.prompt_tokens + "
+                       "a.completion_tokens END), sum(a.cost_nanos) FROM record_tags t CROSS JOIN "
+                       "ai_usage a ON a.seq = t.seq WHERE t.seq > ? AND t.seq <= ? AND t.key = ? "
+                       "AND a.timestamp_ms >= ? AND a.timestamp_ms < ? GROUP BY t.value");
+  st.bind(1, static_cast<std::int64_t>(after_seq));
+  st.bind(2, static_cast<std::int64_t>(out.through_seq));
+  st.bind(3, key);
+  st.bind(4, static_cast<std::int64_t>(period.start_ms));
+  st.bind(5, static_cast<std::int64_t>(period.end_ms));
+  while (st.executeStep())
+    out.by_value[st.getColumn(0).getString()] = {st.getColumn(1).getInt64(),
+                                                 st.getColumn(2).getInt64()};
+  tx.commit();
+  return out;
+}
+
 std::string SqliteStore::integrity_check() const {
   std::lock_guard lock(reader_mutex_);
   return reader_->db.execAndGet("PRAGMA integrity_check").getString();

@@ -86,7 +86,7 @@ class Ledger {
     return usage(Window::month, scope, subject);
   }
   // A subject's usage in window `w` (zero when the window is not tracked).
-  MonthUsage usage(Window w, Scope scope, const std::string& subject) const;
+  MonthUsage usage(Window w, Scope scope, const std::string& subject) const;  // not Scope::tag
   // Runs `fn(const LedgerState&)` under a shared lock.
   template <typename Fn>
   void read(Fn&& fn) const {

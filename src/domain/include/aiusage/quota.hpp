@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aiusage/calendar.hpp"
@@ -11,8 +13,14 @@
 
 namespace aiusage {
 
-enum class Scope { user, project, global };
+enum class Scope { user, project, global, tag };
 const char* to_string(Scope scope);
+
+// A subject of the tag scope as answers and /metrics name it: "KEY=VALUE" (tags.hpp: a key has
+// no '='). Splits it back; nullopt when it has no '='.
+std::string tag_subject(std::string_view key, std::string_view value);
+std::optional<std::pair<std::string_view, std::string_view>> split_tag_subject(
+    std::string_view subject);
 
 // Alert thresholds in parts per million of a limit (0.9 -> 900'000), ascending and distinct.
 using Thresholds = std::vector<std::int32_t>;
@@ -23,6 +31,7 @@ Thresholds default_thresholds();  // {0.9, 1.0}
 struct QuotaRule {
   Scope scope = Scope::user;
   std::string subject = "*";  // "*" = every subject of the scope; ignored for global
+  std::string tag;            // scope tag: the tag key; `subject` is then a value of it or "*"
   Window window = Window::month;
   std::optional<std::int64_t> tokens;
   std::optional<Nanos> cost;
@@ -63,7 +72,7 @@ struct Alert {
 };
 
 // Among the rules of `window`, one naming `subject` exactly beats the scope's "*" rule; the
-// chosen rule's limits and thresholds apply whole.
+// chosen rule's limits and thresholds apply whole. A tag subject is "KEY=VALUE" (tag_subject).
 QuotaLimits limits_for(const std::vector<QuotaRule>& rules, Scope scope, const std::string& subject,
                        Window window = Window::month);
 QuotaStatus evaluate_quota(const MonthUsage& usage, const QuotaLimits& limits);

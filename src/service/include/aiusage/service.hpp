@@ -165,6 +165,18 @@ class UsageService {
   std::unique_ptr<Counters> counters_;
   mutable std::mutex live_mutex_;
   std::shared_ptr<const LiveConfig> live_;
+  // Tag quotas' usage by (window, tag key), for the window's `period`: each read adds the records
+  // stored since the last (through_seq), from the store; a new period starts from zero.
+  struct TagWindow {
+    Period period;
+    std::int64_t through_seq = 0;
+    std::map<std::string, MonthUsage> by_value;
+  };
+  std::mutex tag_mutex_;
+  std::map<std::pair<Window, std::string>, TagWindow> tag_windows_;
+  // Runs `fn` on the usage by value of tag `key` in `period` (of `w`), brought up to date.
+  void with_tag_usage(Window w, const std::string& key, const Period& period,
+                      const std::function<void(const std::map<std::string, MonthUsage>&)>& fn);
 };
 
 }  // namespace aiusage

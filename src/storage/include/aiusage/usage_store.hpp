@@ -5,11 +5,14 @@
 // StoreBackend (storage.hpp).
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "aiusage/aggregate.hpp"
 #include "aiusage/money.hpp"
+#include "aiusage/quota.hpp"
 #include "aiusage/record.hpp"
 #include "aiusage/result.hpp"
 
@@ -37,6 +40,12 @@ struct BatchOutcome {
   Total over_limit = Total::none;
   std::size_t over_limit_index = 0;
   bool refused() const { return conflict || over_limit != Total::none; }
+};
+
+// Billed tokens and cost by value of one tag, of the records numbered after some point.
+struct TagUsage {
+  std::map<std::string, MonthUsage> by_value;
+  std::int64_t through_seq = 0;  // the newest record of the snapshot read: the next call's start
 };
 
 class UsageStore {
@@ -76,6 +85,11 @@ class UsageStore {
   // and period calls are both 0 are left out.
   virtual SeriesTable series_table(const UsageFilter& period) const = 0;
   virtual std::int64_t record_count() const = 0;
+  // The billed usage (non-cached prompt + completion tokens, cost) by value of tag `key` of the
+  // records after `after_seq` (record numbers only grow) with a time in `period`: called again
+  // with through_seq, it adds exactly the records committed since.
+  virtual TagUsage tag_usage(const std::string& key, const Period& period,
+                             std::int64_t after_seq) const = 0;
   // All-time tool calls of records not answered from the cache, by provider, model and tool.
   virtual std::vector<ToolCallTotal> tool_call_totals() const = 0;
 };

@@ -89,6 +89,8 @@ class SqliteStore final : public UsageStore {
   SeriesTable series_table(const UsageFilter& period) const override;
   std::int64_t record_count() const override;
   std::vector<ToolCallTotal> tool_call_totals() const override;
+  TagUsage tag_usage(const std::string& key, const Period& period,
+                     std::int64_t after_seq) const override;
 
   // Loads the writer's map of series ids from the series the reader knows (~0.1 s for 100k
   // series) and the all-time totals StoreLimits bounds (from the last all-time read when no
