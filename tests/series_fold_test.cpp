@@ -43,10 +43,17 @@ TEST_CASE("series fold - exact sums and bounded rows over random streams") {
     std::size_t max_series;
     std::optional<std::size_t> user_k;
     std::size_t series;
+    std::uint64_t users = 100'000;  // label values drawn from this many; 0: one per series
   };
   const std::vector<Case> cases = {
-      {1, {}, 1000},     {2, {}, 1000},  {50, {}, 20000},      {5000, {}, 3000},
-      {5000, 10, 20000}, {100, 3, 5000}, {200000, {}, 200000},
+      {1, {}, 1000},
+      {2, {}, 1000},
+      {50, {}, 20000},
+      {5000, {}, 3000},
+      {5000, 10, 20000},
+      {100, 3, 5000},
+      {200000, {}, 200000},
+      {5000, 500, 1'000'000, 0},  // a million distinct users under the default limit
   };
   for (const Case& c : cases) {
     CAPTURE(c.max_series, c.series);
@@ -59,7 +66,8 @@ TEST_CASE("series fold - exact sums and bounded rows over random streams") {
     std::map<SeriesKey, Nanos> before;
     // Series arrive in batches and grow between pages; every row's cost is monotone.
     for (std::size_t id = 1; id <= c.series; ++id) {
-      entries.push_back(entry(static_cast<std::int64_t>(id), "u" + std::to_string(rng() % 100000),
+      const std::uint64_t user = c.users == 0 ? id : rng() % c.users;
+      entries.push_back(entry(static_cast<std::int64_t>(id), "u" + std::to_string(user),
                               1 + static_cast<std::int64_t>(rng() % 5),
                               static_cast<Nanos>(rng() % 1'000'000'000'000)));
       if (id % (c.series / 4) != 0 && id != c.series) continue;
