@@ -27,6 +27,12 @@ grep -q '^openai/gpt-5.4-2026-03-05: entry openai/gpt-5.4 (.*pricing.toml:[0-9]*
 grep -q '^long-context tier: above 272000 prompt tokens$' <<<"$out" || fail "price tier: $out"
 grep -Eq '^  input +5$' <<<"$out" || fail "price input: $out"
 grep -Eq '^  reasoning +22.5$' <<<"$out" || fail "price reasoning: $out"
+# Other tools' names: a Bedrock id priced at the vendor's entry; a batch record at its tier's.
+out=$("$bin" price --config "$src/config/example.toml" bedrock us.anthropic.claude-sonnet-4-5-20250929-v1:0)
+grep -q '^bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0: entry anthropic/claude-sonnet-4-5 (' <<<"$out" || fail "price bedrock: $out"
+out=$("$bin" price --config "$src/config/example.toml" --service-tier batch anthropic claude-sonnet-4-5)
+grep -qx 'service tier: batch' <<<"$out" || fail "price batch tier: $out"
+grep -Eq '^  input +1.5$' <<<"$out" || fail "price batch input: $out"
 set +e
 "$bin" price --config "$src/config/example.toml" openai gpt-5.4-pro >/dev/null 2>"$dir/err"; rc=$?
 set -e
