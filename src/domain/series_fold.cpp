@@ -29,14 +29,11 @@ FoldedPage SeriesFolder::fold(std::vector<SeriesEntry> entries) {
   });
 }
 
-FoldedPage SeriesFolder::fold(const Walk& walk) {
-  std::lock_guard lock(mutex_);
-  if (!governor_) restart();
-  const SeriesKeyHash hash;
+struct SeriesFolder::Sums {
   FoldedPage page;
-  std::vector<SeriesRow> rows(row_ids_.size());
-  std::vector<bool> touched(row_ids_.size());
-  auto add = [&](std::size_t row, bool apart, const SeriesUsage& u) {
+  std::vector<SeriesRow> rows;  // by row id
+  std::vector<bool> touched;    // rows with a series on this page
+  void add(std::size_t row, bool apart, const SeriesUsage& u) {
     SeriesRow& r = rows[row];
     r.total += u.total;
     r.month_calls += u.month.calls;
@@ -46,18 +43,45 @@ FoldedPage SeriesFolder::fold(const Walk& walk) {
       ++page.folded;
       if (u.month.calls != 0) ++page.folded_month;
     }
-  };
-  std::vector<SeriesEntry> fresh;  // not decided yet
-  auto visit = [&](const SeriesKey& key, const SeriesUsage& u) {
-    const std::int64_t id = u.first_id;
-    if (id > 0 && static_cast<std::size_t>(id) < decisions_.size()) {
-      const Decision& d = decisions_[static_cast<std::size_t>(id)];
-      if (d.row >= 0 && d.hash == hash(key))
-        return add(static_cast<std::size_t>(d.row), d.apart, u);
+  }
+};
+
+void SeriesFolder::decide(const std::vector<SeriesEntry>& fresh, Sums& sums) {
+  const SeriesKeyHash hash;
+  for (const SeriesEntry& e : fresh) {
+    governor_->observe(e.key);
+    SeriesKey row = governor_->row_of(e.key);
+    const bool apart = row == e.key;
+    auto [it, added] =
+        row_ids_.try_emplace(std::move(row), static_cast<std::int32_t>(sums.rows.size()));
+    if (added) {
+      sums.rows.emplace_back();
+      sums.touched.push_back(false);
     }
-    fresh.push_back({id, key, u});
-  };
-  walk(visit);
+    if (e.first_id > 0) {
+      const auto id = static_cast<std::size_t>(e.first_id);
+      if (id >= decisions_.size()) decisions_.resize(id + 1);  // grows geometrically
+      decisions_[id] = {it->second, apart, hash(e.key)};
+    }
+    sums.add(static_cast<std::size_t>(it->second), apart, e.usage);
+  }
+  if (!fresh.empty()) last_.emplace(fresh.back().first_id, fresh.back().key);
+}
+
+FoldedPage SeriesFolder::fold(const Walk& walk) {
+  std::lock_guard lock(mutex_);
+  if (!governor_) restart();
+  const SeriesKeyHash hash;
+  Sums sums{{}, std::vector<SeriesRow>(row_ids_.size()), std::vector<bool>(row_ids_.size())};
+  std::vector<SeriesEntry> fresh;  // not decided yet
+  walk([&](const SeriesKey& key, const SeriesUsage& u) {
+    if (const auto id = static_cast<std::size_t>(u.first_id); id > 0 && id < decisions_.size()) {
+      const Decision& d = decisions_[id];
+      if (d.row >= 0 && d.hash == hash(key))
+        return sums.add(static_cast<std::size_t>(d.row), d.apart, u);
+    }
+    fresh.push_back({u.first_id, key, u});
+  });
   std::sort(fresh.begin(), fresh.end(), before);
   const bool in_order =
       fresh.empty() || (fresh.front().first_id > 0 &&
@@ -65,39 +89,21 @@ FoldedPage SeriesFolder::fold(const Walk& walk) {
                                        std::tie(fresh.front().first_id, fresh.front().key)));
   if (!in_order) {  // decide every series afresh, in first-seen order
     restart();
-    page = {};
-    rows.clear();
-    touched.clear();
+    sums = {};
     fresh.clear();
     walk([&](const SeriesKey& key, const SeriesUsage& u) {
       fresh.push_back({u.first_id, key, u});
     });
     std::sort(fresh.begin(), fresh.end(), before);
   }
-  for (const SeriesEntry& e : fresh) {
-    governor_->observe(e.key);
-    SeriesKey row = governor_->row_of(e.key);
-    const bool apart = row == e.key;
-    auto [it, added] = row_ids_.try_emplace(std::move(row), static_cast<std::int32_t>(rows.size()));
-    if (added) {
-      rows.emplace_back();
-      touched.push_back(false);
-    }
-    if (e.first_id > 0) {
-      const auto id = static_cast<std::size_t>(e.first_id);
-      if (id >= decisions_.size()) decisions_.resize(std::max(id + 1, decisions_.size() * 2));
-      decisions_[id] = {it->second, apart, hash(e.key)};
-    }
-    add(static_cast<std::size_t>(it->second), apart, e.usage);
-  }
-  if (!fresh.empty()) last_.emplace(fresh.back().first_id, fresh.back().key);
+  decide(fresh, sums);
   for (const auto& [key, row] : row_ids_) {
-    if (!touched[static_cast<std::size_t>(row)]) continue;
-    SeriesRow& r = rows[static_cast<std::size_t>(row)];
+    if (!sums.touched[static_cast<std::size_t>(row)]) continue;
+    SeriesRow& r = sums.rows[static_cast<std::size_t>(row)];
     r.key = key;
-    page.rows.push_back(std::move(r));
+    sums.page.rows.push_back(std::move(r));
   }
-  return page;
+  return std::move(sums.page);
 }
 
 }  // namespace aiusage

@@ -55,8 +55,11 @@ class SeriesFolder {
     bool apart = false;
     std::size_t hash = 0;  // of the series' key, to catch a first_id reused after a reset
   };
+  struct Sums;  // one page's rows, as they are added up
   // Forgets every decision.
   void restart();
+  // Decides the series of `fresh` (in first-seen order) and adds them to `sums`.
+  void decide(const std::vector<SeriesEntry>& fresh, Sums& sums);
 
   std::mutex mutex_;
   GovernorLimits limits_;
