@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "aiusage/catalog.hpp"
+#include "aiusage/provider.hpp"
 #include "support/text_file.hpp"
 
 using namespace aiusage;
@@ -97,7 +98,7 @@ TEST_CASE("catalog - LiteLLM's provider names") {
   };
   for (const auto& [litellm, ours] : cases) {
     INFO(litellm);
-    CHECK(provider_of_litellm(litellm) == ours);
+    CHECK(normalize_provider(litellm) == ours);
   }
 }
 

@@ -168,7 +168,7 @@ std::string model_of(const std::string& key, std::string_view litellm, const std
   const std::size_t slash = key.find('/');
   if (slash == std::string::npos) return key;
   const std::string_view prefix = std::string_view(key).substr(0, slash);
-  if (prefix == litellm || provider_of_litellm(prefix) == ours) return key.substr(slash + 1);
+  if (prefix == litellm || normalize_provider(prefix) == ours) return key.substr(slash + 1);
   return key;
 }
 
@@ -195,7 +195,7 @@ class Importer {
       return;
     }
     Price base;
-    base.provider = provider_of_litellm(litellm->text);
+    base.provider = normalize_provider(litellm->text);
     base.model = model_of(e.key, litellm->text, base.provider);
     if (base.model.empty()) return refuse(e, "no model name after the provider's prefix");
     if (!seen_.insert({base.provider, base.model}).second) {
@@ -244,24 +244,7 @@ class Importer {
   std::set<std::pair<std::string, std::string>> seen_;
 };
 
-// LiteLLM's route names that are not provider names of their own.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kRoutes = {{
-    {"bedrock_converse", "bedrock"},
-    {"bedrock_mantle", "bedrock"},
-    {"cohere_chat", "cohere"},
-    {"azure_text", "azure"},
-}};
-
 }  // namespace
-
-std::string provider_of_litellm(std::string_view litellm_provider) {
-  std::string_view p = litellm_provider;
-  if (p.substr(0, 10) == "vertex_ai-") p = "vertex_ai";
-  if (p.substr(0, 16) == "text-completion-") p.remove_prefix(16);
-  for (const auto& [route, provider] : kRoutes)
-    if (p == route) p = provider;
-  return normalize_provider(p);
-}
 
 Result<CatalogPrices> read_litellm_catalog(std::string_view json_text,
                                            const std::string& catalog_name) {

@@ -60,7 +60,7 @@ void parse_catalogs(const std::string& src, const toml::node& node, const std::s
     Result<CatalogPrices> prices = read_litellm_catalog(text, p.string());
     if (!prices) throw ConfigError{prices.error().message};
     log_catalog(p.string(), *prices);
-    for (Price& price : prices->prices) put_price(d, std::move(price), true);
+    for (Price& price : prices->prices) put_price(d, std::move(price));
   }
 }
 

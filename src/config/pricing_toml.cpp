@@ -160,18 +160,13 @@ void parse_prices(const std::string& src, const toml::node& node, const std::str
   }
 }
 
-void put_price(PriceDraft& d, Price p, bool from_catalog) {
+void put_price(PriceDraft& d, Price p) {
   auto [at, fresh] =
       d.index.insert({{p.provider, p.model, p.effective_from_ms, p.service_tier}, d.prices.size()});
-  if (fresh) {
-    d.sources.push_back(p.source);
+  if (fresh)
     d.prices.push_back(std::move(p));
-    d.from_catalog.push_back(from_catalog);
-  } else {
-    d.sources[at->second] = p.source;
+  else
     d.prices[at->second] = std::move(p);
-    d.from_catalog[at->second] = from_catalog;
-  }
 }
 
 namespace {
@@ -182,29 +177,17 @@ using PriceKey = std::tuple<std::string, std::string, std::int64_t, ServiceTier>
 // dropped: the file's entry claims the name.
 void drop_aliased_catalog_entries(PriceDraft& d) {
   std::set<PriceKey> aliased;
-  for (std::size_t k = 0; k < d.prices.size(); ++k) {
-    const Price& p = d.prices[k];
-    if (d.from_catalog[k]) continue;
+  for (const Price& p : d.prices) {
+    if (p.from_catalog) continue;
     for (const std::string& a : p.aliases)
       aliased.insert({p.provider, a, p.effective_from_ms, p.service_tier});
   }
   if (aliased.empty()) return;
-  std::size_t kept = 0;
-  for (std::size_t k = 0; k < d.prices.size(); ++k) {
-    const Price& p = d.prices[k];
-    if (d.from_catalog[k] &&
-        aliased.count({p.provider, p.model, p.effective_from_ms, p.service_tier}))
-      continue;
-    if (kept != k) {
-      d.prices[kept] = std::move(d.prices[k]);
-      d.sources[kept] = std::move(d.sources[k]);
-      d.from_catalog[kept] = d.from_catalog[k];
-    }
-    ++kept;
-  }
-  d.prices.resize(kept);
-  d.sources.resize(kept);
-  d.from_catalog.resize(kept);
+  std::erase_if(d.prices, [&](const Price& p) {
+    return p.from_catalog &&
+           aliased.count({p.provider, p.model, p.effective_from_ms, p.service_tier});
+  });
+  d.index.clear();  // positions moved; nothing is added after this
 }
 
 // An alias names one entry per provider and date, and never another entry's model.
@@ -219,9 +202,9 @@ void check_aliases(const PriceDraft& d) {
     for (const std::string& a : p.aliases) {
       auto [it, fresh] = names.insert({{p.provider, a, p.effective_from_ms, p.service_tier}, k});
       if (!fresh)
-        throw ConfigError{d.sources[k] + ": pricing.aliases: \"" + a + "\" of " + p.provider + "/" +
+        throw ConfigError{p.source + ": pricing.aliases: \"" + a + "\" of " + p.provider + "/" +
                           p.model + " already names " + p.provider + "/" +
-                          d.prices[it->second].model + " (" + d.sources[it->second] + ")"};
+                          d.prices[it->second].model + " (" + d.prices[it->second].source + ")"};
     }
   }
 }
@@ -233,7 +216,7 @@ PriceBook assemble_prices(PriceDraft& d, const std::string& currency) {
   for (std::size_t k = 0; k < d.prices.size(); ++k) {
     const Price& p = d.prices[k];
     if (p.currency != currency && !d.rates.count(p.currency))
-      throw ConfigError{d.sources[k] + ": pricing.currency: no exchange rate for " + p.currency +
+      throw ConfigError{p.source + ": pricing.currency: no exchange rate for " + p.currency +
                         " in billing.rates (billing currency is " + currency + ")"};
   }
   check_aliases(d);

@@ -15,17 +15,15 @@ namespace aiusage::config_toml {
 
 // The prices of every file read so far, in order, and billing.rates.
 struct PriceDraft {
-  std::vector<Price> prices;
-  std::vector<std::string> sources;  // "file:line:col" of each price, for later errors
+  std::vector<Price> prices;  // each with its source, named in later errors
   std::map<std::string, Nanos> rates;
-  std::vector<bool> from_catalog;  // of each price: read from a [[catalog]] file
   // Index in `prices` of each provider, model, effective date and service tier.
   std::map<std::tuple<std::string, std::string, std::int64_t, ServiceTier>, std::size_t> index;
 };
 
 // Adds `p` to `d`, replacing an earlier price of the same provider, model, date and service tier
 // (a catalog's, an included file's) in its place.
-void put_price(PriceDraft& d, Price p, bool from_catalog = false);
+void put_price(PriceDraft& d, Price p);
 
 // Reads a [[pricing]] array into `d`; a price without its own currency is in `currency`
 // (billing's). A later file (the including one) overrides an earlier price for the same model and

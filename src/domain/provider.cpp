@@ -12,11 +12,14 @@ namespace {
 // conventions and the deprecated gen_ai.system values; OpenInference's llm.provider/llm.system;
 // the Vercel AI SDK's provider ids (ai.model.provider before its first '.'); LiteLLM's
 // litellm_provider values (../shared/data/litellm-model-prices.json).
-constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kProviders = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 39> kProviders = {{
     {"aws.bedrock", "bedrock"},
     {"amazon-bedrock", "bedrock"},
     {"aws", "bedrock"},
     {"bedrock_converse", "bedrock"},
+    {"bedrock_mantle", "bedrock"},
+    {"cohere_chat", "cohere"},
+    {"azure_text", "azure"},
     {"gcp.gemini", "google"},
     {"gcp.vertex_ai", "google"},
     {"gcp.gen_ai", "google"},
@@ -34,7 +37,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 36> kProvide
     {"azure-openai", "azure"},
     {"azure_openai", "azure"},
     {"azure_ai", "azure"},
-    {"text-completion-openai", "openai"},
     {"mistral_ai", "mistral"},
     {"mistralai", "mistral"},
     {"codestral", "mistral"},
@@ -81,9 +83,12 @@ std::string normalize_provider(std::string_view name) {
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
     return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : char(c);
   });
+  // LiteLLM's route prefixes: "vertex_ai-anthropic_models" is Vertex, "text-completion-openai"
+  // OpenAI's.
+  if (lower.starts_with("vertex_ai-")) lower.resize(9);
+  if (lower.starts_with("text-completion-")) lower.erase(0, 16);
   for (const auto& [theirs, ours] : kProviders)
     if (lower == theirs) return std::string(ours);
-  if (lower.starts_with("vertex_ai-")) return "google";  // LiteLLM's vertex_ai-anthropic_models…
   return lower;
 }
 

@@ -12,10 +12,4 @@ bool valid_tag_key(std::string_view key) {
                      [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
 }
 
-const std::string* tag_value(const Tags& tags, std::string_view key) {
-  auto it = std::lower_bound(tags.begin(), tags.end(), key,
-                             [](const Tag& t, std::string_view k) { return t.key < k; });
-  return it != tags.end() && it->key == key ? &it->value : nullptr;
-}
-
 }  // namespace aiusage

@@ -39,6 +39,15 @@ std::optional<std::string> get(const Query& q, const char* name) {
   return it->second;
 }
 
+// The KEY of a parameter tag.KEY, or the refusal naming it.
+Result<std::string_view> tag_key_of(const std::string& name) {
+  const std::string_view key = std::string_view(name).substr(4);
+  if (!valid_tag_key(key))
+    return Error{"query parameter \"" + name + "\": not a tag key (tag.KEY, KEY 1 to " +
+                 std::to_string(kMaxTagKeyBytes) + " of A-Z a-z 0-9 _)"};
+  return key;
+}
+
 }  // namespace
 
 const std::set<std::string> kFilterParams = {"userId", "projectId", "provider", "model",
@@ -84,10 +93,9 @@ Result<UsageFilter> filter_from(const Query& q, const MonthCalendar& cal) {
     return Error{"query parameter \"end\" must not be before \"start\""};
   for (const auto& [name, value] : q) {  // in name order, so the tags in key order
     if (!name.starts_with("tag.")) continue;
-    if (!valid_tag_key(std::string_view(name).substr(4)))
-      return Error{"query parameter \"" + name + "\": not a tag key (tag.KEY, KEY 1 to " +
-                   std::to_string(kMaxTagKeyBytes) + " of A-Z a-z 0-9 _)"};
-    f.tags.push_back({name.substr(4), value});
+    auto key = tag_key_of(name);
+    if (!key) return key.error();
+    f.tags.push_back({std::string(*key), value});
   }
   if (auto by = get(q, "byTag")) {
     if (!valid_tag_key(*by))
@@ -124,11 +132,10 @@ Result<QuotaQuery> quota_query_from(const Query& q) {
     if (!name.starts_with("tag.")) continue;
     if (user || project || out.scope == Scope::tag)
       return Error{"give one of query parameters \"userId\", \"projectId\" or one tag.KEY"};
-    if (!valid_tag_key(std::string_view(name).substr(4)))
-      return Error{"query parameter \"" + name + "\": not a tag key (tag.KEY, KEY 1 to " +
-                   std::to_string(kMaxTagKeyBytes) + " of A-Z a-z 0-9 _)"};
+    auto key = tag_key_of(name);
+    if (!key) return key.error();
     out.scope = Scope::tag;
-    out.subject = tag_subject(std::string_view(name).substr(4), value);
+    out.subject = tag_subject(*key, value);
   }
   if (auto v = get(q, "window")) {
     auto w = parse_window(*v);

@@ -34,11 +34,6 @@ struct CatalogPrices {
 Result<CatalogPrices> read_litellm_catalog(std::string_view json_text,
                                            const std::string& catalog_name);
 
-// Our provider for a litellm_provider value: its route suffix dropped ("vertex_ai-anthropic_models"
-// -> "vertex_ai", "bedrock_converse" -> "bedrock", "text-completion-openai" -> "openai"), then
-// normalize_provider.
-std::string provider_of_litellm(std::string_view litellm_provider);
-
 // A JSON number's text (exponent allowed) times 10^shift, in nanos, exactly: an error when it is
 // negative, above kMaxPriceNanos or finer than one nano (never rounded).
 Result<Nanos> scaled_decimal_nanos(std::string_view number, int shift);

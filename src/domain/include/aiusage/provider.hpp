@@ -7,9 +7,10 @@
 
 namespace aiusage {
 
-// `name` in ASCII lower case, then mapped by the table in provider.cpp ("aws.bedrock" ->
-// "bedrock", "gcp.vertex_ai" and "vertex_ai" -> "google", "zai" -> "zhipu", ...); a name the
-// table does not know is returned lower-cased.
+// `name` without a LiteLLM route prefix ("vertex_ai-…", "text-completion-…"), in ASCII lower
+// case, then mapped by the table in provider.cpp ("aws.bedrock" -> "bedrock", "gcp.vertex_ai"
+// and "vertex_ai" -> "google", "zai" -> "zhipu", "bedrock_converse" -> "bedrock", ...); a name
+// the table does not know is returned lower-cased.
 std::string normalize_provider(std::string_view name);
 
 // One name under which a record's price may be configured.

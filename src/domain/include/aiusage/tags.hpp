@@ -22,7 +22,4 @@ inline constexpr std::size_t kMaxTagValueBytes = 256;
 // "__" (reserved), so a key can become a label of /metrics and a statistics parameter tag.KEY.
 bool valid_tag_key(std::string_view key);
 
-// The tag's value, or nullptr.
-const std::string* tag_value(const Tags& tags, std::string_view key);
-
 }  // namespace aiusage
