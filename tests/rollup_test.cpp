@@ -367,7 +367,10 @@ TEST_CASE(
   CHECK(b.by_project.at("p").calls == 1);
   CHECK(store.breakdown({}).total.cost == 16);
   SQLite::Database db(path, SQLite::OPEN_READONLY);
-  CHECK(db.execAndGet("SELECT count(*) FROM pragma_table_info('series')").getInt() == 5);
+  CHECK(db.execAndGet("SELECT count(*) FROM pragma_table_info('series')").getInt() == 6);  // tags
+  // Records of before v4 are given their series (v10).
+  CHECK(db.execAndGet("SELECT count(*) FROM ai_usage WHERE series_id IS NULL").getInt() == 0);
+  CHECK(db.execAndGet("SELECT series_id FROM ai_usage WHERE id = 'c'").getInt() == 2);
   CHECK(store.integrity_check() == "ok");
 }
 

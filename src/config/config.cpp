@@ -234,8 +234,38 @@ std::int32_t get_ppm(const std::string& src, const toml::node& node, const std::
   return static_cast<std::int32_t>(v / 1000);
 }
 
+// [metrics] tag_labels: at most kMaxTagLabels tag keys, each once and none a label name the
+// usage families have already (nor job or instance, which Prometheus sets); kept ascending.
+void parse_tag_labels(const std::string& src, const toml::node& n, std::vector<std::string>& out) {
+  static constexpr const char* kTaken[] = {"provider", "model",      "project",
+                                           "user",     "token_type", "cached",
+                                           "currency", "job",        "instance"};
+  auto arr = n.as_array();
+  if (!arr) fail(src, n, "metrics.tag_labels: expected an array of tag keys such as [\"feature\"]");
+  if (arr->size() > kMaxTagLabels)
+    fail(src, n, "metrics.tag_labels: at most " + std::to_string(kMaxTagLabels) + " tag keys");
+  out.clear();
+  for (const auto& v : *arr) {
+    std::string key = get_string(src, v, "metrics.tag_labels");
+    if (!valid_tag_key(key))
+      fail(src, v,
+           "metrics.tag_labels: \"" + key + "\" is not a tag key (1 to " +
+               std::to_string(kMaxTagKeyBytes) +
+               " of A-Z a-z 0-9 _, not starting with a digit or \"__\")");
+    for (const char* taken : kTaken)
+      if (key == taken)
+        fail(src, v,
+             "metrics.tag_labels: \"" + key +
+                 "\" is a label the usage metrics have already; tag it under another key");
+    if (std::find(out.begin(), out.end(), key) != out.end())
+      fail(src, v, "metrics.tag_labels: \"" + key + "\" is listed twice");
+    out.push_back(std::move(key));
+  }
+  std::sort(out.begin(), out.end());
+}
+
 void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
-  check_keys(src, t, "metrics", {"labels", "quota_min_ratio", "max_series", "top_k"});
+  check_keys(src, t, "metrics", {"labels", "tag_labels", "quota_min_ratio", "max_series", "top_k"});
   if (auto n = t.get("max_series"))
     c.series_limits.max_series =
         static_cast<std::size_t>(get_bounded_int(src, *n, "metrics.max_series", kMaxSeriesLimit));
@@ -268,6 +298,7 @@ void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
                  "\" (expected provider, model, project, user)");
     }
   }
+  if (auto n = t.get("tag_labels")) parse_tag_labels(src, *n, c.labels.tags);
 }
 
 // Alert thresholds: 1..16 fractions of the limit, ascending, each in (0, 10] with at most six
@@ -472,6 +503,7 @@ std::vector<std::string> restart_required(const StaticConfig& a, const StaticCon
       {a.labels.project != b.labels.project || a.labels.user != b.labels.user ||
            a.labels.model != b.labels.model,
        "metrics.labels"},
+      {a.labels.tags != b.labels.tags, "metrics.tag_labels"},
       {a.series_limits.max_series != b.series_limits.max_series, "metrics.max_series"},
       {a.series_limits.top_k != b.series_limits.top_k, "metrics.top_k"},
   };

@@ -15,18 +15,22 @@ std::unique_lock<std::shared_mutex> Ledger::write_lock() {
   return lock;
 }
 
-SeriesKeyView Ledger::fold_view(SeriesKeyView key) const {
+SeriesKeyView Ledger::fold_view(SeriesKeyView key, std::string& scratch) const {
   if (!labels_.model) key.model = {};
   if (!labels_.project) key.project = {};
   if (!labels_.user) key.user = {};
+  if (!key.tags.empty() && !only_keys(key.tags, labels_.tags)) {
+    scratch = keep_keys(key.tags, labels_.tags);
+    key.tags = scratch;
+  }
   return key;
 }
 
 SeriesUsage& Ledger::slot(SeriesKeyView key, bool at_end) {
-  key = fold_view(key);
+  std::string tags;
+  key = fold_view(key, tags);
   if (auto it = series_index_.find(key); it != series_index_.end()) return it->second->second;
-  SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
-                  std::string(key.user)};
+  SeriesKey owned = key.owned();
   SeriesMap& map = state_.series;
   auto at = at_end ? map.emplace_hint(map.end(), std::move(owned), SeriesUsage{})
                    : map.emplace(std::move(owned), SeriesUsage{}).first;

@@ -26,8 +26,7 @@ bool SeriesGovernor::value_shown(std::size_t label, std::string_view value) cons
 }
 
 SeriesKey SeriesGovernor::fold_values(SeriesKeyView key) const {
-  SeriesKey out{std::string(key.provider), std::string(key.model), std::string(key.project),
-                std::string(key.user)};
+  SeriesKey out = key.owned();
   for (std::size_t i = 0; i < 4; ++i)
     if (!value_shown(i, label_of(key, i))) label_of(out, i) = kOtherLabel;
   return out;

@@ -12,4 +12,77 @@ bool valid_tag_key(std::string_view key) {
                      [&](char c) { return letter(c) || (c >= '0' && c <= '9'); });
 }
 
+namespace {
+
+bool has_key(std::span<const std::string> keys, std::string_view key) {
+  return std::binary_search(keys.begin(), keys.end(), key);
+}
+
+// Calls `fn(key, escaped value, whole line)` for each line of `encoded`.
+template <typename Fn>
+void each_pair(std::string_view encoded, Fn&& fn) {
+  while (!encoded.empty()) {
+    const std::size_t end = std::min(encoded.find('\n'), encoded.size());
+    const std::string_view line = encoded.substr(0, end);
+    const std::size_t eq = line.find('=');
+    if (eq != std::string_view::npos) fn(line.substr(0, eq), line.substr(eq + 1), line);
+    encoded.remove_prefix(std::min(end + 1, encoded.size()));
+  }
+}
+
+}  // namespace
+
+std::string series_tags(const Tags& tags, std::span<const std::string> keys) {
+  std::string out;
+  if (keys.empty()) return out;
+  for (const Tag& t : tags) {
+    if (!has_key(keys, t.key)) continue;
+    if (!out.empty()) out += '\n';
+    out += t.key;
+    out += '=';
+    for (char c : t.value) {
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
+    }
+  }
+  return out;
+}
+
+bool only_keys(std::string_view encoded, std::span<const std::string> keys) {
+  bool only = true;
+  each_pair(encoded, [&](std::string_view key, std::string_view, std::string_view) {
+    only = only && has_key(keys, key);
+  });
+  return only;
+}
+
+std::string keep_keys(std::string_view encoded, std::span<const std::string> keys) {
+  std::string out;
+  each_pair(encoded, [&](std::string_view key, std::string_view, std::string_view line) {
+    if (!has_key(keys, key)) return;
+    if (!out.empty()) out += '\n';
+    out += line;
+  });
+  return out;
+}
+
+std::string series_tag(std::string_view encoded, std::string_view key) {
+  std::string out;
+  each_pair(encoded, [&](std::string_view k, std::string_view escaped, std::string_view) {
+    if (k != key) return;
+    for (std::size_t i = 0; i < escaped.size(); ++i) {
+      if (escaped[i] == '\\' && i + 1 < escaped.size()) {
+        out += escaped[++i] == 'n' ? '\n' : escaped[i];
+      } else {
+        out += escaped[i];
+      }
+    }
+  });
+  return out;
+}
+
 }  // namespace aiusage

@@ -81,6 +81,12 @@ std::vector<FieldError> price(std::vector<UsageRecord>& records, const LiveConfi
   return refused;
 }
 
+// Gives each record the tags its usage series is kept by: those of [metrics] tag_labels.
+void label_tags(std::vector<UsageRecord>& records, const LabelSet& labels) {
+  if (labels.tags.empty()) return;
+  for (UsageRecord& r : records) r.series_tags = series_tags(r.tags, labels.tags);
+}
+
 IngestError write_failed(const WriteError& e) {
   return IngestError{IngestErrorKind::unavailable,
                      std::string("storage unavailable, ") +
@@ -183,6 +189,7 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
                            " records are invalid; nothing was stored",
                        std::move(refused), std::nullopt, records.size()};
   }
+  label_tags(records, config_.labels);
   storage_->writable_store()->resolve_series(records);  // on the request's thread, not the writer's
   auto result = writer->submit(records);
   if (!result) {
@@ -227,6 +234,7 @@ Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<Usa
     if (out.refused[e.index].empty()) out.refused[e.index] = e.field + ": " + e.message;
   // The batch is what is left; a record the store refuses leaves it and the rest is submitted
   // again (the store commits all of a batch or nothing).
+  label_tags(records, config_.labels);
   std::vector<std::size_t> at;
   std::vector<UsageRecord> batch;
   for (std::size_t i = 0; i < records.size(); ++i)

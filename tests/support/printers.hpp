@@ -34,7 +34,8 @@ struct StringMaker<aiusage::SeriesKey> {
     return "{provider=" + ::Catch::Detail::stringify(k.provider) +
            " model=" + ::Catch::Detail::stringify(k.model) +
            " project=" + ::Catch::Detail::stringify(k.project) +
-           " user=" + ::Catch::Detail::stringify(k.user) + "}";
+           " user=" + ::Catch::Detail::stringify(k.user) +
+           (k.tags.empty() ? "" : " tags=" + ::Catch::Detail::stringify(k.tags)) + "}";
   }
 };
 

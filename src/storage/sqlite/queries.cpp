@@ -75,9 +75,9 @@ SeriesTable SqliteStore::series_table(const UsageFilter& period) const {
   out.total.resize(ids);
   out.period.resize(ids);
   // Names sorted per label, rows then named by rank: comparing ranks orders rows as their keys.
-  std::array<std::vector<std::uint32_t>, kDims> rank;
-  for (int d = 0; d < kDims; ++d) {
-    const std::vector<std::string>& names = r.names[d];
+  std::array<std::vector<std::uint32_t>, kDims + 1> rank;
+  for (int d = 0; d <= kDims; ++d) {
+    const std::vector<std::string>& names = d < kDims ? r.names[d] : r.tag_names;
     std::vector<std::uint32_t> order(names.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
@@ -95,7 +95,8 @@ SeriesTable SqliteStore::series_table(const UsageFilter& period) const {
     const auto& dims = r.dims[id];
     out.rows.push_back(
         {{rank[0][static_cast<std::size_t>(dims[0])], rank[1][static_cast<std::size_t>(dims[1])],
-          rank[2][static_cast<std::size_t>(dims[2])], rank[3][static_cast<std::size_t>(dims[3])]},
+          rank[2][static_cast<std::size_t>(dims[2])], rank[3][static_cast<std::size_t>(dims[3])],
+          rank[kDims][static_cast<std::size_t>(r.tags_of[id])]},
          static_cast<std::uint32_t>(id)});
   }
   std::sort(out.rows.begin(), out.rows.end(),

@@ -25,14 +25,11 @@ SqliteStore::Reader::Reader(const std::string& path, const std::string& rollup_p
       hourly(db.getHandle(), std::string("SELECT series_id, ") + kSumColumns +
                                  " FROM r.usage_hourly WHERE hour_ms >= ? AND hour_ms < ?"),
       // Rolled-up records of a time range, by the timestamp index (never by the seq range, which
-      // holds nearly every record); CROSS JOIN keeps them the outer loop. Records from before
-      // schema v4 have no series_id.
+      // holds nearly every record).
       raw(db.getHandle(),
-          "SELECT s.id, " + record_columns(true) +
-              " FROM ai_usage a INDEXED BY ai_usage_timestamp_idx CROSS JOIN series s ON "
-              "s.provider = a.provider AND s.model = "
-              "a.model AND s.project_id = a.project_id AND s.user_id = a.user_id WHERE "
-              "a.timestamp_ms >= ?1 AND a.timestamp_ms < ?2 AND a.seq <= ?3 GROUP BY s.id"),
+          "SELECT a.series_id, " + record_columns(true) +
+              " FROM ai_usage a INDEXED BY ai_usage_timestamp_idx WHERE a.timestamp_ms >= ?1 AND "
+              "a.timestamp_ms < ?2 AND a.seq <= ?3 GROUP BY a.series_id"),
       // Records of seq in (?1, ?2] with a time in [?3, ?4], one row each, by the seq range (a
       // month of the timestamp index would be up to millions of records).
       pending(db.getHandle(), "SELECT series_id, " + record_columns(false) +
@@ -227,10 +224,9 @@ std::vector<UsageSums> SqliteStore::Reader::accumulate_in(const UsageFilter& f,
 
 std::vector<UsageSums> SqliteStore::Reader::accumulate_tagged(
     const UsageFilter& f, std::map<std::string, UsageSums>* by_value) {
-  // The first tag's index (key, value, seq) drives the scan; records before schema v4 have no
-  // series_id, so the series is found by its labels, as the raw rollup read does.
-  std::string sql =
-      "SELECT s.id, " + std::string(by_value ? "tv.value, " : "") + record_columns(true) + " FROM ";
+  // The first tag's index (key, value, seq) drives the scan.
+  std::string sql = "SELECT a.series_id, " + std::string(by_value ? "tv.value, " : "") +
+                    record_columns(true) + " FROM ";
   for (std::size_t i = 0; i < f.tags.size(); ++i) {
     const std::string t = "t" + std::to_string(i);
     sql += i == 0 ? "record_tags t0 CROSS JOIN ai_usage a ON a.seq = t0.seq"
@@ -238,9 +234,6 @@ std::vector<UsageSums> SqliteStore::Reader::accumulate_tagged(
     sql += " AND " + t + ".key = ? AND " + t + ".value = ?";
   }
   if (f.tags.empty()) sql += "ai_usage a";
-  sql +=
-      " CROSS JOIN series s ON s.provider = a.provider AND s.model = a.model AND s.project_id = "
-      "a.project_id AND s.user_id = a.user_id";
   if (by_value) sql += " LEFT JOIN record_tags tv ON tv.seq = a.seq AND tv.key = ?";
   sql += " WHERE a.timestamp_ms >= ? AND a.timestamp_ms < ?";
   const std::pair<const char*, const std::optional<std::string>*> labels[] = {
@@ -250,7 +243,7 @@ std::vector<UsageSums> SqliteStore::Reader::accumulate_tagged(
       {"user_id", &f.user}};
   for (const auto& [column, value] : labels)
     if (*value) sql += std::string(" AND a.") + column + " = ?";
-  sql += by_value ? " GROUP BY s.id, tv.value" : " GROUP BY s.id";
+  sql += by_value ? " GROUP BY a.series_id, tv.value" : " GROUP BY a.series_id";
   RawStatement st(db.getHandle(), sql);
   int n = 0;
   for (const Tag& t : f.tags) {

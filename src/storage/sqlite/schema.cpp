@@ -205,6 +205,24 @@ CREATE TABLE record_tags (
 ) WITHOUT ROWID;
 CREATE INDEX record_tags_key_value ON record_tags (key, value, seq);
 )SQL",
+    // v10: a series is also told apart by the values of its tag labels (tags, "" for none), and
+    // every record names its series (those from before v4 get theirs), so none is found by labels.
+    R"SQL(
+CREATE TABLE series_v10 (
+  id INTEGER PRIMARY KEY,
+  provider TEXT NOT NULL, model TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  tags TEXT NOT NULL DEFAULT '',
+  UNIQUE (provider, model, project_id, user_id, tags)
+);
+INSERT INTO series_v10 (id, provider, model, project_id, user_id)
+SELECT id, provider, model, project_id, user_id FROM series;
+DROP TABLE series;
+ALTER TABLE series_v10 RENAME TO series;
+UPDATE ai_usage SET series_id = (SELECT s.id FROM series s WHERE s.provider = ai_usage.provider
+  AND s.model = ai_usage.model AND s.project_id = ai_usage.project_id
+  AND s.user_id = ai_usage.user_id AND s.tags = '')
+WHERE series_id IS NULL;
+)SQL",
 };
 static_assert(std::size(kMigrations) == static_cast<std::size_t>(SqliteStore::kSchemaVersion));
 constexpr int kRollupsMoved = 4;  // the migration from this version is migrate_v5()

@@ -16,7 +16,7 @@ namespace aiusage {
 struct SeriesNames {
   // The query load() reads, on the series table of `schema`.
   static std::string select(const std::string& schema) {
-    return "SELECT id, provider, model, project_id, user_id FROM " + schema +
+    return "SELECT id, provider, model, project_id, user_id, tags FROM " + schema +
            ".series WHERE id > ?";
   }
   // Loads the series added since the last call, through `st` (select()); inside a transaction.
@@ -24,13 +24,18 @@ struct SeriesNames {
     st.start({max_id});
     while (st.step()) {
       const std::int64_t id = st.i64(0);
-      if (static_cast<std::size_t>(id) >= dims.size())
+      if (static_cast<std::size_t>(id) >= dims.size()) {
         dims.resize(static_cast<std::size_t>(id) + 1, {-1, -1, -1, -1});
-      for (int d = 0; d < kDims; ++d) {
+        tags_of.resize(dims.size(), 0);
+      }
+      for (int d = 0; d <= kDims; ++d) {
         std::string value = st.text(d + 1);
-        auto [it, added] = index[d].try_emplace(value, static_cast<int>(names[d].size()));
-        if (added) names[d].push_back(std::move(value));
-        dims[static_cast<std::size_t>(id)][d] = it->second;
+        std::vector<std::string>& n = d < kDims ? names[d] : tag_names;
+        auto [it, added] =
+            (d < kDims ? index[d] : tag_index).try_emplace(value, static_cast<int>(n.size()));
+        if (added) n.push_back(std::move(value));
+        (d < kDims ? dims[static_cast<std::size_t>(id)][d]
+                   : tags_of[static_cast<std::size_t>(id)]) = it->second;
       }
       max_id = std::max(max_id, id);
     }
@@ -38,13 +43,17 @@ struct SeriesNames {
   SeriesKey key_of(std::int64_t id) const {
     const auto& d = dims[static_cast<std::size_t>(id)];
     return {names[kProvider][d[kProvider]], names[kModel][d[kModel]], names[kProject][d[kProject]],
-            names[kUser][d[kUser]]};
+            names[kUser][d[kUser]], tag_names[tags_of[static_cast<std::size_t>(id)]]};
   }
 
   std::int64_t max_id = 0;
   std::vector<std::array<int, kDims>> dims;  // by series id: index into names, -1 for no series
   std::vector<std::string> names[kDims];
   std::unordered_map<std::string, int> index[kDims];
+  // The series' tags (SeriesKey::tags), kept apart from the label dimensions the rollups sum by.
+  std::vector<int> tags_of;  // by series id: index into tag_names
+  std::vector<std::string> tag_names;
+  std::unordered_map<std::string, int> tag_index;
 };
 
 }  // namespace aiusage

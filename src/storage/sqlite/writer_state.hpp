@@ -31,8 +31,9 @@ struct SqliteStore::Writer {
         lookup(db,
                "SELECT fingerprint, cost_nanos, priced FROM ai_usage WHERE project_id = ? AND "
                "id = ?"),
-        new_series(
-            db, "INSERT INTO series (provider, model, project_id, user_id) VALUES (?, ?, ?, ?)") {}
+        new_series(db,
+                   "INSERT INTO series (provider, model, project_id, user_id, tags) VALUES (?, ?, "
+                   "?, ?, ?)") {}
 
   // The strings are bound without a copy: `r` outlives the statement's execution.
   void insert_record(const UsageRecord& r, std::int64_t series) {
@@ -89,13 +90,13 @@ struct SqliteStore::Writer {
     // Read without the lock: only this thread changes `ids`.
     if (auto it = ids.find(key); it != ids.end()) return it->second;
     if (auto it = new_ids.find(key); it != new_ids.end()) return it->second;
-    SeriesKey owned{std::string(key.provider), std::string(key.model), std::string(key.project),
-                    std::string(key.user)};
+    SeriesKey owned = key.owned();
     new_series.reset();
     new_series.bind(1, owned.provider);
     new_series.bind(2, owned.model);
     new_series.bind(3, owned.project);
     new_series.bind(4, owned.user);
+    new_series.bind(5, owned.tags);
     new_series.exec();
     const std::int64_t id = db.getLastInsertRowid();
     added.push_back(&new_ids.emplace(std::move(owned), id).first->first);

@@ -21,6 +21,7 @@ struct SeriesKey {
   std::string model;
   std::string project;
   std::string user;
+  std::string tags = {};  // the tag labels' values (series_tags())
   auto operator<=>(const SeriesKey&) const = default;
 };
 
@@ -29,19 +30,29 @@ struct LabelSet {
   bool project = true;
   bool user = true;
   bool model = true;
+  std::vector<std::string> tags = {};  // [metrics] tag_labels: tag keys kept as labels, ascending
   bool operator==(const LabelSet&) const = default;
 };
 
 // A series key borrowed from a key or a record, for lookups that copy no strings.
 struct SeriesKeyView {
-  std::string_view provider, model, project, user;
-  SeriesKeyView(std::string_view p, std::string_view m, std::string_view pr, std::string_view u)
-      : provider(p), model(m), project(pr), user(u) {}
+  std::string_view provider, model, project, user, tags;
+  SeriesKeyView(std::string_view p, std::string_view m, std::string_view pr, std::string_view u,
+                std::string_view t = {})
+      : provider(p), model(m), project(pr), user(u), tags(t) {}
   SeriesKeyView(const SeriesKey& k)
-      : provider(k.provider), model(k.model), project(k.project), user(k.user) {}
+      : provider(k.provider), model(k.model), project(k.project), user(k.user), tags(k.tags) {}
   explicit SeriesKeyView(const UsageRecord& r)
-      : provider(r.provider), model(r.model), project(r.project), user(r.user) {}
+      : provider(r.provider),
+        model(r.model),
+        project(r.project),
+        user(r.user),
+        tags(r.series_tags) {}
   bool operator==(const SeriesKeyView&) const = default;
+  SeriesKey owned() const {
+    return {std::string(provider), std::string(model), std::string(project), std::string(user),
+            std::string(tags)};
+  }
 };
 
 // Hash and equality over SeriesKey and SeriesKeyView alike (heterogeneous lookup).
@@ -49,8 +60,10 @@ struct SeriesKeyHash {
   using is_transparent = void;
   std::size_t operator()(const SeriesKeyView& k) const {
     std::hash<std::string_view> h;
-    return ((h(k.provider) * 1'000'003 ^ h(k.model)) * 1'000'003 ^ h(k.project)) * 1'000'003 ^
-           h(k.user);
+    return (((h(k.provider) * 1'000'003 ^ h(k.model)) * 1'000'003 ^ h(k.project)) * 1'000'003 ^
+            h(k.user)) *
+               1'000'003 ^
+           h(k.tags);
   }
 };
 struct SeriesKeyEq {
@@ -129,17 +142,19 @@ struct SeriesSums {
 };
 
 // All-time and one period's sums of every series, by series id; rows list the series in key
-// order, naming each label value by index (provider, model, project, user), so no key is copied.
+// order, naming each label value by index (provider, model, project, user, tags), so no key is
+// copied.
 struct SeriesTable {
   struct Row {
-    std::array<std::uint32_t, 4> names;
+    std::array<std::uint32_t, 5> names;
     std::uint32_t id;  // the series id (BatchOutcome::series), index into total and period
   };
-  std::array<std::vector<std::string>, 4> names;
+  std::array<std::vector<std::string>, 5> names;
   std::vector<UsageSums> total, period;
   std::vector<Row> rows;
   SeriesKeyView key(const Row& r) const {
-    return {names[0][r.names[0]], names[1][r.names[1]], names[2][r.names[2]], names[3][r.names[3]]};
+    return {names[0][r.names[0]], names[1][r.names[1]], names[2][r.names[2]], names[3][r.names[3]],
+            names[4][r.names[4]]};
   }
 };
 

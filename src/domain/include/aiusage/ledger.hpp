@@ -59,7 +59,7 @@ class Ledger {
   };
   static constexpr std::size_t kSlice = 512;  // series read per lock
 
-  explicit Ledger(LabelSet labels) : labels_(labels) {}
+  explicit Ledger(LabelSet labels) : labels_(std::move(labels)) {}
 
   // Replaces everything with a table whose period is `month`; fastest with rows in key order.
   // Label values that are not valid UTF-8 (stored by earlier versions) are read as
@@ -119,8 +119,9 @@ class Ledger {
  private:
   using SeriesMap = std::map<SeriesKey, SeriesUsage>;
   std::unique_lock<std::shared_mutex> write_lock();
-  // The key with the labels the label set drops emptied.
-  SeriesKeyView fold_view(SeriesKeyView key) const;
+  // The key with the labels the label set drops emptied and only its tag labels' tags (kept in
+  // `scratch` when some are dropped).
+  SeriesKeyView fold_view(SeriesKeyView key, std::string& scratch) const;
   // Hash index into an ordered map: apply() finds a series without walking the tree or copying
   // its key; the views point into the map's own keys.
   using Index = std::unordered_map<SeriesKeyView, SeriesMap::iterator, SeriesKeyHash, SeriesKeyEq>;

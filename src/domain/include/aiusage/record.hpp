@@ -11,10 +11,6 @@
 
 namespace aiusage {
 
-// The label value that stands for every value not shown on its own (statistics, metrics); no
-// record may carry it.
-inline constexpr std::string_view kOtherLabel = "__other__";
-
 struct UsageRecord {
   std::string id;  // idempotency key (client's, or a generated UUID)
   std::string user;
@@ -36,6 +32,7 @@ struct UsageRecord {
   ServiceTier service_tier = ServiceTier::standard;  // as requested by the client
   ToolCalls tool_calls;
   Tags tags;
+  std::string series_tags;  // the tags its usage series is kept by (series_tags()), set on ingest
   // The service tier of the entry that priced it, when not the requested one (no entry of it).
   std::optional<ServiceTier> priced_tier;
 

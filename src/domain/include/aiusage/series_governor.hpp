@@ -40,7 +40,8 @@ class SeriesGovernor {
   // taken. Observing a series again changes nothing.
   void observe(SeriesKeyView key);
   // The row a series is shown in: the series itself, the series with some labels "__other__",
-  // or, when its row was refused, the row whose every label is "__other__".
+  // or, when its row was refused, the row whose every label is "__other__" (no tags: its tag
+  // labels are shown as "__other__" too). Tag labels have no top_k.
   SeriesKey row_of(SeriesKeyView key) const;
   // Whether row_of(key) is the series itself.
   bool shown_apart(SeriesKeyView key) const;

@@ -1,11 +1,16 @@
 #pragma once
 // A record's tags: custom dimensions such as {"feature": "chat", "env": "prod"}, kept in key order.
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace aiusage {
+
+// The label value that stands for every value not shown on its own (statistics, metrics); no
+// record may carry it.
+inline constexpr std::string_view kOtherLabel = "__other__";
 
 struct Tag {
   std::string key;
@@ -17,9 +22,20 @@ using Tags = std::vector<Tag>;  // ascending keys, each once
 inline constexpr std::size_t kMaxTags = 16;  // keys of one record
 inline constexpr std::size_t kMaxTagKeyBytes = 64;
 inline constexpr std::size_t kMaxTagValueBytes = 256;
+inline constexpr std::size_t kMaxTagLabels = 8;  // keys of [metrics] tag_labels
 
 // A Prometheus label name of 1 to kMaxTagKeyBytes bytes ([A-Za-z_][A-Za-z0-9_]*) not starting with
 // "__" (reserved), so a key can become a label of /metrics and a statistics parameter tag.KEY.
 bool valid_tag_key(std::string_view key);
+
+// The tags a usage series is kept by ([metrics] tag_labels): the pairs of `tags` whose key is in
+// `keys` (ascending), as "key=value" lines, '\\' and '\n' of values escaped; "" for none.
+std::string series_tags(const Tags& tags, std::span<const std::string> keys);
+// Whether every key of `encoded` (series_tags()) is in `keys` (ascending).
+bool only_keys(std::string_view encoded, std::span<const std::string> keys);
+// `encoded` with only the pairs whose key is in `keys` (ascending).
+std::string keep_keys(std::string_view encoded, std::span<const std::string> keys);
+// The value of `key` in `encoded` ("" when absent).
+std::string series_tag(std::string_view encoded, std::string_view key);
 
 }  // namespace aiusage

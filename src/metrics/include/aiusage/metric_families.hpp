@@ -125,13 +125,19 @@ inline double hit_ratio(std::int64_t hits, std::int64_t calls) {
 }
 
 // Calls `fn(name, value)` for each label a usage series shows, in page order: provider, then
-// model, project and user where the label set keeps them.
+// model, project and user where the label set keeps them, then its tag labels (ascending): all
+// "__other__" in the row of the series whose own rows the governor refused.
 template <typename Fn>
 void each_label(const SeriesKey& k, const LabelSet& set, Fn&& fn) {
   fn("provider", k.provider);
   if (set.model) fn("model", k.model);
   if (set.project) fn("project", k.project);
   if (set.user) fn("user", k.user);
+  if (set.tags.empty()) return;
+  const bool other_row = k.provider == kOtherLabel && k.model == kOtherLabel &&
+                         k.project == kOtherLabel && k.user == kOtherLabel && k.tags.empty();
+  for (const std::string& key : set.tags)
+    fn(key.c_str(), other_row ? std::string(kOtherLabel) : series_tag(k.tags, key));
 }
 
 // One quota's gauges for one resource (a folded row has no projection).

@@ -55,7 +55,7 @@ class SqliteStore final : public UsageStore {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  static constexpr int kSchemaVersion = 9;
+  static constexpr int kSchemaVersion = 10;
   // At most this many per roll-up (~12 MB of sums in memory); the rest follows in the next slice.
   static constexpr std::size_t kRollUpLimit = 65536;
   // No commit for this long counts as idle (time to roll up).

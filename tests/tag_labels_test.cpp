@@ -1,0 +1,186 @@
+// [metrics] tag_labels: tag keys kept in the usage series (store, rollups, ledger) and shown as
+// labels of the usage families, exactly, across restarts and configuration changes.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "aiusage/config.hpp"
+#include "aiusage/tags.hpp"
+#include "support/answers.hpp"
+#include "support/http_client.hpp"
+#include "support/metrics_page.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_server.hpp"
+
+using namespace aiusage;
+using namespace aiusage::testing;
+
+namespace {
+
+Result<Config> parse_toml(const std::string& text) {
+  return parse_config(text, "test.toml", "/cfg", [](const std::string&) -> std::string {
+    throw std::runtime_error("no such file");
+  });
+}
+
+// gpt-4o: 1000 × 2.50 + 100 × 10 = 3500 per 1M = 0.0035 USD.
+std::string rec(const std::string& id, const std::string& user, const std::string& tags) {
+  return R"({"id":")" + id + R"(","userId":")" + user +
+         R"(","provider":"openai","model":"gpt-4o","usage":{"promptTokens":1000,)"
+         R"("completionTokens":100},"timestamp":"2026-11-15T09:00:00Z")" +
+         (tags.empty() ? "" : ",\"tags\":" + tags) + "}";
+}
+
+// The value of each ai_usage_cost_total line of `page`, by its labels.
+std::map<std::string, std::string> costs(const std::string& page) {
+  std::map<std::string, std::string> out;
+  static const std::regex line(R"(\nai_usage_cost_total\{([^}]*),currency="USD"\} (\S+))");
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), line); it != std::sregex_iterator();
+       ++it)
+    out[(*it)[1]] = (*it)[2];
+  return out;
+}
+
+const std::string kSeries = R"(provider="openai",model="gpt-4o",project="",)";
+
+}  // namespace
+
+TEST_CASE("tag labels - a series' tags: encoded, kept by key, read back") {
+  const std::vector<std::string> keys = {"env", "feature"};
+  struct Case {
+    const char* name;
+    Tags tags;
+    std::string encoded, env, feature;
+  };
+  const Case cases[] = {
+      {"no tags", {}, "", "", ""},
+      {"only the keys configured",
+       {{"env", "prod"}, {"feature", "chat"}, {"team", "x"}},
+       "env=prod\nfeature=chat",
+       "prod",
+       "chat"},
+      {"a key missing", {{"feature", "chat"}}, "feature=chat", "", "chat"},
+      {"escapes: newline, backslash; '=' as is",
+       {{"env", "a\nb\\c=d"}},
+       "env=a\\nb\\\\c=d",
+       "a\nb\\c=d",
+       ""},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    CHECK(series_tags(c.tags, keys) == c.encoded);
+    CHECK(series_tag(c.encoded, "env") == c.env);
+    CHECK(series_tag(c.encoded, "feature") == c.feature);
+    CHECK(only_keys(c.encoded, keys));
+  }
+  CHECK(series_tags({{"env", "prod"}}, {}).empty());
+  const std::vector<std::string> feature = {"feature"};
+  CHECK_FALSE(only_keys("env=prod\nfeature=chat", feature));
+  CHECK(keep_keys("env=a\\nb\nfeature=chat", feature) == "feature=chat");
+  CHECK(keep_keys("env=a\\nb\nfeature=chat", std::vector<std::string>{"env"}) == "env=a\\nb");
+  CHECK(keep_keys("env=prod", feature).empty());
+}
+
+TEST_CASE("tag labels - configuration") {
+  auto ok = parse_toml("[metrics]\ntag_labels = [\"feature\", \"env\"]\n");
+  REQUIRE(ok.ok());
+  CHECK(ok->labels.tags == std::vector<std::string>{"env", "feature"});
+  CHECK(parse_toml("")->labels.tags.empty());
+  struct Case {
+    std::string list, message;
+  };
+  const Case cases[] = {
+      {"\"feature\"",
+       "test.toml:2:14: metrics.tag_labels: expected an array of tag keys such as [\"feature\"]"},
+      {"[\"9x\"]",
+       "test.toml:2:15: metrics.tag_labels: \"9x\" is not a tag key (1 to 64 of A-Z a-z 0-9 _, "
+       "not starting with a digit or \"__\")"},
+      {"[\"user\"]",
+       "test.toml:2:15: metrics.tag_labels: \"user\" is a label the usage metrics have already; "
+       "tag it under another key"},
+      {"[\"job\"]",
+       "test.toml:2:15: metrics.tag_labels: \"job\" is a label the usage metrics have already; "
+       "tag it under another key"},
+      {"[\"a\", \"a\"]", "test.toml:2:20: metrics.tag_labels: \"a\" is listed twice"},
+      {"[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]",
+       "test.toml:2:14: metrics.tag_labels: at most 8 tag keys"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.list);
+    auto r = parse_toml("[metrics]\ntag_labels = " + c.list + "\n");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == c.message);
+  }
+  CHECK(restart_required(*parse_toml(""), *ok) == std::vector<std::string>{"metrics.tag_labels"});
+}
+
+TEST_CASE("tag labels - usage series by tag over HTTP, exact across restarts") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  const std::string path = dir.file("usage.db");
+  const std::string body = "[" + rec("a", "alice", R"({"feature":"chat","env":"prod"})") + "," +
+                           rec("b", "alice", R"({"feature":"search"})") + "," +
+                           rec("c", "alice", R"({"feature":"chat"})") + "," + rec("d", "bob", "") +
+                           "," + rec("e", "bob", R"({"feature":"a\"b\nc"})") + "]";
+  const std::string page = [&] {
+    TestServer ts(test_config(path, "\n[metrics]\ntag_labels = [\"feature\"]\n"), clock.clock());
+    REQUIRE(http_post_json(ts.port(), "/api/v1/usage", body).status == 200);
+    return http_get(ts.port(), "/metrics").body;
+  }();
+  const std::map<std::string, std::string> expected = {
+      {kSeries + R"(user="alice",feature="chat")", "0.007"},
+      {kSeries + R"(user="alice",feature="search")", "0.0035"},
+      {kSeries + R"(user="bob",feature="")", "0.0035"},
+      {kSeries + R"(user="bob",feature="a\"b\nc")", "0.0035"},
+  };
+  CHECK(costs(page) == expected);
+  CHECK(page.find("\nai_usage_requests_total{" + kSeries +
+                  R"(user="alice",feature="chat",cached="false"} 2)") != std::string::npos);
+  CHECK(page.find("\nai_usage_tokens_total{" + kSeries +
+                  R"(user="alice",feature="search",token_type="input"} 1000)") !=
+        std::string::npos);
+
+  SECTION("the same configuration after a restart: the same page") {
+    TestServer ts(test_config(path, "\n[metrics]\ntag_labels = [\"feature\"]\n"), clock.clock());
+    CHECK(usage_part(http_get(ts.port(), "/metrics").body) == usage_part(page));
+    auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
+    CHECK(s["totalCalls"].GetInt64() == 5);
+    CHECK(s["byUser"]["alice"]["calls"].GetInt64() == 3);
+  }
+  SECTION("without tag labels: the tags are summed away") {
+    TestServer ts(test_config(path), clock.clock());
+    const std::map<std::string, std::string> summed = {{kSeries + R"(user="alice")", "0.0105"},
+                                                       {kSeries + R"(user="bob")", "0.007"}};
+    CHECK(costs(http_get(ts.port(), "/metrics").body) == summed);
+  }
+  SECTION("another key: series keep the keys of when their records were stored") {
+    TestServer ts(test_config(path, "\n[metrics]\ntag_labels = [\"env\"]\n"), clock.clock());
+    // a was tagged env=prod, but stored when only feature was a tag label.
+    std::map<std::string, std::string> env = {{kSeries + R"(user="alice",env="")", "0.0105"},
+                                              {kSeries + R"(user="bob",env="")", "0.007"}};
+    CHECK(costs(http_get(ts.port(), "/metrics").body) == env);
+    REQUIRE(http_post_json(ts.port(), "/api/v1/usage",
+                           rec("f", "alice", R"({"feature":"chat","env":"prod"})"))
+                .status == 200);
+    env[kSeries + R"(user="alice",env="prod")"] = "0.0035";
+    CHECK(costs(http_get(ts.port(), "/metrics").body) == env);
+  }
+  SECTION("under the governor: a refused row shows its tag labels as __other__") {
+    TestServer ts(test_config(path, "\n[metrics]\ntag_labels = [\"feature\"]\nmax_series = 2\n"),
+                  clock.clock());
+    const std::string O = "\"__other__\"";
+    const std::map<std::string, std::string> folded = {
+        {kSeries + R"(user="alice",feature="chat")", "0.007"},
+        {"provider=" + O + ",model=" + O + ",project=" + O + ",user=" + O + ",feature=" + O,
+         "0.0105"}};
+    const std::string m = http_get(ts.port(), "/metrics").body;
+    CHECK(costs(m) == folded);
+    CHECK(m.find("\nai_usage_metrics_folded_series{family=\"ai_usage_cost_total\"} 3\n") !=
+          std::string::npos);
+  }
+}
