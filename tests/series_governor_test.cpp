@@ -115,6 +115,7 @@ TEST_CASE("series governor - sums over the rows equal the sums over the series")
   for (int i = 0; i < 500; ++i) {
     SeriesKey k = key("p" + std::to_string(i % 3), "m" + std::to_string(i % 5), "",
                       "u" + std::to_string(i % 37));
+    if (i % 4 != 0) k.tags = "feature=f" + std::to_string(i % 11);  // a tag label's values
     g.observe(k);
     series[k] += i;
   }

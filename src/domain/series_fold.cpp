@@ -7,8 +7,18 @@ namespace aiusage {
 
 namespace {
 
-bool before(const SeriesEntry& a, const SeriesEntry& b) {
-  return std::tie(a.first_id, a.key) < std::tie(b.first_id, b.key);
+// Positions of `entries` in first-seen order (first_id, then key): indexes are sorted, not the
+// entries, which are hundreds of bytes each.
+std::vector<std::uint32_t> first_seen(const std::vector<SeriesEntry>& entries) {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> by_id(entries.size());
+  for (std::uint32_t i = 0; i < by_id.size(); ++i) by_id[i] = {entries[i].first_id, i};
+  std::sort(by_id.begin(), by_id.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return entries[a.second].key < entries[b.second].key;
+  });
+  std::vector<std::uint32_t> order(by_id.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = by_id[i].second;
+  return order;
 }
 
 }  // namespace
@@ -46,9 +56,11 @@ struct SeriesFolder::Sums {
   }
 };
 
-void SeriesFolder::decide(const std::vector<SeriesEntry>& fresh, Sums& sums) {
+void SeriesFolder::decide(const std::vector<SeriesEntry>& fresh,
+                          const std::vector<std::uint32_t>& order, Sums& sums) {
   const SeriesKeyHash hash;
-  for (const SeriesEntry& e : fresh) {
+  for (std::uint32_t i : order) {
+    const SeriesEntry& e = fresh[i];
     governor_->observe(e.key);
     SeriesKey row = governor_->row_of(e.key);
     const bool apart = row == e.key;
@@ -65,7 +77,7 @@ void SeriesFolder::decide(const std::vector<SeriesEntry>& fresh, Sums& sums) {
     }
     sums.add(static_cast<std::size_t>(it->second), apart, e.usage);
   }
-  if (!fresh.empty()) last_.emplace(fresh.back().first_id, fresh.back().key);
+  if (!order.empty()) last_.emplace(fresh[order.back()].first_id, fresh[order.back()].key);
 }
 
 FoldedPage SeriesFolder::fold(const Walk& walk) {
@@ -82,11 +94,11 @@ FoldedPage SeriesFolder::fold(const Walk& walk) {
     }
     fresh.push_back({u.first_id, key, u});
   });
-  std::sort(fresh.begin(), fresh.end(), before);
+  std::vector<std::uint32_t> order = first_seen(fresh);
+  const SeriesEntry* first = order.empty() ? nullptr : &fresh[order.front()];
   const bool in_order =
-      fresh.empty() || (fresh.front().first_id > 0 &&
-                        (!last_ || std::tie(last_->first, last_->second) <
-                                       std::tie(fresh.front().first_id, fresh.front().key)));
+      !first || (first->first_id > 0 && (!last_ || std::tie(last_->first, last_->second) <
+                                                       std::tie(first->first_id, first->key)));
   if (!in_order) {  // decide every series afresh, in first-seen order
     restart();
     sums = {};
@@ -94,9 +106,9 @@ FoldedPage SeriesFolder::fold(const Walk& walk) {
     walk([&](const SeriesKey& key, const SeriesUsage& u) {
       fresh.push_back({u.first_id, key, u});
     });
-    std::sort(fresh.begin(), fresh.end(), before);
+    order = first_seen(fresh);
   }
-  decide(fresh, sums);
+  decide(fresh, order, sums);
   for (const auto& [key, row] : row_ids_) {
     if (!sums.touched[static_cast<std::size_t>(row)]) continue;
     SeriesRow& r = sums.rows[static_cast<std::size_t>(row)];

@@ -58,8 +58,9 @@ class SeriesFolder {
   struct Sums;  // one page's rows, as they are added up
   // Forgets every decision.
   void restart();
-  // Decides the series of `fresh` (in first-seen order) and adds them to `sums`.
-  void decide(const std::vector<SeriesEntry>& fresh, Sums& sums);
+  // Decides the series of `fresh`, taken in `order` (first-seen), and adds them to `sums`.
+  void decide(const std::vector<SeriesEntry>& fresh, const std::vector<std::uint32_t>& order,
+              Sums& sums);
 
   std::mutex mutex_;
   GovernorLimits limits_;
