@@ -131,3 +131,32 @@ TEST_CASE("series governor - sums over the rows equal the sums over the series")
   CHECK(rows.size() <= limits.max_series);
   CHECK(rows.count(key(O, O, O, O)) == 1);
 }
+
+TEST_CASE("series governor - top_k of a tag label") {
+  GovernorLimits limits;
+  limits.tag_top_k["feature"] = 2;
+  SeriesGovernor g(limits);
+  auto tagged = [](std::string tags) {
+    SeriesKey k = key("p", "m", "", "u");
+    k.tags = std::move(tags);
+    return k;
+  };
+  struct Case {
+    const char* tags;
+    const char* row;  // the row's tags
+  };
+  const Case cases[] = {
+      {"feature=a", "feature=a"},
+      {"env=x\nfeature=b", "env=x\nfeature=b"},  // env has no top_k
+      {"feature=c", "feature=__other__"},        // two values shown already
+      {"env=y\nfeature=c", "env=y\nfeature=__other__"},
+      {"", ""},  // no feature tag: always shown, not counted
+      {"feature=b", "feature=b"},
+  };
+  for (const Case& c : cases) g.observe(tagged(c.tags));
+  for (const Case& c : cases) {
+    CAPTURE(c.tags);
+    CHECK(g.row_of(tagged(c.tags)) == tagged(c.row));
+    CHECK(g.shown_apart(tagged(c.tags)) == (std::string(c.tags) == c.row));
+  }
+}

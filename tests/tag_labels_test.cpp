@@ -116,6 +116,16 @@ TEST_CASE("tag labels - configuration") {
     CHECK(r.error().message == c.message);
   }
   CHECK(restart_required(*parse_toml(""), *ok) == std::vector<std::string>{"metrics.tag_labels"});
+  // top_k takes the tag labels' keys too.
+  auto top =
+      parse_toml("[metrics]\ntag_labels = [\"feature\"]\ntop_k = { user = 5, feature = 20 }\n");
+  REQUIRE(top.ok());
+  CHECK(top->series_limits.tag_top_k ==
+        std::map<std::string, std::size_t, std::less<>>{{"feature", 20}});
+  CHECK(top->series_limits.top_k[3] == 5u);
+  auto unknown = parse_toml("[metrics]\ntop_k = { feature = 20 }\n");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().message == "test.toml:2:21: unknown key \"metrics.top_k.feature\"");
 }
 
 TEST_CASE("tag labels - usage series by tag over HTTP, exact across restarts") {
@@ -169,6 +179,17 @@ TEST_CASE("tag labels - usage series by tag over HTTP, exact across restarts") {
                 .status == 200);
     env[kSeries + R"(user="alice",env="prod")"] = "0.0035";
     CHECK(costs(http_get(ts.port(), "/metrics").body) == env);
+  }
+  SECTION("top_k of a tag label: later values are summed into __other__") {
+    TestServer ts(
+        test_config(path, "\n[metrics]\ntag_labels = [\"feature\"]\ntop_k = { feature = 1 }\n"),
+        clock.clock());
+    const std::map<std::string, std::string> folded = {
+        {kSeries + R"(user="alice",feature="chat")", "0.007"},
+        {kSeries + R"(user="alice",feature="__other__")", "0.0035"},
+        {kSeries + R"(user="bob",feature="")", "0.0035"},
+        {kSeries + R"(user="bob",feature="__other__")", "0.0035"}};
+    CHECK(costs(http_get(ts.port(), "/metrics").body) == folded);
   }
   SECTION("under the governor: a refused row shows its tag labels as __other__") {
     TestServer ts(test_config(path, "\n[metrics]\ntag_labels = [\"feature\"]\nmax_series = 2\n"),

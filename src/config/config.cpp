@@ -269,14 +269,21 @@ void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
   if (auto n = t.get("max_series"))
     c.series_limits.max_series =
         static_cast<std::size_t>(get_bounded_int(src, *n, "metrics.max_series", kMaxSeriesLimit));
+  if (auto n = t.get("tag_labels")) parse_tag_labels(src, *n, c.labels.tags);
   if (auto n = t.get("top_k")) {
     auto k = n->as_table();
     if (!k) fail(src, *n, "metrics.top_k: expected a table such as { user = 500 }");
-    check_keys(src, *k, "metrics.top_k", {"provider", "model", "project", "user"});
+    std::vector<std::string> allowed(kSeriesLabels.begin(), kSeriesLabels.end());
+    allowed.insert(allowed.end(), c.labels.tags.begin(), c.labels.tags.end());
+    check_keys(src, *k, "metrics.top_k", allowed);
     for (std::size_t i = 0; i < kSeriesLabels.size(); ++i)
       if (auto v = k->get(kSeriesLabels[i]))
         c.series_limits.top_k[i] = static_cast<std::size_t>(get_bounded_int(
             src, *v, std::string("metrics.top_k.") + kSeriesLabels[i], kMaxSeriesLimit));
+    for (const std::string& key : c.labels.tags)
+      if (auto v = k->get(key))
+        c.series_limits.tag_top_k[key] = static_cast<std::size_t>(
+            get_bounded_int(src, *v, "metrics.top_k." + key, kMaxSeriesLimit));
   }
   if (auto n = t.get("quota_min_ratio"))
     c.quota_min_ratio_ppm = get_ppm(src, *n, "metrics.quota_min_ratio", true);
@@ -298,7 +305,6 @@ void parse_metrics(const std::string& src, const toml::table& t, Config& c) {
                  "\" (expected provider, model, project, user)");
     }
   }
-  if (auto n = t.get("tag_labels")) parse_tag_labels(src, *n, c.labels.tags);
 }
 
 // Alert thresholds: 1..16 fractions of the limit, ascending, each in (0, 10] with at most six
@@ -505,7 +511,9 @@ std::vector<std::string> restart_required(const StaticConfig& a, const StaticCon
        "metrics.labels"},
       {a.labels.tags != b.labels.tags, "metrics.tag_labels"},
       {a.series_limits.max_series != b.series_limits.max_series, "metrics.max_series"},
-      {a.series_limits.top_k != b.series_limits.top_k, "metrics.top_k"},
+      {a.series_limits.top_k != b.series_limits.top_k ||
+           a.series_limits.tag_top_k != b.series_limits.tag_top_k,
+       "metrics.top_k"},
   };
   std::vector<std::string> changed;
   for (const auto& [differs, name] : checks)

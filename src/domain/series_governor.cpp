@@ -25,10 +25,19 @@ bool SeriesGovernor::value_shown(std::size_t label, std::string_view value) cons
   return !limits_.top_k[label] || value.empty() || values_[label].contains(value);
 }
 
+bool SeriesGovernor::tag_shown(std::string_view key, std::string_view value) const {
+  auto values = tag_values_.find(key);
+  return !limits_.tag_top_k.contains(key) ||
+         (values != tag_values_.end() && values->second.contains(value));
+}
+
 SeriesKey SeriesGovernor::fold_values(SeriesKeyView key) const {
   SeriesKey out = key.owned();
   for (std::size_t i = 0; i < 4; ++i)
     if (!value_shown(i, label_of(key, i))) label_of(out, i) = kOtherLabel;
+  if (!limits_.tag_top_k.empty() && !key.tags.empty())
+    out.tags = fold_tag_values(
+        key.tags, [this](std::string_view k, std::string_view v) { return tag_shown(k, v); });
   return out;
 }
 
@@ -37,6 +46,14 @@ void SeriesGovernor::observe(SeriesKeyView key) {
     const std::string_view v = label_of(key, i);
     if (!value_shown(i, v) && values_[i].size() < *limits_.top_k[i]) values_[i].emplace(v);
   }
+  if (!limits_.tag_top_k.empty())
+    for_each_tag(key.tags, [this](std::string_view k, std::string_view v) {
+      auto limit = limits_.tag_top_k.find(k);
+      if (limit == limits_.tag_top_k.end() || tag_shown(k, v)) return;
+      auto values = tag_values_.find(k);
+      if (values == tag_values_.end()) values = tag_values_.emplace(std::string(k), Values{}).first;
+      if (values->second.size() < limit->second) values->second.emplace(v);
+    });
   // One row is kept for the all-"__other__" row, so at most max_series are shown.
   SeriesKey row = fold_values(key);
   if (row != all_other() && rows_.size() + 1 < limits_.max_series) rows_.insert(std::move(row));
@@ -51,7 +68,12 @@ SeriesKey SeriesGovernor::row_of(SeriesKeyView key) const {
 bool SeriesGovernor::shown_apart(SeriesKeyView key) const {
   for (std::size_t i = 0; i < 4; ++i)
     if (!value_shown(i, label_of(key, i))) return false;
-  return rows_.contains(key);
+  bool tags_shown = true;
+  if (!limits_.tag_top_k.empty())
+    for_each_tag(key.tags, [&](std::string_view k, std::string_view v) {
+      tags_shown = tags_shown && tag_shown(k, v);
+    });
+  return tags_shown && rows_.contains(key);
 }
 
 }  // namespace aiusage

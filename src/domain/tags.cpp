@@ -70,6 +70,29 @@ std::string keep_keys(std::string_view encoded, std::span<const std::string> key
   return out;
 }
 
+void for_each_tag(std::string_view encoded,
+                  const std::function<void(std::string_view, std::string_view)>& fn) {
+  each_pair(encoded, [&](std::string_view key, std::string_view value, std::string_view) {
+    fn(key, value);
+  });
+}
+
+std::string fold_tag_values(std::string_view encoded,
+                            const std::function<bool(std::string_view, std::string_view)>& keep) {
+  std::string out;
+  each_pair(encoded, [&](std::string_view key, std::string_view value, std::string_view line) {
+    if (!out.empty()) out += '\n';
+    if (keep(key, value)) {
+      out += line;
+    } else {
+      out += key;
+      out += '=';
+      out += kOtherLabel;
+    }
+  });
+  return out;
+}
+
 std::string series_tag(std::string_view encoded, std::string_view key) {
   std::string out;
   each_pair(encoded, [&](std::string_view k, std::string_view escaped, std::string_view) {

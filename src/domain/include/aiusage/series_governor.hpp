@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,8 @@ struct GovernorLimits {
   // At most this many values of a label (indexed as kSeriesLabels) are shown; the empty value
   // ("none") is always shown and not counted.
   std::array<std::optional<std::size_t>, 4> top_k;
+  // The same for tag labels, by tag key (a series without the tag is always shown).
+  std::map<std::string, std::size_t, std::less<>> tag_top_k;
   bool operator==(const GovernorLimits&) const = default;
 };
 
@@ -41,7 +44,7 @@ class SeriesGovernor {
   void observe(SeriesKeyView key);
   // The row a series is shown in: the series itself, the series with some labels "__other__",
   // or, when its row was refused, the row whose every label is "__other__" (no tags: its tag
-  // labels are shown as "__other__" too). Tag labels have no top_k.
+  // labels are shown as "__other__" too).
   SeriesKey row_of(SeriesKeyView key) const;
   // Whether row_of(key) is the series itself.
   bool shown_apart(SeriesKeyView key) const;
@@ -56,11 +59,14 @@ class SeriesGovernor {
   };
   using Values = std::unordered_set<std::string, Hash, std::equal_to<>>;
   bool value_shown(std::size_t label, std::string_view value) const;
+  // Whether a tag label's (escaped) value is shown.
+  bool tag_shown(std::string_view key, std::string_view value) const;
   // `key` with the values not shown replaced by "__other__".
   SeriesKey fold_values(SeriesKeyView key) const;
 
   GovernorLimits limits_;
   std::array<Values, 4> values_;  // the shown values of labels with a top_k
+  std::map<std::string, Values, std::less<>> tag_values_;           // of tag labels with a top_k
   std::unordered_set<SeriesKey, SeriesKeyHash, SeriesKeyEq> rows_;  // the all-"__other__" row not
 };
 

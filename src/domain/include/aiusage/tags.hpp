@@ -1,6 +1,7 @@
 #pragma once
 // A record's tags: custom dimensions such as {"feature": "chat", "env": "prod"}, kept in key order.
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +36,13 @@ std::string series_tags(const Tags& tags, std::span<const std::string> keys);
 bool only_keys(std::string_view encoded, std::span<const std::string> keys);
 // `encoded` with only the pairs whose key is in `keys` (ascending).
 std::string keep_keys(std::string_view encoded, std::span<const std::string> keys);
+// Calls `fn(key, escaped value)` for each pair of `encoded` (escaping is one-to-one: an escaped
+// value names its value).
+void for_each_tag(std::string_view encoded,
+                  const std::function<void(std::string_view, std::string_view)>& fn);
+// `encoded` with the value of each pair that `keep(key, escaped value)` refuses made kOtherLabel.
+std::string fold_tag_values(std::string_view encoded,
+                            const std::function<bool(std::string_view, std::string_view)>& keep);
 // The value of `key` in `encoded` ("" when absent).
 std::string series_tag(std::string_view encoded, std::string_view key);
 
