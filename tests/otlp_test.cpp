@@ -390,6 +390,28 @@ TEST_CASE("otlp - user, project, time window and the token's project") {
     CHECK(v.record.user == "u");
     CHECK(v.record.project == "ap");
   }
+  SECTION("tags from [otlp] tag_attributes: span first, then resource; checked as JSON tags") {
+    OtlpOptions o;
+    o.tag_attributes = {{"env", {"deployment.environment.name", "deployment.environment"}},
+                        {"feature", {"app.feature"}}};
+    const IngestPolicy policy{kNowMs, {}, std::nullopt};
+    otlp::SpanVerdict v =
+        map(with({{"app.feature", "chat"}}), {{"deployment.environment", "prod"}}, policy, o);
+    REQUIRE(v.kind == Kind::record);
+    CHECK(v.record.tags == Tags{{"env", "prod"}, {"feature", "chat"}});
+    const std::string digest = v.record.fingerprint;
+    CHECK(map(with({}), {}, policy, o).record.tags.empty());
+    CHECK(map(with({{"app.feature", ""}}), {}, policy, o).record.tags.empty());  // empty: none
+    CHECK(map(with({{"app.feature", I{7}}}), {}, policy, o).record.tags == Tags{{"feature", "7"}});
+    // The tags are part of the content: the same span without them has another digest.
+    CHECK(map(with({}), {{"deployment.environment", "prod"}}, policy, o).record.fingerprint !=
+          digest);
+    v = map(with({{"app.feature", std::string(257, 'x')}}), {}, policy, o);
+    CHECK(v.kind == Kind::rejected);
+    CHECK_THAT(v.reason, Catch::Contains("app.feature (tags.feature): must be at most 256 bytes"));
+    v = map(with({{"app.feature", "__other__"}}), {}, policy, o);
+    CHECK_THAT(v.reason, Catch::Contains("app.feature (tags.feature): \"__other__\" is reserved"));
+  }
   SECTION("the JSON API's time window, named as the span's end time") {
     const IngestPolicy policy{kNowMs + std::int64_t{40} * 24 * 3600 * 1000, {}, std::nullopt};
     otlp::SpanVerdict v = map(usage, {}, policy);
@@ -561,6 +583,14 @@ TEST_CASE("otlp - [otlp] configuration") {
     CHECK(c->otlp.user_attributes == std::vector<std::string>{"a"});
     CHECK(c->otlp.project_attributes == std::vector<std::string>{"b", "c"});
     CHECK(c->otlp.default_user == "anon");
+    auto t = parse(
+        "[otlp]\ntag_attributes = { feature = [\"app.feature\"], env = "
+        "[\"deployment.environment\"] "
+        "}\n");
+    REQUIRE(t);
+    CHECK(t->otlp.tag_attributes ==
+          std::vector<std::pair<std::string, std::vector<std::string>>>{
+              {"env", {"deployment.environment"}}, {"feature", {"app.feature"}}});
   }
   const std::pair<const char*, const char*> errors[] = {
       {"[otlp]\nuser_attributes = []", "t.toml:2:19: otlp.user_attributes: expected a non-empty"},
@@ -573,6 +603,9 @@ TEST_CASE("otlp - [otlp] configuration") {
       {"[otlp]\ndefault_user = \"\"", "otlp.default_user: must not be empty"},
       {"[otlp]\ndefault_user = \"__other__\"", "otlp.default_user: \"__other__\" is reserved"},
       {"[otlp]\nusers = []", "otlp.users"},
+      {"[otlp]\ntag_attributes = [\"a\"]", "otlp.tag_attributes: expected a table of tag keys"},
+      {"[otlp]\ntag_attributes = { 9x = [\"a\"] }", "otlp.tag_attributes: \"9x\" is not a tag key"},
+      {"[otlp]\ntag_attributes = { f = [] }", "otlp.tag_attributes.f: expected a non-empty array"},
   };
   for (const auto& [toml, error] : errors) {
     SECTION(toml) {

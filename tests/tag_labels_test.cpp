@@ -13,6 +13,7 @@
 #include "support/answers.hpp"
 #include "support/http_client.hpp"
 #include "support/metrics_page.hpp"
+#include "support/otlp_export.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_server.hpp"
 
@@ -204,4 +205,38 @@ TEST_CASE("tag labels - usage series by tag over HTTP, exact across restarts") {
     CHECK(m.find("\nai_usage_metrics_folded_series{family=\"ai_usage_cost_total\"} 3\n") !=
           std::string::npos);
   }
+}
+
+TEST_CASE("tag labels - OTLP spans tagged from [otlp] tag_attributes") {
+  TempDir dir;
+  FakeClock clock;
+  clock.set(at("2026-11-15T12:00:00Z"));
+  TestServer ts(test_config(dir.file("usage.db"),
+                            "\n[metrics]\ntag_labels = [\"feature\"]\n[otlp]\ntag_attributes = { "
+                            "feature = [\"app.feature\"] }\n"),
+                clock.clock());
+  const std::uint64_t end = std::uint64_t{1'794'736'800'000} * 1'000'000;  // 10:00Z
+  auto span = [&](std::uint64_t n, std::vector<OtlpAttr> extra) {
+    std::vector<OtlpAttr> a = {{"gen_ai.system", "openai"},
+                               {"gen_ai.request.model", "gpt-4o"},
+                               {"gen_ai.usage.input_tokens", std::int64_t{1000}},
+                               {"gen_ai.usage.output_tokens", std::int64_t{100}},
+                               {"user.id", "alice"}};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return OtlpSpan{trace_hex(1), span_hex(n), end, a};
+  };
+  // The resource's value applies where the span has none.
+  const OtlpExport x{{{"service.name", "web"}, {"app.feature", "search"}},
+                     {span(1, {{"app.feature", "chat"}}), span(2, {})}};
+  const HttpResponse r = http_request(ts.port(), "POST", "/v1/traces", to_json(x),
+                                      {{"Content-Type", "application/json"}});
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  const std::string web = R"(provider="openai",model="gpt-4o",project="web",user="alice",)";
+  const std::map<std::string, std::string> expected = {{web + R"(feature="chat")", "0.0035"},
+                                                       {web + R"(feature="search")", "0.0035"}};
+  CHECK(costs(http_get(ts.port(), "/metrics").body) == expected);
+  auto s = parse(http_get(ts.port(), "/api/v1/statistics?byTag=feature").body);
+  CHECK(s["byTag"]["chat"]["calls"].GetInt64() == 1);
+  CHECK(s["byTag"]["search"]["calls"].GetInt64() == 1);
 }

@@ -81,7 +81,28 @@ std::vector<std::string> attribute_list(const std::string& src, const toml::node
 }
 
 void parse_otlp(const std::string& src, const toml::table& t, Config& c) {
-  check_keys(src, t, "otlp", {"user_attributes", "project_attributes", "default_user"});
+  check_keys(src, t, "otlp",
+             {"user_attributes", "project_attributes", "default_user", "tag_attributes"});
+  if (auto n = t.get("tag_attributes")) {
+    auto table = n->as_table();
+    if (!table)
+      fail(src, *n,
+           "otlp.tag_attributes: expected a table of tag keys to attribute lists such as "
+           "{ feature = [\"app.feature\"] }");
+    if (table->size() > kMaxTags)
+      fail(src, *n, "otlp.tag_attributes: at most " + std::to_string(kMaxTags) + " tag keys");
+    for (const auto& [key, value] : *table) {
+      const std::string name(key.str());
+      if (!valid_tag_key(name))
+        fail(src, value,
+             "otlp.tag_attributes: \"" + name + "\" is not a tag key (1 to " +
+                 std::to_string(kMaxTagKeyBytes) +
+                 " of A-Z a-z 0-9 _, not starting with a digit or \"__\")");
+      c.otlp.tag_attributes.push_back(
+          {name, attribute_list(src, value, "otlp.tag_attributes." + name)});
+    }
+    std::sort(c.otlp.tag_attributes.begin(), c.otlp.tag_attributes.end());
+  }
   if (auto n = t.get("user_attributes"))
     c.otlp.user_attributes = attribute_list(src, *n, "otlp.user_attributes");
   if (auto n = t.get("project_attributes"))

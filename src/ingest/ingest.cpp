@@ -283,7 +283,10 @@ Result<UsageRecord, std::vector<FieldError>> check_record(const RecordFields& f,
   for (std::size_t d = 0; d < kTokenDetails; ++d)
     if (f.details[d] != 0)
       usage.push_back({kTokenDetailInfo[d].api_name.data(), FieldsValue::integer(f.details[d])});
+  std::vector<M> tags;
+  for (const auto& [key, value] : f.tags) tags.push_back({key, text(value)});
   const M members[] = {
+      {"tags", tags.empty() ? FieldsValue::null() : FieldsValue::object(tags.data(), tags.size())},
       {"id", text(f.id)},
       {"userId", text(f.user)},
       {"projectId", f.project.empty() ? FieldsValue::null() : text(f.project)},

@@ -293,12 +293,26 @@ SpanVerdict checked_record(const SpanView& span, const Index& index, const Usage
   f.details[aiusage::kReasoning] = usage.reasoning.n;
   if (span.end_time_unix_nano != 0)
     f.timestamp_ms = static_cast<std::int64_t>(span.end_time_unix_nano / 1'000'000);
+  std::vector<std::string> tag_digits(options.tag_attributes.size());
+  std::vector<std::pair<std::string, std::string_view>> tag_sources;  // "tags.KEY", attribute
+  for (std::size_t i = 0; i < options.tag_attributes.size(); ++i) {
+    const auto& [key, attributes] = options.tag_attributes[i];
+    const Text t = span_or_resource(index, span.resource, attributes);
+    const std::string_view value = t.view(tag_digits[i]);
+    if (value.empty()) continue;  // absent, or an empty string: no tag
+    f.tags.push_back({key.c_str(), value});
+    tag_sources.push_back({"tags." + key, t.source});
+  }
   auto checked = check_record(f, policy);
   if (!checked) {
     const Sources names{user.source, project.source, provider.source, model.source, &usage};
     std::string reason;
-    for (const FieldError& e : checked.error())
-      reason += (reason.empty() ? "" : "; ") + names(e.field) + ": " + e.message;
+    for (const FieldError& e : checked.error()) {
+      std::string field = names(e.field);
+      for (const auto& [tag, source] : tag_sources)
+        if (e.field == tag) field = std::string(source) + " (" + tag + ")";
+      reason += (reason.empty() ? "" : "; ") + field + ": " + e.message;
+    }
     return rejected(span, reason);
   }
   SpanVerdict v;

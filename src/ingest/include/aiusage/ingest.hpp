@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aiusage/record.hpp"
@@ -88,7 +89,8 @@ struct RecordFields {
   std::int64_t prompt_tokens = 0, completion_tokens = 0, cache_read_tokens = 0,
                cache_write_tokens = 0;
   TokenDetails details{};
-  std::optional<std::int64_t> timestamp_ms;  // nullopt: the time of receipt
+  std::optional<std::int64_t> timestamp_ms;                    // nullopt: the time of receipt
+  std::vector<std::pair<const char*, std::string_view>> tags;  // key (NUL-terminated), value
 };
 
 // The unpriced record with its fingerprint, or its field errors (named as in the JSON API, index

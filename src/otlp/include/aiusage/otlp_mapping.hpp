@@ -3,6 +3,7 @@
 // user and project (README "OTLP/HTTP traces", the mapping table), and its deterministic id.
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aiusage/ingest.hpp"
@@ -17,6 +18,8 @@ struct OtlpOptions {
                                               "traceloop.association.properties.user_id"};
   std::vector<std::string> project_attributes = {"project.id", "service.name"};
   std::string default_user = "unknown";  // when no user attribute is present
+  // A record's tags: for each tag key (ascending), the attributes that may give its value.
+  std::vector<std::pair<std::string, std::vector<std::string>>> tag_attributes;
   bool operator==(const OtlpOptions&) const = default;
 };
 
