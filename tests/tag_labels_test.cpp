@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include "aiusage/config.hpp"
+#include "aiusage/sqlite_store.hpp"
 #include "aiusage/tags.hpp"
 #include "support/answers.hpp"
 #include "support/http_client.hpp"
@@ -58,16 +61,21 @@ TEST_CASE("tag labels - a series' tags: encoded, kept by key, read back") {
     std::string encoded, env, feature;
   };
   const Case cases[] = {
-      {"no tags", {}, "", "", ""},
+      {"no tags: a line for each key all the same", {}, "env=\nfeature=", "", ""},
       {"only the keys configured",
        {{"env", "prod"}, {"feature", "chat"}, {"team", "x"}},
        "env=prod\nfeature=chat",
        "prod",
        "chat"},
-      {"a key missing", {{"feature", "chat"}}, "feature=chat", "", "chat"},
+      {"a key missing", {{"feature", "chat"}}, "env=\nfeature=chat", "", "chat"},
+      {"a tag before the keys",
+       {{"app", "x"}, {"feature", "chat"}},
+       "env=\nfeature=chat",
+       "",
+       "chat"},
       {"escapes: newline, backslash; '=' as is",
        {{"env", "a\nb\\c=d"}},
-       "env=a\\nb\\\\c=d",
+       "env=a\\nb\\\\c=d\nfeature=",
        "a\nb\\c=d",
        ""},
   };
@@ -77,7 +85,9 @@ TEST_CASE("tag labels - a series' tags: encoded, kept by key, read back") {
     CHECK(series_tag(c.encoded, "env") == c.env);
     CHECK(series_tag(c.encoded, "feature") == c.feature);
     CHECK(only_keys(c.encoded, keys));
+    CHECK(find_series_tag(c.encoded, "feature") == c.feature);  // kept by it: never nullopt
   }
+  CHECK_FALSE(find_series_tag("env=prod", "feature"));
   CHECK(series_tags({{"env", "prod"}}, {}).empty());
   const std::vector<std::string> feature = {"feature"};
   CHECK_FALSE(only_keys("env=prod\nfeature=chat", feature));
@@ -156,12 +166,28 @@ TEST_CASE("tag labels - usage series by tag over HTTP, exact across restarts") {
                   R"(user="alice",feature="search",token_type="input"} 1000)") !=
         std::string::npos);
 
+  // Each record's series was kept by feature: statistics by it are answered from the series.
+  auto by_tag = [](int port, const std::string& query) {
+    std::map<std::string, std::int64_t> calls;
+    auto s = parse(http_get(port, "/api/v1/statistics?" + query).body);
+    for (const auto& m : s["byTag"].GetObject())
+      calls[m.name.GetString()] = m.value["calls"].GetInt64();
+    return calls;
+  };
+  using Calls = std::map<std::string, std::int64_t>;
+  const Calls features = {{"chat", 2}, {"search", 1}, {"", 1}, {"a\"b\nc", 1}};
   SECTION("the same configuration after a restart: the same page") {
     TestServer ts(test_config(path, "\n[metrics]\ntag_labels = [\"feature\"]\n"), clock.clock());
     CHECK(usage_part(http_get(ts.port(), "/metrics").body) == usage_part(page));
     auto s = parse(http_get(ts.port(), "/api/v1/statistics").body);
     CHECK(s["totalCalls"].GetInt64() == 5);
     CHECK(s["byUser"]["alice"]["calls"].GetInt64() == 3);
+    CHECK(by_tag(ts.port(), "byTag=feature") == features);
+    CHECK(by_tag(ts.port(), "byTag=feature&userId=alice") == Calls{{"chat", 2}, {"search", 1}});
+    CHECK(by_tag(ts.port(), "byTag=feature&tag.feature=chat") == Calls{{"chat", 2}});
+    // env was no tag label: those questions read the records.
+    CHECK(by_tag(ts.port(), "byTag=env") == Calls{{"prod", 1}, {"", 4}});
+    CHECK(by_tag(ts.port(), "byTag=feature&tag.env=prod") == Calls{{"chat", 1}});
   }
   SECTION("without tag labels: the tags are summed away") {
     TestServer ts(test_config(path), clock.clock());
@@ -180,6 +206,11 @@ TEST_CASE("tag labels - usage series by tag over HTTP, exact across restarts") {
                 .status == 200);
     env[kSeries + R"(user="alice",env="prod")"] = "0.0035";
     CHECK(costs(http_get(ts.port(), "/metrics").body) == env);
+    // f's series has no feature line: by feature is read from the records again, exactly.
+    Calls with_f = features;
+    with_f["chat"] = 3;
+    CHECK(by_tag(ts.port(), "byTag=feature") == with_f);
+    CHECK(by_tag(ts.port(), "byTag=env") == Calls{{"prod", 2}, {"", 4}});
   }
   SECTION("top_k of a tag label: later values are summed into __other__") {
     TestServer ts(
@@ -239,4 +270,50 @@ TEST_CASE("tag labels - OTLP spans tagged from [otlp] tag_attributes") {
   auto s = parse(http_get(ts.port(), "/api/v1/statistics?byTag=feature").body);
   CHECK(s["byTag"]["chat"]["calls"].GetInt64() == 1);
   CHECK(s["byTag"]["search"]["calls"].GetInt64() == 1);
+}
+
+TEST_CASE("tag labels - statistics by a tag its series were kept by come from the series") {
+  TempDir dir;
+  const std::string path = dir.file("usage.db");
+  SqliteStore store({path, true});
+  const std::vector<std::string> keys = {"feature"};
+  std::vector<UsageRecord> batch;
+  for (int i = 0; i < 6; ++i) {
+    UsageRecord r;
+    r.id = "r" + std::to_string(i);
+    r.user = "u";
+    r.provider = "openai";
+    r.model = "gpt-4o";
+    r.prompt_tokens = 10;
+    r.timestamp_ms = r.received_ms = 1'794'736'800'000 + i;
+    r.cost = 100 * (i + 1);
+    r.fingerprint = "fp" + r.id;
+    if (i % 3 != 0) r.tags = {{"feature", i % 3 == 1 ? "chat" : "search"}};
+    r.series_tags = series_tags(r.tags, keys);
+    batch.push_back(r);
+  }
+  std::vector<UsageRecord>* batches[] = {&batch};
+  REQUIRE(store.commit(batches).ok());
+  // Without the record_tags rows the records could not say it: only the series do.
+  SQLite::Database(path, SQLite::OPEN_READWRITE).exec("DELETE FROM record_tags");
+  UsageFilter f;
+  f.by_tag = "feature";
+  Breakdown b = store.breakdown(f);
+  REQUIRE(b.by_tag);
+  CHECK(b.by_tag->at("").cost == 100 + 400);
+  CHECK(b.by_tag->at("chat").cost == 200 + 500);
+  CHECK(b.by_tag->at("search").cost == 300 + 600);
+  CHECK(b.total.cost == 2100);
+  f.tags = {{"feature", "chat"}};
+  b = store.breakdown(f);
+  CHECK(b.total.cost == 700);
+  CHECK(b.by_user.at("u").calls == 2);
+  // A key the series were not kept by is read from the records (none left here).
+  f = {};
+  f.by_tag = "env";
+  b = store.breakdown(f);
+  CHECK(b.by_tag->size() == 1);
+  CHECK(b.by_tag->at("").calls == 6);
+  f.tags = {{"env", "prod"}};
+  CHECK(store.breakdown(f).total.calls == 0);
 }

@@ -27,7 +27,7 @@ bool SeriesGovernor::value_shown(std::size_t label, std::string_view value) cons
 
 bool SeriesGovernor::tag_shown(std::string_view key, std::string_view value) const {
   auto values = tag_values_.find(key);
-  return !limits_.tag_top_k.contains(key) ||
+  return value.empty() || !limits_.tag_top_k.contains(key) ||
          (values != tag_values_.end() && values->second.contains(value));
 }
 

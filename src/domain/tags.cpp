@@ -34,13 +34,14 @@ void each_pair(std::string_view encoded, Fn&& fn) {
 
 std::string series_tags(const Tags& tags, std::span<const std::string> keys) {
   std::string out;
-  if (keys.empty()) return out;
-  for (const Tag& t : tags) {
-    if (!has_key(keys, t.key)) continue;
+  auto tag = tags.begin();
+  for (const std::string& key : keys) {
+    while (tag != tags.end() && tag->key < key) ++tag;
     if (!out.empty()) out += '\n';
-    out += t.key;
+    out += key;
     out += '=';
-    for (char c : t.value) {
+    if (tag == tags.end() || tag->key != key) continue;
+    for (char c : tag->value) {
       if (c == '\\')
         out += "\\\\";
       else if (c == '\n')
@@ -94,9 +95,14 @@ std::string fold_tag_values(std::string_view encoded,
 }
 
 std::string series_tag(std::string_view encoded, std::string_view key) {
-  std::string out;
+  return find_series_tag(encoded, key).value_or(std::string());
+}
+
+std::optional<std::string> find_series_tag(std::string_view encoded, std::string_view key) {
+  std::optional<std::string> found;
   each_pair(encoded, [&](std::string_view k, std::string_view escaped, std::string_view) {
     if (k != key) return;
+    std::string& out = found.emplace();
     for (std::size_t i = 0; i < escaped.size(); ++i) {
       if (escaped[i] == '\\' && i + 1 < escaped.size()) {
         out += escaped[++i] == 'n' ? '\n' : escaped[i];
@@ -105,7 +111,7 @@ std::string series_tag(std::string_view encoded, std::string_view key) {
       }
     }
   });
-  return out;
+  return found;
 }
 
 }  // namespace aiusage

@@ -31,9 +31,18 @@ Breakdown SqliteStore::breakdown(const UsageFilter& f) const {
   Breakdown out;
   const bool tagged = !f.tags.empty() || f.by_tag;
   if (f.by_tag) out.by_tag.emplace();
-  std::vector<UsageSums> acc =
-      tagged ? reader_->accumulate_tagged(f, out.by_tag ? &*out.by_tag : nullptr)
-             : reader_->accumulate(f, by);
+  std::map<std::string, UsageSums>* by_value = out.by_tag ? &*out.by_tag : nullptr;
+  std::vector<UsageSums> acc;
+  if (tagged) {  // from the rollups when the series were kept by the tags, else from the records
+    UsageFilter labels_only = f;
+    labels_only.tags.clear();
+    labels_only.by_tag.reset();
+    acc = reader_->accumulate(labels_only, nullptr);
+    if (!reader_->tagged_from_series(f, acc, by_value))
+      acc = reader_->accumulate_tagged(f, by_value);
+  } else {
+    acc = reader_->accumulate(f, by);
+  }
   for (int d = 0; d < kDims; ++d) by[d].resize(r.names[d].size());
   // Per-series sums may be signed corrections (zero calls, nonzero tokens): fold all of them.
   const UsageSums zero;

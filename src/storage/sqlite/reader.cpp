@@ -222,6 +222,46 @@ std::vector<UsageSums> SqliteStore::Reader::accumulate_in(const UsageFilter& f,
   return std::move(q.acc);
 }
 
+bool SqliteStore::Reader::tagged_from_series(const UsageFilter& f, std::vector<UsageSums>& acc,
+                                             std::map<std::string, UsageSums>* by_value) const {
+  std::vector<std::string_view> keys;  // the filters' keys, then the grouped one
+  for (const Tag& t : f.tags) keys.push_back(t.key);
+  if (f.by_tag) keys.push_back(*f.by_tag);
+  // The keys' values by distinct series.tags (each decoded once); nullopt: a key is missing.
+  std::vector<std::optional<std::vector<std::string>>> values(tag_names.size());
+  std::vector<bool> decoded(tag_names.size());
+  const UsageSums zero;
+  for (std::size_t id = 0; id < acc.size(); ++id) {
+    if (acc[id] == zero) continue;
+    const auto n = static_cast<std::size_t>(id < tags_of.size() ? tags_of[id] : -1);
+    if (n >= tag_names.size()) return false;
+    if (!decoded[n]) {
+      decoded[n] = true;
+      std::vector<std::string>& v = values[n].emplace();
+      for (std::string_view key : keys) {
+        std::optional<std::string> value = find_series_tag(tag_names[n], key);
+        if (!value) {
+          values[n].reset();
+          break;
+        }
+        v.push_back(std::move(*value));
+      }
+    }
+    if (!values[n]) return false;
+  }
+  for (std::size_t id = 0; id < acc.size(); ++id) {
+    if (acc[id] == zero) continue;
+    const std::vector<std::string>& v = *values[static_cast<std::size_t>(tags_of[id])];
+    bool match = true;
+    for (std::size_t i = 0; i < f.tags.size(); ++i) match = match && v[i] == f.tags[i].value;
+    if (!match)
+      acc[id] = zero;
+    else if (by_value)
+      (*by_value)[v.back()] += acc[id];
+  }
+  return true;
+}
+
 std::vector<UsageSums> SqliteStore::Reader::accumulate_tagged(
     const UsageFilter& f, std::map<std::string, UsageSums>* by_value) {
   // The first tag's index (key, value, seq) drives the scan.

@@ -62,6 +62,11 @@ struct SqliteStore::Reader : SeriesNames {
   // each record ("" for a record without it).
   std::vector<UsageSums> accumulate_tagged(const UsageFilter& f,
                                            std::map<std::string, UsageSums>* by_value);
+  // The same from `acc` (accumulate() of `f` without its tags) when every series with usage in it
+  // was kept by each tag key `f` names (tag labels, series.tags): the series not matching the tags
+  // are zeroed, the rest added to `by_value`. False, `acc` and `by_value` unchanged, otherwise.
+  bool tagged_from_series(const UsageFilter& f, std::vector<UsageSums>& acc,
+                          std::map<std::string, UsageSums>* by_value) const;
 
   Recent& recent;
   SQLite::Database db;

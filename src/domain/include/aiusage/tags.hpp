@@ -2,6 +2,7 @@
 // A record's tags: custom dimensions such as {"feature": "chat", "env": "prod"}, kept in key order.
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,8 +30,8 @@ inline constexpr std::size_t kMaxTagLabels = 8;  // keys of [metrics] tag_labels
 // "__" (reserved), so a key can become a label of /metrics and a statistics parameter tag.KEY.
 bool valid_tag_key(std::string_view key);
 
-// The tags a usage series is kept by ([metrics] tag_labels): the pairs of `tags` whose key is in
-// `keys` (ascending), as "key=value" lines, '\\' and '\n' of values escaped; "" for none.
+// The tags a usage series is kept by ([metrics] tag_labels): a "key=value" line for each of `keys`
+// (ascending), the value "" when `tags` has none, '\\' and '\n' of values escaped; "" for no keys.
 std::string series_tags(const Tags& tags, std::span<const std::string> keys);
 // Whether every key of `encoded` (series_tags()) is in `keys` (ascending).
 bool only_keys(std::string_view encoded, std::span<const std::string> keys);
@@ -45,5 +46,7 @@ std::string fold_tag_values(std::string_view encoded,
                             const std::function<bool(std::string_view, std::string_view)>& keep);
 // The value of `key` in `encoded` ("" when absent).
 std::string series_tag(std::string_view encoded, std::string_view key);
+// The same, nullopt when `encoded` has no line for `key` (its series was not kept by it).
+std::optional<std::string> find_series_tag(std::string_view encoded, std::string_view key);
 
 }  // namespace aiusage
