@@ -39,13 +39,14 @@ std::string rec(const std::string& id, const std::string& user, const std::strin
          (tags.empty() ? "" : ",\"tags\":" + tags) + "}";
 }
 
-// The value of each ai_usage_cost_total line of `page`, by its labels.
+// The value of each ai_usage_cost_total line of `page`, by its labels ("a+b" for a label set on
+// two lines, which a page must never have).
 std::map<std::string, std::string> costs(const std::string& page) {
   std::map<std::string, std::string> out;
   static const std::regex line(R"(\nai_usage_cost_total\{([^}]*),currency="USD"\} (\S+))");
   for (auto it = std::sregex_iterator(page.begin(), page.end(), line); it != std::sregex_iterator();
        ++it)
-    out[(*it)[1]] = (*it)[2];
+    out[(*it)[1]] += (out.count((*it)[1]) ? "+" : "") + std::string((*it)[2]);
   return out;
 }
 
@@ -84,16 +85,21 @@ TEST_CASE("tag labels - a series' tags: encoded, kept by key, read back") {
     CHECK(series_tags(c.tags, keys) == c.encoded);
     CHECK(series_tag(c.encoded, "env") == c.env);
     CHECK(series_tag(c.encoded, "feature") == c.feature);
-    CHECK(only_keys(c.encoded, keys));
+    CHECK(has_just(c.encoded, keys));
     CHECK(find_series_tag(c.encoded, "feature") == c.feature);  // kept by it: never nullopt
   }
   CHECK_FALSE(find_series_tag("env=prod", "feature"));
   CHECK(series_tags({{"env", "prod"}}, {}).empty());
   const std::vector<std::string> feature = {"feature"};
-  CHECK_FALSE(only_keys("env=prod\nfeature=chat", feature));
-  CHECK(keep_keys("env=a\\nb\nfeature=chat", feature) == "feature=chat");
-  CHECK(keep_keys("env=a\\nb\nfeature=chat", std::vector<std::string>{"env"}) == "env=a\\nb");
-  CHECK(keep_keys("env=prod", feature).empty());
+  CHECK_FALSE(has_just("env=prod\nfeature=chat", feature));
+  CHECK_FALSE(has_just("", feature));
+  CHECK(has_just("", {}));
+  CHECK(for_keys("env=a\\nb\nfeature=chat", feature) == "feature=chat");
+  CHECK(for_keys("env=a\\nb\nfeature=chat", std::vector<std::string>{"env"}) == "env=a\\nb");
+  CHECK(for_keys("env=prod", feature) ==
+        "feature=");  // shown as feature="", as series_tags makes it
+  CHECK(for_keys("", feature) == series_tags({}, feature));
+  CHECK(for_keys("env=prod", {}).empty());
 }
 
 TEST_CASE("tag labels - configuration") {
@@ -206,11 +212,16 @@ TEST_CASE("tag labels - usage series by tag over HTTP, exact across restarts") {
                 .status == 200);
     env[kSeries + R"(user="alice",env="prod")"] = "0.0035";
     CHECK(costs(http_get(ts.port(), "/metrics").body) == env);
+    // A record without tags now: its series (env="") and bob's older ones show as one.
+    REQUIRE(http_post_json(ts.port(), "/api/v1/usage", rec("g", "bob", "")).status == 200);
+    env[kSeries + R"(user="bob",env="")"] = "0.0105";
+    CHECK(costs(http_get(ts.port(), "/metrics").body) == env);
     // f's series has no feature line: by feature is read from the records again, exactly.
     Calls with_f = features;
     with_f["chat"] = 3;
+    with_f[""] = 2;
     CHECK(by_tag(ts.port(), "byTag=feature") == with_f);
-    CHECK(by_tag(ts.port(), "byTag=env") == Calls{{"prod", 2}, {"", 4}});
+    CHECK(by_tag(ts.port(), "byTag=env") == Calls{{"prod", 2}, {"", 5}});
   }
   SECTION("top_k of a tag label: later values are summed into __other__") {
     TestServer ts(

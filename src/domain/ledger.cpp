@@ -19,8 +19,8 @@ SeriesKeyView Ledger::fold_view(SeriesKeyView key, std::string& scratch) const {
   if (!labels_.model) key.model = {};
   if (!labels_.project) key.project = {};
   if (!labels_.user) key.user = {};
-  if (!key.tags.empty() && !only_keys(key.tags, labels_.tags)) {
-    scratch = keep_keys(key.tags, labels_.tags);
+  if (!has_just(key.tags, labels_.tags)) {
+    scratch = for_keys(key.tags, labels_.tags);
     key.tags = scratch;
   }
   return key;

@@ -53,21 +53,26 @@ std::string series_tags(const Tags& tags, std::span<const std::string> keys) {
   return out;
 }
 
-bool only_keys(std::string_view encoded, std::span<const std::string> keys) {
-  bool only = true;
+bool has_just(std::string_view encoded, std::span<const std::string> keys) {
+  std::size_t n = 0;
+  bool same = true;
   each_pair(encoded, [&](std::string_view key, std::string_view, std::string_view) {
-    only = only && has_key(keys, key);
+    same = same && n < keys.size() && keys[n] == key;
+    ++n;
   });
-  return only;
+  return same && n == keys.size();
 }
 
-std::string keep_keys(std::string_view encoded, std::span<const std::string> keys) {
+std::string for_keys(std::string_view encoded, std::span<const std::string> keys) {
   std::string out;
-  each_pair(encoded, [&](std::string_view key, std::string_view, std::string_view line) {
-    if (!has_key(keys, key)) return;
+  for (const std::string& key : keys) {
     if (!out.empty()) out += '\n';
-    out += line;
-  });
+    out += key;
+    out += '=';
+    each_pair(encoded, [&](std::string_view k, std::string_view escaped, std::string_view) {
+      if (k == key) out += escaped;
+    });
+  }
   return out;
 }
 

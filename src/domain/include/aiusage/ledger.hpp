@@ -119,8 +119,8 @@ class Ledger {
  private:
   using SeriesMap = std::map<SeriesKey, SeriesUsage>;
   std::unique_lock<std::shared_mutex> write_lock();
-  // The key with the labels the label set drops emptied and only its tag labels' tags (kept in
-  // `scratch` when some are dropped).
+  // The key with the labels the label set drops emptied and its tags for the label set's tag keys
+  // (for_keys(), kept in `scratch` when they differ).
   SeriesKeyView fold_view(SeriesKeyView key, std::string& scratch) const;
   // Hash index into an ordered map: apply() finds a series without walking the tree or copying
   // its key; the views point into the map's own keys.

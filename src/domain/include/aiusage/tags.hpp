@@ -33,10 +33,11 @@ bool valid_tag_key(std::string_view key);
 // The tags a usage series is kept by ([metrics] tag_labels): a "key=value" line for each of `keys`
 // (ascending), the value "" when `tags` has none, '\\' and '\n' of values escaped; "" for no keys.
 std::string series_tags(const Tags& tags, std::span<const std::string> keys);
-// Whether every key of `encoded` (series_tags()) is in `keys` (ascending).
-bool only_keys(std::string_view encoded, std::span<const std::string> keys);
-// `encoded` with only the pairs whose key is in `keys` (ascending).
-std::string keep_keys(std::string_view encoded, std::span<const std::string> keys);
+// Whether `encoded` (series_tags()) has a line for each of `keys` (ascending) and no other.
+bool has_just(std::string_view encoded, std::span<const std::string> keys);
+// `encoded` as series_tags() for `keys` would make it: a line for each key, its value as in
+// `encoded` or "" when it has none; so two series shown with the same tag labels read the same.
+std::string for_keys(std::string_view encoded, std::span<const std::string> keys);
 // Calls `fn(key, escaped value)` for each pair of `encoded` (escaping is one-to-one: an escaped
 // value names its value).
 void for_each_tag(std::string_view encoded,
