@@ -160,3 +160,23 @@ TEST_CASE("series governor - top_k of a tag label") {
     CHECK(g.shown_apart(tagged(c.tags)) == (std::string(c.tags) == c.row));
   }
 }
+
+TEST_CASE("series governor - a row of nothing but __other__ is the all-__other__ row") {
+  GovernorLimits limits;
+  limits.top_k = {1, 1, 1, 1};
+  limits.tag_top_k["feature"] = 1;
+  SeriesGovernor g(limits);
+  SeriesKey first = key("p", "m", "x", "u"), later = key("q", "n", "y", "v");
+  first.tags = "feature=a";
+  later.tags = "feature=b";
+  g.observe(first);
+  g.observe(later);
+  // Shown with every tag label "__other__" too, so it must not be a row of its own.
+  CHECK(g.row_of(later) == key(O, O, O, O));
+  SeriesKey untagged = key("q", "n", "y", "v");
+  untagged.tags = "feature=";  // shown as feature="": a row of its own
+  g.observe(untagged);
+  SeriesKey row = key(O, O, O, O);
+  row.tags = "feature=";
+  CHECK(g.row_of(untagged) == row);
+}

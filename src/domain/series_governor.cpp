@@ -35,9 +35,16 @@ SeriesKey SeriesGovernor::fold_values(SeriesKeyView key) const {
   SeriesKey out = key.owned();
   for (std::size_t i = 0; i < 4; ++i)
     if (!value_shown(i, label_of(key, i))) label_of(out, i) = kOtherLabel;
-  if (!limits_.tag_top_k.empty() && !key.tags.empty())
+  if (!limits_.tag_top_k.empty() && !key.tags.empty()) {
     out.tags = fold_tag_values(
         key.tags, [this](std::string_view k, std::string_view v) { return tag_shown(k, v); });
+    // Every label and tag label "__other__": the all-"__other__" row, shown the same.
+    bool all = out.provider == kOtherLabel && out.model == kOtherLabel &&
+               out.project == kOtherLabel && out.user == kOtherLabel;
+    for_each_tag(out.tags,
+                 [&](std::string_view, std::string_view v) { all = all && v == kOtherLabel; });
+    if (all) return all_other();
+  }
   return out;
 }
 
