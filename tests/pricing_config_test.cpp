@@ -2,10 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
 #include "aiusage/config.hpp"
+#include "support/test_server.hpp"
 
 using namespace aiusage;
 
@@ -14,11 +14,7 @@ namespace {
 constexpr Nanos kUnit = kNanosPerUnit;
 constexpr std::int64_t kSometime = 1'705'312'800'000;  // 2024-01-15T10:00:00Z
 
-Result<Config> parse(const std::string& text) {
-  return parse_config(text, "test.toml", "/cfg", [](const std::string&) -> std::string {
-    throw std::runtime_error("no such file");
-  });
-}
+Result<Config> parse(const std::string& text) { return testing::parse_test_toml(text); }
 
 }  // namespace
 

@@ -4,7 +4,6 @@
 
 #include <map>
 #include <regex>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,12 +23,6 @@ using namespace aiusage;
 using namespace aiusage::testing;
 
 namespace {
-
-Result<Config> parse_toml(const std::string& text) {
-  return parse_config(text, "test.toml", "/cfg", [](const std::string&) -> std::string {
-    throw std::runtime_error("no such file");
-  });
-}
 
 // gpt-4o: 1000 × 2.50 + 100 × 10 = 3500 per 1M = 0.0035 USD.
 std::string rec(const std::string& id, const std::string& user, const std::string& tags) {
@@ -103,10 +96,10 @@ TEST_CASE("tag labels - a series' tags: encoded, kept by key, read back") {
 }
 
 TEST_CASE("tag labels - configuration") {
-  auto ok = parse_toml("[metrics]\ntag_labels = [\"feature\", \"env\"]\n");
+  auto ok = parse_test_toml("[metrics]\ntag_labels = [\"feature\", \"env\"]\n");
   REQUIRE(ok.ok());
   CHECK(ok->labels.tags == std::vector<std::string>{"env", "feature"});
-  CHECK(parse_toml("")->labels.tags.empty());
+  CHECK(parse_test_toml("")->labels.tags.empty());
   struct Case {
     std::string list, message;
   };
@@ -128,19 +121,20 @@ TEST_CASE("tag labels - configuration") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.list);
-    auto r = parse_toml("[metrics]\ntag_labels = " + c.list + "\n");
+    auto r = parse_test_toml("[metrics]\ntag_labels = " + c.list + "\n");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == c.message);
   }
-  CHECK(restart_required(*parse_toml(""), *ok) == std::vector<std::string>{"metrics.tag_labels"});
+  CHECK(restart_required(*parse_test_toml(""), *ok) ==
+        std::vector<std::string>{"metrics.tag_labels"});
   // top_k takes the tag labels' keys too.
-  auto top =
-      parse_toml("[metrics]\ntag_labels = [\"feature\"]\ntop_k = { user = 5, feature = 20 }\n");
+  auto top = parse_test_toml(
+      "[metrics]\ntag_labels = [\"feature\"]\ntop_k = { user = 5, feature = 20 }\n");
   REQUIRE(top.ok());
   CHECK(top->series_limits.tag_top_k ==
         std::map<std::string, std::size_t, std::less<>>{{"feature", 20}});
   CHECK(top->series_limits.top_k[3] == 5u);
-  auto unknown = parse_toml("[metrics]\ntop_k = { feature = 20 }\n");
+  auto unknown = parse_test_toml("[metrics]\ntop_k = { feature = 20 }\n");
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().message == "test.toml:2:21: unknown key \"metrics.top_k.feature\"");
 }

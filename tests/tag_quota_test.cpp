@@ -2,7 +2,6 @@
 // tags and kept up to date by the records added since, over HTTP and on /metrics.
 #include <catch2/catch.hpp>
 
-#include <stdexcept>
 #include <string>
 
 #include "aiusage/config.hpp"
@@ -41,16 +40,10 @@ std::string rec(const std::string& id, const std::string& tags, bool cached = fa
          tags + (cached ? R"(,"cached":true)" : "") + "}";
 }
 
-Result<Config> parse_toml(const std::string& text) {
-  return parse_config(text, "test.toml", "/cfg", [](const std::string&) -> std::string {
-    throw std::runtime_error("no such file");
-  });
-}
-
 }  // namespace
 
 TEST_CASE("tag quotas - configuration") {
-  auto ok = parse_toml(kTagQuotas);
+  auto ok = parse_test_toml(kTagQuotas);
   REQUIRE(ok.ok());
   REQUIRE(ok->quotas.size() == 2);
   CHECK(ok->quotas[0].scope == Scope::tag);
@@ -76,12 +69,12 @@ TEST_CASE("tag quotas - configuration") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.text);
-    auto r = parse_toml(c.text);
+    auto r = parse_test_toml(c.text);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == c.message);
   }
   // The same subject under two keys is two quotas.
-  CHECK(parse_toml(Q + "tag = \"f\"\ntokens = 1\n" + Q + "tag = \"g\"\ntokens = 2").ok());
+  CHECK(parse_test_toml(Q + "tag = \"f\"\ntokens = 1\n" + Q + "tag = \"g\"\ntokens = 2").ok());
 }
 
 TEST_CASE("tag quotas - usage, alerts and gauges over HTTP") {

@@ -160,4 +160,16 @@ toml::table parse_toml(std::string_view text, const std::string& source) {
   }
 }
 
+// A fraction in [0, 10] (0 only if `zero`) with at most six decimals, read exactly as money
+// is, in parts per million.
+std::int32_t get_ppm(const std::string& src, const toml::node& node, const std::string& path,
+                     bool zero) {
+  const Nanos v = get_money(src, node, path, 10 * kNanosPerUnit);
+  if ((v == 0 && !zero) || v % 1000 != 0)
+    fail(src, node,
+         path + ": expected a fraction in " + (zero ? "[0" : "(0") +
+             ", 10] with at most 6 decimals");
+  return static_cast<std::int32_t>(v / 1000);
+}
+
 }  // namespace aiusage::config_toml

@@ -59,4 +59,9 @@ std::vector<std::string> get_distinct_strings(const std::string& src, const toml
 // Parses TOML text; a syntax error becomes a ConfigError at its position.
 toml::table parse_toml(std::string_view text, const std::string& source);
 
+// A fraction in [0, 10] (0 only if `zero`) with at most six decimals, read exactly as money
+// is, in parts per million.
+std::int32_t get_ppm(const std::string& src, const toml::node& node, const std::string& path,
+                     bool zero);
+
 }  // namespace aiusage::config_toml

@@ -60,6 +60,12 @@ scope = "global"
 tokens = 100000000
 )TOML";
 
+Result<Config> parse_test_toml(const std::string& text) {
+  return parse_config(text, "test.toml", "/cfg", [](const std::string&) -> std::string {
+    throw std::runtime_error("no such file");
+  });
+}
+
 Config test_config(const std::string& storage_path, const std::string& extra_toml) {
   auto r = parse_config(std::string(kTestConfig) + extra_toml, "test.toml", ".");
   if (!r) throw std::runtime_error(r.error().message);

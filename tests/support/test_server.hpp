@@ -16,6 +16,8 @@ namespace aiusage::testing {
 extern const char* const kTestConfig;
 
 Config test_config(const std::string& storage_path, const std::string& extra_toml = "");
+// `text` read as the file test.toml in /cfg, which may include no other file.
+Result<Config> parse_test_toml(const std::string& text);
 
 // A settable clock shared by the service and the test.
 struct FakeClock {

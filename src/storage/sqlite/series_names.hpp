@@ -28,17 +28,18 @@ struct SeriesNames {
         dims.resize(static_cast<std::size_t>(id) + 1, {-1, -1, -1, -1});
         tags_of.resize(dims.size(), 0);
       }
-      for (int d = 0; d <= kDims; ++d) {
-        std::string value = st.text(d + 1);
-        std::vector<std::string>& n = d < kDims ? names[d] : tag_names;
-        auto [it, added] =
-            (d < kDims ? index[d] : tag_index).try_emplace(value, static_cast<int>(n.size()));
-        if (added) n.push_back(std::move(value));
-        (d < kDims ? dims[static_cast<std::size_t>(id)][d]
-                   : tags_of[static_cast<std::size_t>(id)]) = it->second;
-      }
+      const auto at = static_cast<std::size_t>(id);
+      for (int d = 0; d < kDims; ++d) dims[at][d] = intern(st.text(d + 1), names[d], index[d]);
+      tags_of[at] = intern(st.text(kDims + 1), tag_names, tag_index);
       max_id = std::max(max_id, id);
     }
+  }
+  // The index of `value` in `n`, added when new.
+  static int intern(std::string value, std::vector<std::string>& n,
+                    std::unordered_map<std::string, int>& at) {
+    auto [it, added] = at.try_emplace(value, static_cast<int>(n.size()));
+    if (added) n.push_back(std::move(value));
+    return it->second;
   }
   SeriesKey key_of(std::int64_t id) const {
     const auto& d = dims[static_cast<std::size_t>(id)];
