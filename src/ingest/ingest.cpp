@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <functional>
 #include <stdexcept>
@@ -144,11 +145,11 @@ bool read_record(const V& v, std::size_t index, const IngestPolicy& policy, Usag
     r.error("", "must be a JSON object");
     return false;
   }
-  if (auto id = r.text(v, "id", "id", false, kMaxIdLength)) rec.id = *id;
-  if (auto s = r.text(v, "userId", "userId", true, kMaxLabelLength)) rec.user = *s;
-  if (auto s = r.text(v, "projectId", "projectId", false, kMaxLabelLength)) rec.project = *s;
-  if (auto s = r.text(v, "provider", "provider", true, kMaxLabelLength)) rec.provider = *s;
-  if (auto s = r.text(v, "model", "model", true, kMaxLabelLength)) rec.model = *s;
+  if (auto id = r.text(v, "id", "id", false, kMaxIdLength)) rec.id.assign(*id);
+  if (auto s = r.text(v, "userId", "userId", true, kMaxLabelLength)) rec.user.assign(*s);
+  if (auto s = r.text(v, "projectId", "projectId", false, kMaxLabelLength)) rec.project.assign(*s);
+  if (auto s = r.text(v, "provider", "provider", true, kMaxLabelLength)) rec.provider.assign(*s);
+  if (auto s = r.text(v, "model", "model", true, kMaxLabelLength)) rec.model.assign(*s);
   for (const auto& [field, value] : {std::pair{"userId", &rec.user},
                                      {"projectId", &rec.project},
                                      {"provider", &rec.provider},
@@ -231,25 +232,38 @@ IngestError malformed(const rapidjson::ParseResult& parsed, std::size_t base_off
 
 std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
   std::string canon;
-  auto put = [&canon](std::string_view s) {
-    canon += std::to_string(s.size());
+  canon.reserve(256);
+  auto number = [](std::int64_t n, char(&buf)[24]) {
+    return std::string_view(buf,
+                            static_cast<std::size_t>(std::to_chars(buf, buf + 24, n).ptr - buf));
+  };
+  auto put = [&](std::string_view s) {
+    char buf[24];
+    canon += number(static_cast<std::int64_t>(s.size()), buf);
     canon += ':';
     canon += s;
+  };
+  auto put_number = [&](std::int64_t n) {
+    char buf[24];
+    put(number(n, buf));
   };
   put(r.user);
   put(r.project);
   put(r.provider);
   put(r.model);
-  put(std::to_string(r.prompt_tokens));
-  put(std::to_string(r.completion_tokens));
-  put(std::to_string(r.cache_read_tokens));
-  put(std::to_string(r.cache_write_tokens));
+  put_number(r.prompt_tokens);
+  put_number(r.completion_tokens);
+  put_number(r.cache_read_tokens);
+  put_number(r.cache_write_tokens);
   put(r.cached ? "1" : "0");
-  put(timestamp_given ? std::to_string(r.timestamp_ms) : "-");
+  if (timestamp_given)
+    put_number(r.timestamp_ms);
+  else
+    put("-");
   // Fields added later enter only when set, so a record without them keeps its digest.
   if (std::any_of(r.details.begin(), r.details.end(), [](std::int64_t n) { return n != 0; })) {
     put("details");
-    for (std::int64_t n : r.details) put(std::to_string(n));
+    for (std::int64_t n : r.details) put_number(n);
   }
   if (r.service_tier != ServiceTier::standard) {
     put("tier");
@@ -259,7 +273,7 @@ std::string content_fingerprint(const UsageRecord& r, bool timestamp_given) {
     put("tools");
     for (const ToolCall& t : r.tool_calls) {
       put(t.name);
-      put(std::to_string(t.calls));
+      put_number(t.calls);
     }
   }
   if (!r.tags.empty()) {

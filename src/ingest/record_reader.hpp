@@ -131,19 +131,37 @@ class SimdValue {
   simdjson::dom::element e_;
 };
 
+// A field's name as errors name it (`head` then `tail`), put together only when an error is
+// recorded; the views must outlive the call it is passed to.
+class FieldName {
+ public:
+  FieldName(const char* name) : head_(name) {}         // NOLINT: implicit, as a string is
+  FieldName(const std::string& name) : head_(name) {}  // NOLINT
+  FieldName(std::string_view head, std::string_view tail) : head_(head), tail_(tail) {}
+  std::string str() const {
+    std::string s(head_);
+    s += tail_;
+    return s;
+  }
+
+ private:
+  std::string_view head_, tail_;
+};
+
 // Reads the members of one record (number `index` of its body), sending every problem to `errors`.
 class RecordReader {
  public:
   RecordReader(std::size_t index, ErrorSink& errors) : index_(index), errors_(errors) {}
 
-  void error(std::string field, std::string message) {
-    errors_.add(index_, std::move(field), std::move(message));
+  void error(const FieldName& field, std::string message) {
+    errors_.add(index_, field.str(), std::move(message));
   }
 
-  // Returns the string at `key`; records an error when required and missing, or malformed.
+  // Returns the string at `key` (a view into `obj`'s document); records an error when required
+  // and missing, or malformed.
   template <class V>
-  std::optional<std::string> text(const V& obj, const char* key, const std::string& field,
-                                  bool required, std::size_t max_len) {
+  std::optional<std::string_view> text(const V& obj, const char* key, const FieldName& field,
+                                       bool required, std::size_t max_len) {
     auto v = obj.find(key);
     if (!v || (!required && v->is_null())) {
       if (required) error(field, "is required");
@@ -163,19 +181,19 @@ class RecordReader {
       error(field, "must be at most " + std::to_string(max_len) + " characters");
       return std::nullopt;
     }
-    return std::string(*s);
+    return *s;
   }
 
   // Whether `s` is valid UTF-8; records an error when not (RapidJSON decodes a lone surrogate
   // escape such as \udc00 to bytes that are not).
-  bool utf8(const std::string& field, std::string_view s) {
+  bool utf8(const FieldName& field, std::string_view s) {
     if (valid_utf8(s)) return true;
     error(field, "must be valid UTF-8 (" + utf8_problem(s) + ")");
     return false;
   }
 
   template <class V>
-  std::optional<std::int64_t> tokens(const V& obj, const char* key, const std::string& field,
+  std::optional<std::int64_t> tokens(const V& obj, const char* key, const FieldName& field,
                                      bool required, std::int64_t max = kMaxTokens) {
     auto v = obj.find(key);
     if (!v) {

@@ -33,7 +33,7 @@ std::array<std::optional<std::int64_t>, N> details(const V& u, const char* obj,
 
 template <class V>
 std::optional<std::int64_t> count(const V& u, const char* key, RecordReader& r, bool required) {
-  return r.tokens(u, key, std::string("usage.") + key, required);
+  return r.tokens(u, key, FieldName("usage.", key), required);
 }
 
 // The detail classes of `rec` against its prompt and completion: the prompt's parts (cache reads
@@ -63,8 +63,8 @@ void read_ours(const V& u, RecordReader& r, UsageRecord& rec) {
   auto cache_write = count(u, "cacheWriteTokens", r, false);
   std::array<std::string, kTokenDetails> given;
   for (std::size_t d = 0; d < kTokenDetails; ++d) {
-    const std::string name(kTokenDetailInfo[d].api_name);
-    if (auto n = count(u, name.c_str(), r, false)) {
+    const std::string_view name = kTokenDetailInfo[d].api_name;  // a NUL-terminated literal
+    if (auto n = count(u, name.data(), r, false)) {
       rec.details[d] = *n;
       given[d] = name;
     }
