@@ -128,17 +128,17 @@ Result<std::vector<BatchOutcome>> SqliteStore::commit(
       again = false;
       w.forget(a);
       w.open = w.committed;
-      db.exec("BEGIN IMMEDIATE");
+      Writer::run(w.begin);
       in_tx = true;
       for (std::size_t b = 0; b < batches.size() && !again; ++b)
         if (!outcomes[b].refused())  // else left out since an earlier attempt
           again = !w.store_batch(*batches[b], outcomes[b], a, limits_);
       if (again) {
-        db.exec("ROLLBACK");
+        Writer::run(w.rollback);
         in_tx = false;
       }
     }
-    db.exec("COMMIT");
+    Writer::run(w.commit);
     w.committed = w.open;
     w.publish();
     if (!a.fresh.empty()) recent_->append(a.fresh, a.last_seq);
@@ -153,7 +153,7 @@ Result<std::vector<BatchOutcome>> SqliteStore::commit(
     w.forget(a);
     if (in_tx && sqlite3_get_autocommit(db.getHandle()) == 0) {
       try {
-        db.exec("ROLLBACK");
+        Writer::run(w.rollback);
       } catch (const SQLite::Exception&) {
       }
     }

@@ -33,7 +33,16 @@ struct SqliteStore::Writer {
                "id = ?"),
         new_series(db,
                    "INSERT INTO series (provider, model, project_id, user_id, tags) VALUES (?, ?, "
-                   "?, ?, ?)") {}
+                   "?, ?, ?)"),
+        begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK") {}
+
+  // Runs a prepared statement without rows (BEGIN, COMMIT, ROLLBACK) again; throws as exec does.
+  static void run(SQLite::Statement& st) {
+    (void)st.tryReset();  // the previous run's error, if any, was thrown then
+    st.exec();
+  }
 
   // The strings are bound without a copy: `r` outlives the statement's execution.
   void insert_record(const UsageRecord& r, std::int64_t series) {
@@ -141,6 +150,7 @@ struct SqliteStore::Writer {
 
   SQLite::Database& db;
   SQLite::Statement insert, insert_tool, insert_tag, lookup, new_series;
+  SQLite::Statement begin, commit, rollback;  // prepared once: not parsed again per transaction
   // Open addressing: a lookup costs one or two cache misses, and resolve_series() prefetches them.
   using Ids = absl::flat_hash_map<SeriesKey, std::int64_t, SeriesKeyHash, SeriesKeyEq>;
   Ids ids;  // committed series; changed by the writer's thread under ids_mutex
