@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -282,6 +283,17 @@ void init_library() {
   });
 }
 
+// CivetWeb's idle workers all wait on one condition variable, so one futex hash slot holds them
+// all and a wake-up of any other futex in that slot walks past each (Linux >= 6.17 gives a process
+// 16 slots on 2 cores). ~8 slots per worker make such collisions rare; older kernels refuse.
+void spread_futex_hash(int threads) {
+  constexpr int kFutexHash = 78, kSetSlots = 1;  // PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS
+  unsigned long slots = 1024;
+  while (slots < 8UL * static_cast<unsigned long>(std::max(threads, 1)) && slots < (1UL << 16))
+    slots *= 2;
+  (void)prctl(kFutexHash, kSetSlots, slots, 0UL);
+}
+
 }  // namespace
 
 CivetTransport::CivetTransport(TransportOptions options, Serve serve, Refusal refusal)
@@ -294,6 +306,7 @@ CivetTransport::CivetTransport(TransportOptions options, Serve serve, Refusal re
   const bool tls = !o.tls_certificate.empty();
   if (tls) load_tls_compat();
   init_library();
+  spread_futex_hash(o.threads);
   mg_callbacks callbacks{};
   callbacks.log_message = log_message;
   callbacks.init_connection = init_connection;
