@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
+#include <sys/prctl.h>
+
 #include "aiusage/calendar.hpp"
 #include "support/answers.hpp"
 #include "support/http_client.hpp"
@@ -321,4 +323,17 @@ TEST_CASE("http - a response is one write with its length, date and connection")
     CHECK(std::stoul(r.headers.at("content-length")) == (c.body ? r.body.size() : 9u));
     CHECK(r.body == (c.body ? "Healthy.\n" : ""));
   }
+}
+
+TEST_CASE("http - a running server has a futex hash wide enough for its workers") {
+  // Linux >= 6.17 answers PR_FUTEX_HASH_GET_SLOTS (78, 2); older kernels have one global hash.
+  TempDir dir;
+  FakeClock clock;
+  TestServer ts(test_config(dir.file("usage.db")), clock.clock());
+  const int slots = prctl(78, 2, 0UL, 0UL, 0UL);
+  if (slots < 0) {
+    WARN("this kernel has no per-process futex hash: nothing to check");
+    return;
+  }
+  CHECK(slots >= 1024);
 }
