@@ -128,6 +128,15 @@ serve() {  # bare | bare1 | service DB GROUP_COMMIT
   wrk -t2 -c32 -d3s -s bench/ingest.lua "http://127.0.0.1:$PORT" \
     -- "warmup-$(date +%s%N)" "$OUT/models.txt" >/dev/null
 }
+# The real binary with its embedded defaults (2048 HTTP threads) on DB, warmed up as serve's are.
+serve_real() {
+  "$EXPORTER" --storage.path "$1" --web.listen-address "127.0.0.1:$PORT" 2>"$OUT/real.log" &
+  SERVER=$!
+  PIDS+=("$SERVER")
+  wait_ready "http://127.0.0.1:$PORT/-/ready"
+  wrk -t2 -c32 -d3s -s bench/ingest.lua "http://127.0.0.1:$PORT" \
+    -- "warmup-$(date +%s%N)" "$OUT/models.txt" >/dev/null
+}
 # The disk's floor: a request acknowledged after a flush waits at least one fdatasync, so c=32
 # clients cannot exceed 32 / fdatasync-latency requests/s, whatever the server does.
 "$B" fsync "$OUT/fsync.tmp" 500 | collect ""
@@ -166,9 +175,9 @@ run_watched() {
   case "$1" in *scraped*) run_scraped "$1" ;; *) run_wrk "$1" ;; esac
   if [ -n "$watcher" ]; then wait "$watcher" && tee -a "$RES" <"$OUT/freezes.txt"; fi
 }
-# Five rounds, the baselines and the service (alone, and scraped) alternating: a baseline's rate
-# alone moved between 20k and 32k req/s from one minute to the next, and a disk stall can move
-# any one run's p99. The table reports the median of each figure.
+# Five rounds, the baselines, the service (alone, and scraped) and the real binary alternating: a
+# baseline's rate alone moved between 20k and 32k req/s from one minute to the next, and a disk
+# stall can move any one run's p99. The table reports the median of each figure.
 for round in 1 2 3 4 5; do
   serve bare
   run_wrk "bare_$round"
@@ -184,8 +193,11 @@ for round in 1 2 3 4 5; do
   run_watched "group_scraped_$round"
   flush_stalls "group_scraped_$round"
   stop "$SERVER"
+  serve_real "$OUT/big.db"
+  run_wrk "real_$round"
+  stop "$SERVER"
 done
-for name in bare bare_one_write group group_scraped; do
+for name in bare bare_one_write group group_scraped real; do
   for figure in requests_per_s p50_ms p99_ms; do
     awk -v want="^${name}_[0-9]+_${figure}\$" '$1 ~ want { print $2 }' "$RES" | sort -g |
       awk -v key="${name}_${figure}" '{ v[NR] = $1 } END { if (NR) print key, v[int((NR + 1) / 2)] }' |
