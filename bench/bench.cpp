@@ -191,11 +191,13 @@ int serve(const std::vector<std::string>& a) {
   if (a[0] == "bare" || a[0] == "bare1") {
     mg_init_library(0);
     const std::string t = std::to_string(threads);
-    // The same CivetWeb settings as HttpServer.
+    // The same CivetWeb settings as the service's transport (src/http/civet/civet_transport.cpp).
     const char* opts[] = {"listening_ports",
                           listen.c_str(),  //
                           "num_threads",
                           t.c_str(),  //
+                          "listen_backlog",
+                          "4096",  //
                           "enable_keep_alive",
                           "yes",  //
                           "tcp_nodelay",
@@ -204,10 +206,15 @@ int serve(const std::vector<std::string>& a) {
                           "5000",  //
                           "request_timeout_ms",
                           "30000",  //
+                          "max_request_size",
+                          "16384",  //
                           nullptr};
     mg_callbacks callbacks{};
     mg_context* ctx = mg_start(&callbacks, nullptr, opts);
     if (ctx == nullptr) throw std::runtime_error("cannot listen on " + listen);
+    // CivetWeb's own authorization off, as in the service: it stats a .htpasswd per request.
+    mg_set_auth_handler(
+        ctx, "/", [](mg_connection*, void*) { return 1; }, nullptr);
     mg_set_request_handler(ctx, "/", a[0] == "bare" ? bare_handler : bare_one_write_handler,
                            nullptr);
     std::printf("ready\n");
