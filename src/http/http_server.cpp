@@ -65,22 +65,12 @@ TransportOptions transport_options(const HttpOptions& o) {
           .tls_certificate = o.tls_certificate};
 }
 
-// The router's answer, or the one for what it threw: 503 when the storage or the memory cannot
-// serve the request (a retry with the same ids is counted once), 500 for anything else.
+// The router's answer, or the one for what it threw (exception_answer()).
 Response answer_of(const Router& router, Exchange& ex) {
   try {
     return router.handle(ex);
-  } catch (const StorageUnavailable& e) {
-    return unavailable(e.what());
-  } catch (const std::bad_alloc&) {
-    log::error("request failed", {{"path", std::string(ex.path())}, {"err", "out of memory"}});
-    Response r =
-        closing_error(503, "not enough memory for this request; retry it with the same ids");
-    r.headers.push_back({"Retry-After", "1"});
-    return r;
-  } catch (const std::exception& e) {
-    log::error("request failed", {{"path", std::string(ex.path())}, {"err", e.what()}});
-    return json_error(500, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return exception_answer(ex.path());
   }
 }
 

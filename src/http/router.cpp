@@ -1,5 +1,6 @@
 #include "router.hpp"
 
+#include "aiusage/log.hpp"
 #include "responses.hpp"
 
 namespace aiusage {
@@ -20,6 +21,23 @@ std::vector<Route> api_routes(const HttpOptions& options) {
   if (options.reloader != nullptr)
     routes.push_back({"POST", "/-/reload", Permission::admin, reload});
   return routes;
+}
+
+Response exception_answer(std::string_view path) {
+  try {
+    throw;
+  } catch (const StorageUnavailable& e) {
+    return unavailable(e.what());
+  } catch (const std::bad_alloc&) {
+    log::error("request failed", {{"path", std::string(path)}, {"err", "out of memory"}});
+    Response r =
+        closing_error(503, "not enough memory for this request; retry it with the same ids");
+    r.headers.push_back({"Retry-After", "1"});
+    return r;
+  } catch (const std::exception& e) {
+    log::error("request failed", {{"path", std::string(path)}, {"err", e.what()}});
+    return json_error(500, std::string("internal error: ") + e.what());
+  }
 }
 
 namespace {

@@ -16,6 +16,10 @@ struct Route {
   Handler handler;
 };
 
+// The answer to the exception being handled (call it in a catch block): 503 when the storage or
+// the memory cannot serve the request (a retry with the same ids is counted once), 500 otherwise.
+Response exception_answer(std::string_view path);
+
 // Every route of the API; POST /-/reload only when the server has a reloader.
 std::vector<Route> api_routes(const HttpOptions& options);
 

@@ -1,5 +1,6 @@
 #include "aiusage/service.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 
@@ -159,33 +160,45 @@ void UsageService::reload(LiveConfig next) {
 
 UsageService::~UsageService() = default;
 
-Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, BodyFormat format,
-                                                        const std::optional<std::string>& project) {
-  GroupCommitWriter* writer = storage_->writer();
-  if (writer == nullptr) {
+struct UsageService::Prepared {
+  GroupCommitWriter* writer = nullptr;
+  std::shared_ptr<const LiveConfig> live;
+  std::vector<UsageRecord> records;
+  std::vector<std::optional<PriceNote>> notes;
+};
+
+Result<UsageService::Prepared, IngestError> UsageService::prepare(
+    std::string_view body, BodyFormat format, const std::optional<std::string>& project) {
+  Prepared p;
+  p.writer = storage_->writer();
+  if (p.writer == nullptr) {
     counters_->rejected += 1;  // refused before its records were read
     return read_only(*storage_);
   }
   const std::int64_t now = clock_();
-  const std::shared_ptr<const LiveConfig> live = current();
-  auto parsed = parse_usage_body(body, format, IngestPolicy{now, live->window, project});
+  p.live = current();
+  auto parsed = parse_usage_body(body, format, IngestPolicy{now, p.live->window, project});
   if (!parsed) {
     counters_->rejected += static_cast<std::int64_t>(parsed.error().records);
     return parsed.error();
   }
-  std::vector<UsageRecord>& records = *parsed;
-  std::vector<std::optional<PriceNote>> notes;
-  std::vector<FieldError> refused = price(records, *live, &notes);
+  p.records = std::move(*parsed);
+  std::vector<FieldError> refused = price(p.records, *p.live, &p.notes);
   if (!refused.empty()) {
-    counters_->rejected += static_cast<std::int64_t>(records.size());
+    counters_->rejected += static_cast<std::int64_t>(p.records.size());
     return IngestError{IngestErrorKind::invalid,
-                       std::to_string(refused.size()) + " of " + std::to_string(records.size()) +
+                       std::to_string(refused.size()) + " of " + std::to_string(p.records.size()) +
                            " records are invalid; nothing was stored",
-                       std::move(refused), std::nullopt, records.size()};
+                       std::move(refused), std::nullopt, p.records.size()};
   }
-  label_tags(records, config_.labels);
-  storage_->writable_store()->resolve_series(records);  // on the request's thread, not the writer's
-  auto result = writer->submit(records);
+  label_tags(p.records, config_.labels);
+  storage_->writable_store()->resolve_series(p.records);  // on the request's thread
+  return p;
+}
+
+Result<IngestOutcome, IngestError> UsageService::finish(Prepared& p,
+                                                        std::vector<UsageRecord>& records,
+                                                        Result<BatchOutcome, WriteError> result) {
   if (!result) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
     return write_failed(result.error());
@@ -203,15 +216,48 @@ Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, B
   }
   if (o.over_limit != BatchOutcome::Total::none) {
     counters_->rejected += static_cast<std::int64_t>(records.size());
-    return over_limit(o, storage_->writable_store()->limits(), live->prices.billing_currency());
+    return over_limit(o, storage_->writable_store()->limits(), p.live->prices.billing_currency());
   }
   IngestOutcome out;
   out.duplicate = o.duplicate;
   for (bool d : o.duplicate) (d ? out.duplicates : out.accepted)++;
   counters_->duplicate += static_cast<std::int64_t>(out.duplicates);
   out.records = std::move(records);
-  out.pricing = std::move(notes);
+  out.pricing = std::move(p.notes);
   return out;
+}
+
+Result<IngestOutcome, IngestError> UsageService::ingest(std::string_view body, BodyFormat format,
+                                                        const std::optional<std::string>& project) {
+  auto p = prepare(body, format, project);
+  if (!p) return p.error();
+  auto result = p->writer->submit(p->records);
+  return finish(*p, p->records, std::move(result));
+}
+
+std::optional<IngestError> UsageService::ingest_then(std::string_view body, BodyFormat format,
+                                                     const std::optional<std::string>& project,
+                                                     const IngestExpect& expect, IngestDone done) {
+  auto p = prepare(body, format, project);
+  if (!p) return p.error();
+  IngestOutcome if_new;  // the records and notes lent to `expect`, then taken back
+  if_new.records = std::move(p->records);
+  if_new.pricing = std::move(p->notes);
+  if_new.duplicate.assign(if_new.records.size(), false);
+  if_new.accepted = if_new.records.size();
+  expect(if_new);
+  p->notes = std::move(if_new.pricing);
+  GroupCommitWriter* writer = p->writer;
+  writer->submit_then(
+      std::move(if_new.records), [this, prep = std::move(*p), done = std::move(done)](
+                                     std::vector<UsageRecord>& stored, WriteResult result) mutable {
+        const bool all_new = result && !result->conflict &&
+                             result->over_limit == BatchOutcome::Total::none &&
+                             std::none_of(result->duplicate.begin(), result->duplicate.end(),
+                                          [](bool d) { return d; });
+        done(finish(prep, stored, std::move(result)), all_new);
+      });
+  return std::nullopt;
 }
 
 Result<RecordsOutcome, IngestError> UsageService::ingest_records(std::vector<UsageRecord> records) {

@@ -90,6 +90,23 @@ WriteResult GroupCommitWriter::submit(std::vector<UsageRecord>& records) {
   return std::move(*job.result);
 }
 
+void GroupCommitWriter::submit_then(std::vector<UsageRecord> records, Done done) {
+  auto job = std::make_unique<Job>();
+  job->owned = std::move(records);
+  job->records = &job->owned;
+  job->then = std::move(done);
+  job->start = std::chrono::steady_clock::now();
+  bool queued = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) queue_.push_back(job.get()), queued = true;
+  }
+  if (!queued)
+    return job->then(job->owned, WriteError{WriteError::Kind::not_stored, "shutting down"});
+  (void)job.release();  // the sync thread that runs `done` deletes it
+  work_cv_.notify_one();
+}
+
 void GroupCommitWriter::run() {
   for (;;) {
     std::vector<Job*> jobs;
@@ -167,6 +184,14 @@ void GroupCommitWriter::run_sync() {
                                    std::string(kUnconfirmed) + ": " + synced.error().message});
       // Observed here, not by the 32 waiting workers: one histogram mutex they would contend for.
       ack_seconds_.Observe(seconds_since(j->start));
+      if (j->then) {
+        const std::unique_ptr<Job> owned(j);
+        try {
+          j->then(j->owned, std::move(*j->result));
+        } catch (...) {  // broke its contract: the sync thread goes on with the others
+        }
+        continue;
+      }
       // Notified under the lock: once it is released the waiter may return and free the job.
       std::lock_guard lock(j->mutex);
       j->done = true;

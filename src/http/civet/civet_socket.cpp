@@ -42,26 +42,46 @@ bool is_connection_of(int fd, const mg_request_info* ri) {
          ri->remote_addr == std::string(addr);
 }
 
-// A connection's user data: null before init_connection (and after connection_close), kOpen once
-// established, the socket + kOpen + 1 once found.
-constexpr std::intptr_t kOpen = 1;
-
 }  // namespace
 
+void Connection::wait_answered() {
+  std::unique_lock lock(mutex);
+  cv.wait(lock, [&] { return !answering; });
+}
+
+void Connection::begin_answer() {
+  std::lock_guard lock(mutex);
+  answering = true;
+}
+
+void Connection::end_answer() {
+  // Notified under the lock: once it is released the waiter may delete the connection.
+  std::lock_guard lock(mutex);
+  answering = false;
+  cv.notify_all();
+}
+
 int init_connection(const mg_connection*, void** conn_data) {
-  *conn_data = reinterpret_cast<void*>(kOpen);
+  *conn_data = new Connection;
   return 0;
 }
 
+Connection* connection_of(const mg_connection* conn) {
+  return static_cast<Connection*>(mg_get_user_connection_data(conn));
+}
+
 bool close_connection(mg_connection* conn) {
-  const bool established = mg_get_user_connection_data(conn) != nullptr;
+  Connection* c = connection_of(conn);
+  if (c == nullptr) return false;
+  c->wait_answered();
   mg_set_user_connection_data(conn, nullptr);
-  return established;
+  delete c;
+  return true;
 }
 
 int socket_of(const mg_connection* conn, const mg_request_info* ri) {
-  const auto known = reinterpret_cast<std::intptr_t>(mg_get_user_connection_data(conn));
-  if (known > kOpen) return static_cast<int>(known - kOpen - 1);
+  Connection* c = connection_of(conn);
+  if (c != nullptr && c->fd >= 0) return c->fd;
   int last = -1;
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
@@ -74,8 +94,7 @@ int socket_of(const mg_connection* conn, const mg_request_info* ri) {
     }
   }
   closedir(dir);
-  if (last >= 0)
-    mg_set_user_connection_data(conn, reinterpret_cast<void*>(std::intptr_t{last} + kOpen + 1));
+  if (c != nullptr) c->fd = last;
   return last;
 }
 

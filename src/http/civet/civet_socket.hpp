@@ -13,10 +13,26 @@ struct mg_request_info;
 
 namespace aiusage {
 
+// What the transport keeps per connection (its user data): the socket once found, and whether
+// an answer promised by answer_later() is still being written from another thread.
+struct Connection {
+  int fd = -1;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool answering = false;
+  // Blocks until no answer is being written, so nothing else is sent or read before it.
+  void wait_answered();
+  void begin_answer();
+  void end_answer();
+};
+
 // Marks a new connection as established, its socket not yet known (CivetWeb's init_connection).
 int init_connection(const mg_connection* conn, void** conn_data);
-// Whether init_connection ran for the connection, and forgets it (CivetWeb's connection_close).
+// Whether init_connection ran for the connection, and forgets it (CivetWeb's connection_close)
+// once its promised answer is written.
 bool close_connection(mg_connection* conn);
+// The connection's state; null before init_connection and after close_connection.
+Connection* connection_of(const mg_connection* conn);
 // The accepted socket of a request's connection (CivetWeb does not expose it), or -1. Found once
 // per connection and kept as its user data.
 int socket_of(const mg_connection* conn, const mg_request_info* ri);

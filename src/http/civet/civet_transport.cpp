@@ -3,7 +3,9 @@
 #include <civetweb.h>
 
 #include <dlfcn.h>
+#include <linux/sockios.h>
 #include <malloc.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,11 +14,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "aiusage/log.hpp"
 #include "civet_socket.hpp"
@@ -85,9 +89,8 @@ bool keeps_alive(mg_connection* conn, bool http10) {
   return http10 ? has("keep-alive") : !has("close");
 }
 
-// A whole response in one write: CivetWeb's header functions send every header line on its own
-// (eight sends for a small JSON answer), which costs more than the rest of a one-record ingest.
-void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) {
+// A whole response as one string: status line, the transport's headers, `r`'s, the body.
+std::string wire(const Response& r, bool head, bool keep_alive) {
   char date[64];
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -95,8 +98,9 @@ void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) 
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   std::string out;
   out.reserve(256 + (head ? 0 : r.body.size()));
-  out += "HTTP/1.1 " + std::to_string(r.status) + " " + mg_get_response_code_text(conn, r.status) +
-         "\r\nContent-Type: " + r.content_type +
+  // CivetWeb reads the connection only to log a code it does not know.
+  out += "HTTP/1.1 " + std::to_string(r.status) + " " +
+         mg_get_response_code_text(nullptr, r.status) + "\r\nContent-Type: " + r.content_type +
          "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nCache-Control: no-store\r\n";
   bool connection = false;  // a handler may close the connection itself
   for (const auto& [k, v] : r.headers) {
@@ -105,12 +109,59 @@ void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) 
   }
   out += std::string("Date: ") + date + "\r\n";
   if (!connection)
-    out +=
-        std::string("Connection: ") + (keeps_alive(conn, http10) ? "keep-alive" : "close") + "\r\n";
+    out += std::string("Connection: ") + (keep_alive ? "keep-alive" : "close") + "\r\n";
   out += "\r\n";
   if (!head) out += r.body;
+  return out;
+}
+
+// A whole response in one write: CivetWeb's header functions send every header line on its own
+// (eight sends for a small JSON answer), which costs more than the rest of a one-record ingest.
+void send_whole(mg_connection* conn, const Response& r, bool head, bool http10) {
+  const std::string out = wire(r, head, keeps_alive(conn, http10));
   mg_write(conn, out.data(), out.size());
 }
+
+// An answer promised by answer_later(), from any thread: one non-blocking send (the socket's
+// queue was empty when it was promised). An answer it cannot send whole, or a closing one, ends
+// the connection: the client sees it cut short, and a retry with the same ids is counted once.
+void send_later(Connection& c, const Response& r) noexcept {
+  bool whole = false, closing = true;
+  try {
+    const std::string out = wire(r, false, true);
+    std::size_t sent = 0;
+    while (sent < out.size()) {
+      const ssize_t n =
+          ::send(c.fd, out.data() + sent, out.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0)
+        sent += static_cast<std::size_t>(n);
+      else if (n >= 0 || errno != EINTR)
+        break;
+    }
+    whole = sent == out.size();
+    closing = closes(r);
+    if (!whole)
+      log::warn("answer cut short; connection closed", {{"status", std::to_string(r.status)}});
+  } catch (...) {  // out of memory: closed unanswered
+  }
+  if (!whole || closing) ::shutdown(c.fd, SHUT_RDWR);
+  c.end_answer();
+}
+
+// The promise behind a responder: dropped unanswered (its holder failed), the connection is
+// closed, so neither the client nor the worker waits for an answer that will not come.
+struct Promised {
+  explicit Promised(Connection& c) : connection(c) {}
+  Promised(const Promised&) = delete;
+  Promised& operator=(const Promised&) = delete;
+  Connection& connection;
+  bool answered = false;
+  ~Promised() {
+    if (answered) return;
+    ::shutdown(connection.fd, SHUT_RDWR);
+    connection.end_answer();
+  }
+};
 
 void send(mg_connection* conn, const Response& r, bool head) {
   const bool http10 = std::string(mg_get_request_info(conn)->http_version) == "1.0";
@@ -164,6 +215,24 @@ class CivetExchange final : public Exchange {
     if (n <= 0) armed_.reset();
     return n;
   }
+  Responder answer_later() override {
+    Connection* c = connection_of(conn_);
+    if (answered_ || c == nullptr || ri_->is_ssl || gate_.withheld() || method() == "HEAD" ||
+        std::string(ri_->http_version) != "1.1" || !keeps_alive(conn_, false))
+      return {};
+    const int fd = socket_of(conn_, ri_);
+    int unsent = -1;  // bytes of earlier answers still queued: then a send might not fit
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent != 0) return {};
+    armed_.reset();
+    answered_ = true;
+    status_ = 200;  // for CivetWeb only: the answer is sent by the responder
+    c->begin_answer();
+    auto promised = std::make_shared<Promised>(*c);
+    return [promised](Response r) {
+      if (std::exchange(promised->answered, true)) return;  // once
+      send_later(promised->connection, r);
+    };
+  }
   void respond(Response r) override {
     armed_.reset();
     if (answered_) return;
@@ -189,6 +258,8 @@ Impl& transport_of(const mg_connection* conn) {
 
 // The answer's status (CivetWeb ends a connection after a 401 by it).
 int serve(mg_connection* conn, Impl& t) {
+  // Answers go in request order: a pipelined request waits for the one promised before it.
+  if (Connection* c = connection_of(conn)) c->wait_answered();
   const mg_request_info* ri = mg_get_request_info(conn);
   const bool head = std::string(ri->request_method) == "HEAD";
   if (auto bad = check_framing(*ri))
@@ -216,6 +287,7 @@ int handle_request(mg_connection* conn, void* data) {
 // get the service's error body; the connection closes after them.
 int http_error(mg_connection* conn, int status, const char* message) try {
   const Impl& t = transport_of(conn);
+  if (Connection* c = connection_of(conn)) c->wait_answered();
   // CivetWeb 1.15 says 411 for a Content-Length it cannot read ("-1", ""): that is a 400.
   if (status == 411) {
     status = 400;

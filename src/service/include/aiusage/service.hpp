@@ -26,6 +26,8 @@ class Collectable;
 
 namespace aiusage {
 
+struct WriteError;
+
 struct IngestOutcome {
   std::vector<UsageRecord> records;
   std::vector<std::optional<PriceNote>> pricing;  // by record; none when unpriced
@@ -103,6 +105,16 @@ class UsageService {
   // `project` set: every record must belong to it (403 otherwise). 503 while degraded().
   Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format,
                                             const std::optional<std::string>& project = {});
+  // Sees the outcome the records will have if each is new, before they are queued.
+  using IngestExpect = std::function<void(const IngestOutcome&)>;
+  // Gets what ingest() would have returned; `as_expected`: it is the outcome IngestExpect saw.
+  using IngestDone = std::function<void(Result<IngestOutcome, IngestError>, bool as_expected)>;
+  // As ingest(), without waiting for the disk: an error found before the records are queued is
+  // returned (and neither callback runs); otherwise `expect` runs on this thread, then `done` on a
+  // writer thread once the records are durable. Neither may throw.
+  std::optional<IngestError> ingest_then(std::string_view body, BodyFormat format,
+                                         const std::optional<std::string>& project,
+                                         const IngestExpect& expect, IngestDone done);
   // Prices and durably stores records that check_record accepted, each on its own: one that
   // costs too much, reuses an id with other content or would take the store past its bounds is
   // refused with its reason, the others stored. 503 (unavailable) while degraded() or when
@@ -154,6 +166,11 @@ class UsageService {
   std::shared_ptr<prometheus::Collectable> storage_collector();
 
  private:
+  struct Prepared;  // a body's priced records, ready for the writer
+  Result<Prepared, IngestError> prepare(std::string_view body, BodyFormat format,
+                                        const std::optional<std::string>& project);
+  Result<IngestOutcome, IngestError> finish(Prepared& p, std::vector<UsageRecord>& records,
+                                            Result<BatchOutcome, WriteError> result);
   StaticConfig config_;
   Clock clock_;
   MonthCalendar calendar_;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,6 +47,11 @@ class GroupCommitWriter {
   // Blocks until `records` is committed and durable (or refused); duplicates get their stored
   // cost.
   WriteResult submit(std::vector<UsageRecord>& records);
+  // What runs once a queued batch is durable (or refused), on a sync thread, with the batch.
+  using Done = std::function<void(std::vector<UsageRecord>& records, WriteResult result)>;
+  // As submit(), but returns at once: the writer keeps `records` and calls `done` exactly once
+  // (on this thread when it is shutting down). `done` must not throw.
+  void submit_then(std::vector<UsageRecord> records, Done done);
   // The pipeline's own metrics for /metrics: acknowledgement and flush durations (histograms), and
   // the records not yet rolled up.
   std::shared_ptr<prometheus::Collectable> collector() const { return collector_; }
@@ -70,6 +76,9 @@ class GroupCommitWriter {
     std::condition_variable cv;
     bool done = false;
     std::chrono::steady_clock::time_point start;  // submitted
+    // submit_then(): the job is on the heap and owns its records; `then` replaces the wake-up.
+    std::vector<UsageRecord> owned;
+    Done then;
   };
   void run();
   void run_sync();

@@ -45,6 +45,12 @@ class Exchange {
   virtual long read_body(char* buffer, std::size_t size) = 0;
   // Sends the answer (once; HEAD gets the head only).
   virtual void respond(Response r) = 0;
+  // Takes an answer from any thread, once.
+  using Responder = std::function<void(Response)>;
+  // When the transport can answer this request after the handler returned, a responder that
+  // must then be called exactly once (respond() is ignored, the connection reads nothing more
+  // until it is); empty otherwise (answer with respond(), or by returning the answer).
+  virtual Responder answer_later() { return {}; }
 
  protected:
   Exchange(std::string_view method, std::string_view path, std::string_view query,
