@@ -66,9 +66,8 @@ Response ingest_usage(HandlerContext& c, Exchange& ex, const Principal& who) {
             [&](const IngestOutcome& o) {
               *expected = json_response(200, json::ingest_outcome(o, currency));
             },
-            [&currency, later, held, expected](Result<IngestOutcome, IngestError> result,
-                                               bool as_expected) {
-              if (as_expected) return later(std::move(*expected));
+            [&currency, later, held, expected](Result<IngestOutcome, IngestError> result) {
+              if (result && result->duplicates == 0) return later(std::move(*expected));
               later(result ? json_response(200, json::ingest_outcome(*result, currency))
                            : ingest_failed(result.error()));
             });

@@ -1,6 +1,5 @@
 #include "aiusage/service.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <map>
 
@@ -248,15 +247,11 @@ std::optional<IngestError> UsageService::ingest_then(std::string_view body, Body
   expect(if_new);
   p->notes = std::move(if_new.pricing);
   GroupCommitWriter* writer = p->writer;
-  writer->submit_then(
-      std::move(if_new.records), [this, prep = std::move(*p), done = std::move(done)](
-                                     std::vector<UsageRecord>& stored, WriteResult result) mutable {
-        const bool all_new = result && !result->conflict &&
-                             result->over_limit == BatchOutcome::Total::none &&
-                             std::none_of(result->duplicate.begin(), result->duplicate.end(),
-                                          [](bool d) { return d; });
-        done(finish(prep, stored, std::move(result)), all_new);
-      });
+  writer->submit_then(std::move(if_new.records),
+                      [this, prep = std::move(*p), done = std::move(done)](
+                          std::vector<UsageRecord>& stored, WriteResult result) mutable {
+                        done(finish(prep, stored, std::move(result)));
+                      });
   return std::nullopt;
 }
 

@@ -99,7 +99,10 @@ void GroupCommitWriter::submit_then(std::vector<UsageRecord> records, Done done)
   bool queued = false;
   {
     std::lock_guard lock(mutex_);
-    if (!stopping_) queue_.push_back(job.get()), queued = true;
+    if (!stopping_) {
+      queue_.push_back(job.get());
+      queued = true;
+    }
   }
   if (!queued)
     return job->then(job->owned, WriteError{WriteError::Kind::not_stored, "shutting down"});

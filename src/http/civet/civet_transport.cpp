@@ -218,7 +218,7 @@ class CivetExchange final : public Exchange {
   Responder answer_later() override {
     Connection* c = connection_of(conn_);
     if (answered_ || c == nullptr || ri_->is_ssl || gate_.withheld() || method() == "HEAD" ||
-        std::string(ri_->http_version) != "1.1" || !keeps_alive(conn_, false))
+        std::strcmp(ri_->http_version, "1.1") != 0 || !keeps_alive(conn_, false))
       return {};
     const int fd = socket_of(conn_, ri_);
     int unsent = -1;  // bytes of earlier answers still queued: then a send might not fit

@@ -105,10 +105,11 @@ class UsageService {
   // `project` set: every record must belong to it (403 otherwise). 503 while degraded().
   Result<IngestOutcome, IngestError> ingest(std::string_view body, BodyFormat format,
                                             const std::optional<std::string>& project = {});
-  // Sees the outcome the records will have if each is new, before they are queued.
+  // Sees the outcome the records will have if each is new (what `done` then gets unless it
+  // is an error or counts duplicates), before they are queued.
   using IngestExpect = std::function<void(const IngestOutcome&)>;
-  // Gets what ingest() would have returned; `as_expected`: it is the outcome IngestExpect saw.
-  using IngestDone = std::function<void(Result<IngestOutcome, IngestError>, bool as_expected)>;
+  // Gets what ingest() would have returned.
+  using IngestDone = std::function<void(Result<IngestOutcome, IngestError>)>;
   // As ingest(), without waiting for the disk: an error found before the records are queued is
   // returned (and neither callback runs); otherwise `expect` runs on this thread, then `done` on a
   // writer thread once the records are durable. Neither may throw.
